@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests use as real peers, skipping what is there.
+#   postgresql: the throwaway cluster for the PostgreSQL runs
+set -euo pipefail
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+fi
+echo "installing Debian packages: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The test setup starts its own clusters; the packaged default cluster is not needed.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters -h 2>/dev/null | while read -r version name _; do
+        pg_ctlcluster "$version" "$name" stop 2>/dev/null || true
+    done
+fi

@@ -1,0 +1,53 @@
+"""The composition root: build every adapter from settings and wire them together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from callcenter.app.auth import AuthService, Passwords
+from callcenter.app.bus import EventBus
+from callcenter.app.people import PeopleService
+from callcenter.config import Settings
+from callcenter.store.db import make_async_engine
+from callcenter.store.uow import UnitOfWork
+
+
+@dataclass(eq=False)
+class Platform:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bus: EventBus
+    passwords: Passwords
+    auth: AuthService
+    people: PeopleService
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.bus)
+
+    async def start(self) -> None:
+        async with self.uow() as uow:
+            await self.people.ensure_builtin_roles(uow)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def bootstrap(settings: Settings, *, password_hasher: PasswordHasher | None = None) -> Platform:
+    """Build the platform. Tests pass a cheaper hasher; production uses argon2 defaults."""
+    engine = make_async_engine(
+        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    passwords = Passwords(password_hasher)
+    return Platform(
+        settings=settings,
+        engine=engine,
+        sessions=async_sessionmaker(engine, expire_on_commit=False),
+        bus=EventBus(),
+        passwords=passwords,
+        auth=AuthService(settings.auth, passwords),
+        people=PeopleService(passwords),
+    )

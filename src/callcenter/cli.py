@@ -1,0 +1,233 @@
+"""The `callcenter` command: serve, demo, db upgrade, user create, bench NAME."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import importlib
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from callcenter.app.audit import SYSTEM
+from callcenter.app.permissions import ADMIN_ROLE, AGENT_ROLE, TEAM_LEADER_ROLE
+from callcenter.bootstrap import bootstrap
+from callcenter.config import Settings, SettingsError, load_settings
+from callcenter.errors import AppError
+from callcenter.store import migrate
+from callcenter.store.db import make_sync_engine
+
+log = logging.getLogger("callcenter")
+
+BENCHMARKS = {"api": "callcenter.bench.api"}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    http: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        http["host"] = args.host
+    if getattr(args, "port", None):
+        http["port"] = args.port
+    if http:
+        overrides["http"] = http
+    return load_settings(args.config, overrides=overrides)
+
+
+def _add_common(parser: argparse.ArgumentParser, *, server: bool = False) -> None:
+    parser.add_argument("--config", type=Path, help="TOML settings file")
+    parser.add_argument("--data-dir", type=Path, help="where the database and recordings live")
+    if server:
+        parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcenter", description="呼叫中心平台 / call center")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the platform")
+    _add_common(serve, server=True)
+
+    demo = commands.add_parser("demo", help="migrate, create demo people, and run the platform")
+    _add_common(demo, server=True)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    _add_common(upgrade)
+    upgrade.add_argument("--revision", default="head")
+    current = db_commands.add_parser("current", help="show the schema revision")
+    _add_common(current)
+
+    user = commands.add_parser("user", help="people")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser("create", help="create a person (the first admin)")
+    _add_common(create)
+    create.add_argument("--agent-no", required=True, help="工号 / agent number")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", action="append", dest="roles", help="role code (repeatable)")
+    create.add_argument("--password-stdin", action="store_true", help="read the password")
+
+    bench = commands.add_parser("bench", help="run a benchmark")
+    bench.add_argument("name", choices=sorted(BENCHMARKS))
+    bench.add_argument("--json", action="store_true", help="print figures as JSON")
+    bench.add_argument("--seconds", type=float, default=5.0, help="measurement time per target")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        if args.command == "bench":
+            module = importlib.import_module(BENCHMARKS[args.name])
+            result: int = module.main(args)
+            return result
+        settings = _settings(args)
+        logging.getLogger().setLevel(settings.log_level)
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "demo":
+            return _demo(settings)
+        if args.command == "db":
+            return _db(settings, args)
+        if args.command == "user":
+            return _user_create(settings, args)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 2
+    except AppError as exc:
+        print(f"{exc.message('zh-CN')}\n{exc.message('en')}", file=sys.stderr)  # noqa: T201
+        return 1
+    return 2
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        before, after = migrate.upgrade(settings.database_url, args.revision)
+        _say(f"数据库已迁移 / database migrated: {before or 'empty'} -> {after}")
+        return 0
+    engine = make_sync_engine(settings.database_url)
+    try:
+        current = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    _say(f"{current or 'empty'} (head {migrate.head_revision()})")
+    return 0
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.check_migrated(settings.database_url)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码 / password: ")
+    roles = args.roles or [ADMIN_ROLE]
+
+    async def create() -> None:
+        platform = bootstrap(settings)
+        try:
+            await platform.start()
+            async with platform.uow() as uow:
+                await platform.people.create_agent(
+                    uow,
+                    SYSTEM,
+                    None,
+                    agent_no=args.agent_no,
+                    name=args.name,
+                    password=password,
+                    roles=roles,
+                )
+        finally:
+            await platform.close()
+
+    asyncio.run(create())
+    _say(f"已创建 / created {args.agent_no} ({', '.join(roles)})")
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    migrate.check_migrated(settings.database_url)
+    import uvicorn
+
+    from callcenter.web.app import create_app
+
+    platform = bootstrap(settings)
+    config = uvicorn.Config(
+        create_app(platform),
+        host=settings.http.host,
+        port=settings.http.port,
+        loop="uvloop",
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+DEMO_PEOPLE = (
+    ("admin", "管理员 Admin", ADMIN_ROLE),
+    ("8001", "班长 Team Leader", TEAM_LEADER_ROLE),
+    ("1001", "坐席 Agent 1001", AGENT_ROLE),
+    ("1002", "坐席 Agent 1002", AGENT_ROLE),
+)
+
+
+def _demo(settings: Settings) -> int:
+    """Migrate, (re)set the demo people's passwords, print how to log in, then serve."""
+    migrate.upgrade(settings.database_url)
+    logins = asyncio.run(_demo_people(settings))
+    url = f"http://{settings.http.host}:{settings.http.port}"
+    _say("")
+    _say(f"呼叫中心演示 / callcenter demo: {url}")
+    _say(f"API 文档 / API docs: {url}/api/v1/docs")
+    for agent_no, name, password in logins:
+        _say(f"  登录 / login  工号 agent_no={agent_no:<6} 密码 password={password}   ({name})")
+    _say("")
+    return _serve(settings)
+
+
+async def _demo_people(settings: Settings) -> list[tuple[str, str, str]]:
+    platform = bootstrap(settings)
+    logins = []
+    try:
+        await platform.start()
+        for agent_no, name, role in DEMO_PEOPLE:
+            password = secrets.token_urlsafe(9)
+            async with platform.uow() as uow:
+                page = await platform.people.list_agents(uow, search=agent_no, limit=50, offset=0)
+                existing = next((v for v in page.items if v.row.agent_no == agent_no), None)
+                if existing is None:
+                    await platform.people.create_agent(
+                        uow,
+                        SYSTEM,
+                        None,
+                        agent_no=agent_no,
+                        name=name,
+                        password=password,
+                        roles=[role],
+                    )
+                else:
+                    await platform.people.reset_password(uow, SYSTEM, existing.row.id, password)
+                    await platform.people.unlock(uow, SYSTEM, existing.row.id)
+            logins.append((agent_no, name, password))
+    finally:
+        await platform.close()
+    return logins
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)  # noqa: T201
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""Settings: one TOML file plus CALLCENTER_* environment variables.
+
+Precedence, highest first: explicit overrides (command-line flags), environment
+variables (``CALLCENTER_HTTP__PORT=9000``, nested sections joined by ``__``), the TOML
+file (``--config FILE`` or ``CALLCENTER_CONFIG``), then the defaults below. The
+defaults need no file at all: SQLite at ``./var/callcenter.db`` and recordings under
+``./var/recordings``.
+
+A bad value stops start-up with :class:`SettingsError`, whose message names the
+setting, the value and what was expected, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "CALLCENTER_"
+ENV_CONFIG_FILE = "CALLCENTER_CONFIG"
+
+
+class SettingsError(Exception):
+    """The settings could not be loaded; the message is meant for the operator."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed for the audit trail.
+    trusted_proxies: tuple[str, ...] = ()
+    cookie_secure: bool = False
+
+
+class DatabaseSettings(_Section):
+    # None means SQLite at <data_dir>/callcenter.db.
+    url: str | None = None
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+
+class AuthSettings(_Section):
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    api_token_days: int = Field(default=90, ge=1, le=3650)
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    failure_window_seconds: int = Field(default=900, ge=1)
+    lockout_seconds: int = Field(default=900, ge=1)
+    cookie_name: str = Field(default="cc_session", pattern=r"^[A-Za-z0-9_]{1,64}$")
+
+
+class Settings(_Section):
+    data_dir: Path = Path("var")
+    recordings_dir: Path | None = None
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    # The site's wall clock: membership windows and schedules are in this zone.
+    timezone: str = "Asia/Shanghai"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    http: HttpSettings = HttpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or SQLite inside the data directory."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'callcenter.db').as_posix()}"
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Build validated settings from the file, the environment and overrides."""
+    env = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    path = config_file or (Path(env[ENV_CONFIG_FILE]) if env.get(ENV_CONFIG_FILE) else None)
+    if path is not None:
+        data = _read_toml(path)
+    _merge(data, _from_environment(env))
+    _merge(data, overrides or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"配置文件不存在 / settings file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(
+            f"配置文件不是合法的 TOML / settings file is not valid TOML: {path}: {exc}"
+        ) from None
+
+
+def _from_environment(env: dict[str, str]) -> dict[str, Any]:
+    """CALLCENTER_HTTP__PORT=9000 -> {"http": {"port": "9000"}} (pydantic converts)."""
+    result: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_CONFIG_FILE:
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        node = result
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SettingsError(f"环境变量冲突 / conflicting environment variable: {key}")
+        leaf = parts[-1]
+        node[leaf] = value.split(",") if leaf == "trusted_proxies" else value
+    return result
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" ({path})" if path else ""
+    lines = [f"配置无效 / invalid settings{where}:"]
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        env_name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        lines.append(f"  - {name}{shown}: {error['msg']} (环境变量 / env: {env_name})")
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Helpers shared by the tests (importable as `cctest`; pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from callcenter.app.audit import SYSTEM
+from callcenter.bootstrap import Platform, bootstrap
+from callcenter.config import Settings
+
+# argon2 at its cheapest: the tests log in hundreds of times.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+ADMIN_NO = "admin"
+ADMIN_PASSWORD = "admin-password"
+PASSWORD = "password-123"
+
+
+@dataclass
+class Api:
+    """A test client with helpers to act as different people."""
+
+    client: TestClient
+    platform: Platform
+    _tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def headers(self, agent_no: str = ADMIN_NO, password: str = PASSWORD) -> dict[str, str]:
+        if agent_no not in self._tokens:
+            secret = ADMIN_PASSWORD if agent_no == ADMIN_NO else password
+            response = self.client.post(
+                "/api/v1/auth/token", json={"agent_no": agent_no, "password": secret}
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[agent_no] = {"Authorization": f"Bearer {response.json()['token']}"}
+        return self._tokens[agent_no]
+
+    def forget(self, agent_no: str) -> None:
+        self._tokens.pop(agent_no, None)
+
+    def person(self, agent_no: str, *roles: str, name: str = "") -> int:
+        """Create a person with the given roles (as admin); return their id."""
+        response = self.client.post(
+            "/api/v1/agents",
+            json={
+                "agent_no": agent_no,
+                "name": name or f"Agent {agent_no}",
+                "password": PASSWORD,
+                "roles": list(roles),
+            },
+            headers=self.headers(),
+        )
+        assert response.status_code == 201, response.text
+        agent_id: int = response.json()["id"]
+        return agent_id
+
+    def call(
+        self, method: str, path: str, *, as_: str = ADMIN_NO, **kwargs: Any
+    ) -> httpx2.Response:
+        headers = {**self.headers(as_), **kwargs.pop("headers", {})}
+        return self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)
+
+    def audit(self, **query: str) -> list[dict[str, Any]]:
+        response = self.call("GET", "/audit", params={"limit": "500", **query})
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+
+async def seed_admin(platform: Platform) -> None:
+    async with platform.uow() as uow:
+        await platform.people.create_agent(
+            uow, SYSTEM, None, agent_no=ADMIN_NO, name="管理员", password=ADMIN_PASSWORD,
+            roles=["admin"],
+        )  # fmt: skip
+
+
+def make_platform(settings: Settings) -> Platform:
+    return bootstrap(settings, password_hasher=FAST_HASHER)
