@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests use as real peers, skipping what is there.
-#   postgresql: the throwaway cluster for the PostgreSQL runs
+#   postgresql:  the throwaway cluster for the PostgreSQL runs
+#   sip-tester:  SIPp, the carrier and caller side of SIP tests
+#   baresip:     the agent's SIP phone in tests
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || missing+=(baresip)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

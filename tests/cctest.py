@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -10,6 +11,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from callcenter.app.audit import SYSTEM
+from callcenter.bench.harness import ServerProcess
 from callcenter.bootstrap import Platform, bootstrap
 from callcenter.config import Settings
 
@@ -80,3 +82,8 @@ async def seed_admin(platform: Platform) -> None:
 
 def make_platform(settings: Settings) -> Platform:
     return bootstrap(settings, password_hasher=FAST_HASHER)
+
+
+def start_server(data_dir: Path, database_url: str) -> ServerProcess:
+    """Migrate, create the admin, and serve in a separate process; the caller stops it."""
+    return ServerProcess.start(data_dir, database_url, ADMIN_NO, ADMIN_PASSWORD)

@@ -42,12 +42,15 @@ def bootstrap(settings: Settings, *, password_hasher: PasswordHasher | None = No
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     passwords = Passwords(password_hasher)
+    bus = EventBus()
+    auth = AuthService(settings.auth, passwords)
+    bus.listen(lambda event: auth.forget_all() if event.type == "auth.changed" else None)
     return Platform(
         settings=settings,
         engine=engine,
         sessions=async_sessionmaker(engine, expire_on_commit=False),
-        bus=EventBus(),
+        bus=bus,
         passwords=passwords,
-        auth=AuthService(settings.auth, passwords),
+        auth=auth,
         people=PeopleService(passwords),
     )

@@ -44,6 +44,11 @@ TokenKind = Literal["session", "api"]
 
 # Refresh last_used_at at most this often, so reads do not turn into writes.
 _TOUCH_INTERVAL = dt.timedelta(minutes=1)
+# A resolved token is trusted this long without asking the database again. Any change
+# to people, roles or tokens empties the cache at once (see forget_all); the time
+# limit bounds staleness for changes made by another process.
+PRINCIPAL_TTL = dt.timedelta(seconds=5)
+_CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,12 @@ class AuthService:
     def __init__(self, settings: AuthSettings, passwords: Passwords) -> None:
         self._settings = settings
         self._passwords = passwords
+        # token hash -> (principal, token expiry, cached until)
+        self._cache: dict[str, tuple[Principal, dt.datetime, dt.datetime]] = {}
+
+    def forget_all(self) -> None:
+        """Drop every cached principal (people, roles or tokens changed)."""
+        self._cache.clear()
 
     async def login(
         self,
@@ -266,11 +277,15 @@ class AuthService:
     async def authenticate(self, uow: UnitOfWork, token: str) -> Principal:
         """Resolve a presented token to a principal, or raise Unauthenticated."""
         now = _now()
+        token_hash = hash_token(token)
+        cached = self._cache.get(token_hash)
+        if cached is not None and now < cached[1] and now < cached[2]:
+            return cached[0]
         found = (
             await uow.session.execute(
                 select(AuthTokenRow, AgentRow)
                 .join(AgentRow, AgentRow.id == AuthTokenRow.agent_id)
-                .where(AuthTokenRow.token_hash == hash_token(token))
+                .where(AuthTokenRow.token_hash == token_hash)
             )
         ).first()
         if found is None:
@@ -282,25 +297,27 @@ class AuthService:
             row.last_used_at = now
             await uow.commit()
         kind: TokenKind = "api" if row.kind == "api" else "session"
-        return await self.principal_for(uow, agent, row.id, kind)
+        principal = await self.principal_for(uow, agent, row.id, kind)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[token_hash] = (principal, row.expires_at, now + PRINCIPAL_TTL)
+        return principal
 
     async def principal_for(
         self, uow: UnitOfWork, agent: AgentRow, token_id: int, kind: TokenKind
     ) -> Principal:
-        roles = set(
-            await uow.session.scalars(
-                select(RoleRow.code)
-                .join(AgentRoleRow, AgentRoleRow.role_id == RoleRow.id)
-                .where(AgentRoleRow.agent_id == agent.id)
-            )
+        roles: set[str] = set()
+        granted: set[str] = set()
+        rows = await uow.session.execute(
+            select(RoleRow.code, RolePermissionRow.permission)
+            .join(AgentRoleRow, AgentRoleRow.role_id == RoleRow.id)
+            .outerjoin(RolePermissionRow, RolePermissionRow.role_id == RoleRow.id)
+            .where(AgentRoleRow.agent_id == agent.id)
         )
-        granted = set(
-            await uow.session.scalars(
-                select(RolePermissionRow.permission)
-                .join(AgentRoleRow, AgentRoleRow.role_id == RolePermissionRow.role_id)
-                .where(AgentRoleRow.agent_id == agent.id)
-            )
-        )
+        for role_code, permission in rows:
+            roles.add(role_code)
+            if permission is not None:
+                granted.add(permission)
         return Principal(
             agent_id=agent.id,
             agent_no=agent.agent_no,

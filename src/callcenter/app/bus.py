@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,12 @@ class Subscription:
             self._bus = None
 
 
+Listener = Callable[[Event], None]
+
+
 class EventBus:
     def __init__(self, max_queue: int = 1000) -> None:
+        self._listeners: list[Listener] = []
         self._subscribers: set[Subscription] = set()
         self._max_queue = max_queue
         self._seq = itertools.count(1)
@@ -62,11 +67,17 @@ class EventBus:
         self._subscribers.add(subscription)
         return subscription
 
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener`` synchronously for every event, before any subscriber sees it."""
+        self._listeners.append(listener)
+
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
 
     def publish(self, type_: str, data: dict[str, Any], permission: str | None) -> Event:
         event = Event(next(self._seq), type_, permission, data, dt.datetime.now(dt.UTC))
+        for listener in self._listeners:
+            listener(event)
         for subscription in list(self._subscribers):
             try:
                 subscription.queue.put_nowait(event)

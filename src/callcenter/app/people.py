@@ -430,8 +430,7 @@ class PeopleService:
             uow, actor, "agent.update", target_type="agent", target_id=agent.id, detail=changes
         )
         uow.emit("agent.updated", {"id": agent.id, "agent_no": agent.agent_no}, "agent.view")
-        if "enabled" in changes:
-            uow.emit("auth.changed", {"agent_id": agent.id}, "internal")
+        uow.emit("auth.changed", {"agent_id": agent.id}, "internal")
         await uow.commit()
         return await self.get_agent(uow, agent.id)
 

@@ -154,10 +154,14 @@ class GroupOut(BaseModel):
     updated_at: dt.datetime
 
 
+# Times arrive as "09:00" strings in JSON, which strict mode would refuse.
+LocalTime = Annotated[dt.time, Field(strict=False)]
+
+
 class MembershipIn(_In):
     agent_id: Id
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     weekdays: Annotated[str, StringConstraints(pattern=r"^[1-7]{1,7}$")] = "1234567"
     skill_level: Annotated[int, Field(ge=1, le=10)] = 5
 

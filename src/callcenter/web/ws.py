@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 
@@ -28,6 +29,7 @@ router = APIRouter()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4008
+PONG = "pong"
 
 
 def visible(event: Event, principal: Principal) -> bool:
@@ -63,7 +65,7 @@ async def events(websocket: WebSocket) -> None:
 
 
 async def _pump(websocket: WebSocket, subscription: Subscription, principal: Principal) -> None:
-    reader = asyncio.ensure_future(_read(websocket))
+    reader = asyncio.ensure_future(_read(websocket, subscription))
     try:
         while True:
             getter = asyncio.ensure_future(subscription.get())
@@ -73,6 +75,9 @@ async def _pump(websocket: WebSocket, subscription: Subscription, principal: Pri
                 reader.result()  # re-raise a disconnect
                 return
             event = getter.result()
+            if event.type == PONG:
+                await websocket.send_json({"type": PONG})
+                continue
             if event.type == "auth.changed":
                 try:
                     principal = await authenticate(websocket)
@@ -91,8 +96,12 @@ async def _pump(websocket: WebSocket, subscription: Subscription, principal: Pri
             await reader
 
 
-async def _read(websocket: WebSocket) -> None:
-    """Answer pings; ignore anything else a client sends (commands go through REST)."""
+async def _read(websocket: WebSocket, subscription: Subscription) -> None:
+    """Answer pings; ignore anything else a client sends (commands go through REST).
+
+    The pong is queued behind the events already waiting, so a client that receives it
+    knows it has seen everything published before its ping.
+    """
     while True:
         text = await websocket.receive_text()
         try:
@@ -100,4 +109,6 @@ async def _read(websocket: WebSocket) -> None:
         except ValueError:
             continue
         if isinstance(message, dict) and message.get("type") == "ping":
-            await websocket.send_json({"type": "pong"})
+            pong = Event(0, PONG, INTERNAL, {}, dt.datetime.now(dt.UTC))
+            with contextlib.suppress(asyncio.QueueFull):
+                subscription.queue.put_nowait(pong)
