@@ -74,7 +74,7 @@ class Api:
 
 async def seed_admin(platform: Platform) -> None:
     async with platform.uow() as uow:
-        await platform.people.create_agent(
+        await platform.agents.create_agent(
             uow, SYSTEM, None, agent_no=ADMIN_NO, name="管理员", password=ADMIN_PASSWORD,
             roles=["admin"],
         )  # fmt: skip

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from callcenter.app.agents import AgentService
 from callcenter.app.auth import AuthService, Passwords
 from callcenter.app.bus import EventBus
-from callcenter.app.people import PeopleService
+from callcenter.app.groups import GroupService
+from callcenter.app.roles import RoleService
 from callcenter.config import Settings
 from callcenter.store.db import make_async_engine
 from callcenter.store.uow import UnitOfWork
@@ -23,14 +25,16 @@ class Platform:
     bus: EventBus
     passwords: Passwords
     auth: AuthService
-    people: PeopleService
+    agents: AgentService
+    groups: GroupService
+    roles: RoleService
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.bus)
 
     async def start(self) -> None:
         async with self.uow() as uow:
-            await self.people.ensure_builtin_roles(uow)
+            await self.roles.ensure_builtin_roles(uow)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -43,6 +47,7 @@ def bootstrap(settings: Settings, *, password_hasher: PasswordHasher | None = No
     )
     passwords = Passwords(password_hasher)
     bus = EventBus()
+    roles = RoleService()
     auth = AuthService(settings.auth, passwords)
     bus.listen(lambda event: auth.forget_all() if event.type == "auth.changed" else None)
     return Platform(
@@ -52,5 +57,7 @@ def bootstrap(settings: Settings, *, password_hasher: PasswordHasher | None = No
         bus=bus,
         passwords=passwords,
         auth=auth,
-        people=PeopleService(passwords),
+        agents=AgentService(passwords, roles),
+        groups=GroupService(),
+        roles=roles,
     )

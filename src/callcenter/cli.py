@@ -138,7 +138,7 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await platform.start()
             async with platform.uow() as uow:
-                await platform.people.create_agent(
+                await platform.agents.create_agent(
                     uow,
                     SYSTEM,
                     None,
@@ -205,10 +205,10 @@ async def _demo_people(settings: Settings) -> list[tuple[str, str, str]]:
         for agent_no, name, role in DEMO_PEOPLE:
             password = secrets.token_urlsafe(9)
             async with platform.uow() as uow:
-                page = await platform.people.list_agents(uow, search=agent_no, limit=50, offset=0)
+                page = await platform.agents.list_agents(uow, search=agent_no, limit=50, offset=0)
                 existing = next((v for v in page.items if v.row.agent_no == agent_no), None)
                 if existing is None:
-                    await platform.people.create_agent(
+                    await platform.agents.create_agent(
                         uow,
                         SYSTEM,
                         None,
@@ -218,8 +218,8 @@ async def _demo_people(settings: Settings) -> list[tuple[str, str, str]]:
                         roles=[role],
                     )
                 else:
-                    await platform.people.reset_password(uow, SYSTEM, existing.row.id, password)
-                    await platform.people.unlock(uow, SYSTEM, existing.row.id)
+                    await platform.agents.reset_password(uow, SYSTEM, existing.row.id, password)
+                    await platform.agents.unlock(uow, SYSTEM, existing.row.id)
             logins.append((agent_no, name, password))
     finally:
         await platform.close()

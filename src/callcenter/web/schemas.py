@@ -11,7 +11,12 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from callcenter.app.people import AGENT_NO_PATTERN, PASSWORD_MAX, PASSWORD_MIN, ROLE_CODE_PATTERN
+from callcenter.app.validation import (
+    AGENT_NO_PATTERN,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    ROLE_CODE_PATTERN,
+)
 
 # Printable text: no control characters (NUL would break PostgreSQL, the rest the UI).
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"

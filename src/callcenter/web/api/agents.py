@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from callcenter.app.agents import AgentView
 from callcenter.app.auth import Principal
-from callcenter.app.people import AgentView
 from callcenter.web.api.common import ERROR_RESPONSES, AgentId, Limit, Offset
 from callcenter.web.schemas import (
     AgentIn,
@@ -48,7 +48,7 @@ async def list_agents(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AgentOut]:
-    page = await platform_of(request).people.list_agents(
+    page = await platform_of(request).agents.list_agents(
         uow, search=search, limit=limit, offset=offset
     )
     return Page[AgentOut](items=[agent_out(v) for v in page.items], total=page.total)
@@ -61,7 +61,7 @@ async def create_agent(
     principal: Annotated[Principal, Depends(Requires("agent.create"))],
     uow: UoW,
 ) -> AgentOut:
-    view = await platform_of(request).people.create_agent(
+    view = await platform_of(request).agents.create_agent(
         uow,
         actor_of(request, principal),
         principal,
@@ -81,7 +81,7 @@ async def get_agent(
     _: Annotated[Principal, Depends(Requires("agent.view"))],
     uow: UoW,
 ) -> AgentOut:
-    return agent_out(await platform_of(request).people.get_agent(uow, agent_id))
+    return agent_out(await platform_of(request).agents.get_agent(uow, agent_id))
 
 
 @router.patch("/{agent_id}")
@@ -92,7 +92,7 @@ async def update_agent(
     principal: Annotated[Principal, Depends(Requires("agent.update"))],
     uow: UoW,
 ) -> AgentOut:
-    view = await platform_of(request).people.update_agent(
+    view = await platform_of(request).agents.update_agent(
         uow, actor_of(request, principal), agent_id, name=body.name, enabled=body.enabled
     )
     return agent_out(view)
@@ -105,7 +105,7 @@ async def delete_agent(
     principal: Annotated[Principal, Depends(Requires("agent.delete"))],
     uow: UoW,
 ) -> None:
-    await platform_of(request).people.delete_agent(uow, actor_of(request, principal), agent_id)
+    await platform_of(request).agents.delete_agent(uow, actor_of(request, principal), agent_id)
 
 
 @router.put("/{agent_id}/roles")
@@ -116,7 +116,7 @@ async def set_roles(
     principal: Annotated[Principal, Depends(Requires("agent.assign_roles"))],
     uow: UoW,
 ) -> AgentOut:
-    view = await platform_of(request).people.set_agent_roles(
+    view = await platform_of(request).agents.set_agent_roles(
         uow, actor_of(request, principal), principal, agent_id, body.roles
     )
     return agent_out(view)
@@ -130,7 +130,7 @@ async def reset_password(
     principal: Annotated[Principal, Depends(Requires("agent.reset_password"))],
     uow: UoW,
 ) -> None:
-    await platform_of(request).people.reset_password(
+    await platform_of(request).agents.reset_password(
         uow, actor_of(request, principal), agent_id, body.password
     )
 
@@ -142,7 +142,7 @@ async def unlock(
     principal: Annotated[Principal, Depends(Requires("agent.unlock"))],
     uow: UoW,
 ) -> AgentOut:
-    view = await platform_of(request).people.unlock(uow, actor_of(request, principal), agent_id)
+    view = await platform_of(request).agents.unlock(uow, actor_of(request, principal), agent_id)
     return agent_out(view)
 
 
@@ -153,8 +153,8 @@ async def agent_groups(
     _: Annotated[Principal, Depends(Requires("group.view"))],
     uow: UoW,
 ) -> list[MembershipOut]:
-    view = await platform_of(request).people.get_agent(uow, agent_id)
-    rows = await platform_of(request).people.memberships_of(uow, agent_id)
+    view = await platform_of(request).agents.get_agent(uow, agent_id)
+    rows = await platform_of(request).groups.memberships_of(uow, agent_id)
     return [
         MembershipOut(
             id=m.id,

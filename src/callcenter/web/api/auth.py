@@ -93,7 +93,7 @@ async def me(principal: Me) -> MeOut:
 async def change_password(
     body: PasswordChangeIn, request: Request, principal: Me, uow: UoW
 ) -> None:
-    await platform_of(request).people.change_own_password(
+    await platform_of(request).agents.change_own_password(
         uow,
         actor_of(request, principal),
         principal.agent_id,

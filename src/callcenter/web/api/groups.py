@@ -43,7 +43,7 @@ def membership_out(m: MembershipRow, agent: AgentRow, group_name: str) -> Member
 
 
 async def _count(request: Request, uow: UoW, group_id: int) -> int:
-    members = await platform_of(request).people.list_members(uow, group_id, active_at=None)
+    members = await platform_of(request).groups.list_members(uow, group_id, active_at=None)
     return len({agent.id for _, agent in members})
 
 
@@ -51,7 +51,7 @@ async def _count(request: Request, uow: UoW, group_id: int) -> int:
 async def list_groups(
     request: Request, _: Annotated[Principal, Depends(Requires("group.view"))], uow: UoW
 ) -> list[GroupOut]:
-    return [group_out(g, n) for g, n in await platform_of(request).people.list_groups(uow)]
+    return [group_out(g, n) for g, n in await platform_of(request).groups.list_groups(uow)]
 
 
 @router.post("", status_code=201)
@@ -61,7 +61,7 @@ async def create_group(
     principal: Annotated[Principal, Depends(Requires("group.create"))],
     uow: UoW,
 ) -> GroupOut:
-    group = await platform_of(request).people.create_group(
+    group = await platform_of(request).groups.create_group(
         uow, actor_of(request, principal), name=body.name, description=body.description
     )
     return group_out(group, 0)
@@ -74,7 +74,7 @@ async def get_group(
     _: Annotated[Principal, Depends(Requires("group.view"))],
     uow: UoW,
 ) -> GroupOut:
-    group = await platform_of(request).people.get_group(uow, group_id)
+    group = await platform_of(request).groups.get_group(uow, group_id)
     return group_out(group, await _count(request, uow, group_id))
 
 
@@ -86,7 +86,7 @@ async def update_group(
     principal: Annotated[Principal, Depends(Requires("group.update"))],
     uow: UoW,
 ) -> GroupOut:
-    group = await platform_of(request).people.update_group(
+    group = await platform_of(request).groups.update_group(
         uow, actor_of(request, principal), group_id, name=body.name, description=body.description
     )
     return group_out(group, await _count(request, uow, group_id))
@@ -99,7 +99,7 @@ async def delete_group(
     principal: Annotated[Principal, Depends(Requires("group.delete"))],
     uow: UoW,
 ) -> None:
-    await platform_of(request).people.delete_group(uow, actor_of(request, principal), group_id)
+    await platform_of(request).groups.delete_group(uow, actor_of(request, principal), group_id)
 
 
 @router.get("/{group_id}/members")
@@ -114,12 +114,12 @@ async def list_members(
     ] = None,
 ) -> list[MembershipOut]:
     platform = platform_of(request)
-    group = await platform.people.get_group(uow, group_id)
+    group = await platform.groups.get_group(uow, group_id)
     local = None
     if active_at is not None:
         zone = platform.settings.zone
         local = (active_at if active_at.tzinfo else active_at.replace(tzinfo=zone)).astimezone(zone)
-    rows = await platform.people.list_members(uow, group_id, active_at=local)
+    rows = await platform.groups.list_members(uow, group_id, active_at=local)
     return [membership_out(m, a, group.name) for m, a in rows]
 
 
@@ -132,7 +132,7 @@ async def add_member(
     uow: UoW,
 ) -> MembershipOut:
     platform = platform_of(request)
-    membership, agent = await platform.people.add_member(
+    membership, agent = await platform.groups.add_member(
         uow,
         actor_of(request, principal),
         group_id,
@@ -142,7 +142,7 @@ async def add_member(
         weekdays=body.weekdays,
         skill_level=body.skill_level,
     )
-    group = await platform.people.get_group(uow, group_id)
+    group = await platform.groups.get_group(uow, group_id)
     return membership_out(membership, agent, group.name)
 
 
@@ -154,6 +154,6 @@ async def remove_member(
     principal: Annotated[Principal, Depends(Requires("group.members"))],
     uow: UoW,
 ) -> None:
-    await platform_of(request).people.remove_member(
+    await platform_of(request).groups.remove_member(
         uow, actor_of(request, principal), group_id, membership_id
     )

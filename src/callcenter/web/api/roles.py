@@ -39,7 +39,7 @@ async def list_permissions(
 async def list_roles(
     request: Request, _: Annotated[Principal, Depends(Requires("role.view"))], uow: UoW
 ) -> list[RoleOut]:
-    return [role_out(r, p) for r, p in await platform_of(request).people.list_roles(uow)]
+    return [role_out(r, p) for r, p in await platform_of(request).roles.list_roles(uow)]
 
 
 @router.post("/roles", status_code=201)
@@ -49,7 +49,7 @@ async def create_role(
     principal: Annotated[Principal, Depends(Requires("role.create"))],
     uow: UoW,
 ) -> RoleOut:
-    role, permissions = await platform_of(request).people.create_role(
+    role, permissions = await platform_of(request).roles.create_role(
         uow,
         actor_of(request, principal),
         principal,
@@ -68,7 +68,7 @@ async def get_role(
     _: Annotated[Principal, Depends(Requires("role.view"))],
     uow: UoW,
 ) -> RoleOut:
-    return role_out(*await platform_of(request).people.get_role(uow, role_id))
+    return role_out(*await platform_of(request).roles.get_role(uow, role_id))
 
 
 @router.patch("/roles/{role_id}")
@@ -79,7 +79,7 @@ async def update_role(
     principal: Annotated[Principal, Depends(Requires("role.update"))],
     uow: UoW,
 ) -> RoleOut:
-    role, permissions = await platform_of(request).people.update_role(
+    role, permissions = await platform_of(request).roles.update_role(
         uow,
         actor_of(request, principal),
         principal,
@@ -98,4 +98,4 @@ async def delete_role(
     principal: Annotated[Principal, Depends(Requires("role.delete"))],
     uow: UoW,
 ) -> None:
-    await platform_of(request).people.delete_role(uow, actor_of(request, principal), role_id)
+    await platform_of(request).roles.delete_role(uow, actor_of(request, principal), role_id)
