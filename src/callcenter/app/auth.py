@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -27,6 +27,7 @@ from callcenter.config import AuthSettings
 from callcenter.errors import (
     AccountDisabled,
     AccountLocked,
+    AppError,
     InvalidCredentials,
     NotFound,
     Unauthenticated,
@@ -131,48 +132,21 @@ class AuthService:
         agent = await uow.session.scalar(select(AgentRow).where(AgentRow.agent_no == agent_no))
         actor = Actor(agent.id if agent else None, agent_no[:20], ip, user_agent)
         if agent is not None and agent.locked_until is not None and agent.locked_until > now:
-            audit.record(
-                uow,
-                actor,
-                "auth.login",
-                target_type="agent",
-                target_id=agent.id,
-                outcome="denied",
-                detail={"reason": "locked"},
-            )
-            await uow.commit()
-            raise AccountLocked(locked_until=agent.locked_until.isoformat(timespec="seconds"))
+            until = agent.locked_until.isoformat(timespec="seconds")
+            await self._refuse(uow, actor, agent, "denied", {"reason": "locked"},
+                               AccountLocked(locked_until=until))  # fmt: skip
         if not self._passwords.verify(agent.password_hash if agent else None, password):
             detail: dict[str, object] = {"reason": "bad-credentials"}
             locked_until = self._count_failure(agent, now) if agent is not None else None
+            error: AppError = InvalidCredentials()
             if locked_until is not None:
-                detail["locked_until"] = locked_until.isoformat(timespec="seconds")
-            audit.record(
-                uow,
-                actor,
-                "auth.login",
-                target_type="agent",
-                target_id=agent.id if agent else "",
-                outcome="failed",
-                detail=detail,
-            )
-            await uow.commit()
-            if locked_until is not None:
-                raise AccountLocked(locked_until=locked_until.isoformat(timespec="seconds"))
-            raise InvalidCredentials()
+                detail["locked_until"] = until = locked_until.isoformat(timespec="seconds")
+                error = AccountLocked(locked_until=until)
+            await self._refuse(uow, actor, agent, "failed", detail, error)
         assert agent is not None
         if not agent.enabled:
-            audit.record(
-                uow,
-                actor,
-                "auth.login",
-                target_type="agent",
-                target_id=agent.id,
-                outcome="denied",
-                detail={"reason": "disabled"},
-            )
-            await uow.commit()
-            raise AccountDisabled()
+            await self._refuse(uow, actor, agent, "denied", {"reason": "disabled"},
+                               AccountDisabled())  # fmt: skip
         agent.failed_logins = 0
         agent.first_failed_at = None
         agent.locked_until = None
@@ -191,6 +165,22 @@ class AuthService:
         await uow.commit()
         principal = await self.principal_for(uow, agent, issued.token_id, kind)
         return issued, principal
+
+    @staticmethod
+    async def _refuse(
+        uow: UnitOfWork,
+        actor: Actor,
+        agent: AgentRow | None,
+        outcome: audit.Outcome,
+        detail: dict[str, object],
+        error: AppError,
+    ) -> NoReturn:
+        """Audit a refused log-in, commit (failure counters too), and raise ``error``."""
+        target = agent.id if agent else ""
+        audit.record(uow, actor, "auth.login", target_type="agent", target_id=target,
+                     outcome=outcome, detail=detail)  # fmt: skip
+        await uow.commit()
+        raise error
 
     def _count_failure(self, agent: AgentRow, now: dt.datetime) -> dt.datetime | None:
         window = dt.timedelta(seconds=self._settings.failure_window_seconds)
