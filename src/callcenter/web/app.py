@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.responses import FileResponse
 
 import callcenter
 from callcenter.bootstrap import Platform
 from callcenter.web import errors, ws
 from callcenter.web.api import agents, audit, auth, groups, roles, system
+from callcenter.web.security import PUBLIC
 
 API_PREFIX = "/api/v1"
+# Where `npm run build` in web/ puts the browser UI (not in git; built by make).
+UI_DIST = Path(__file__).parent / "ui_dist"
 # Every REST router, mounted under API_PREFIX (the permission test walks this list).
 ROUTERS = (system.router, auth.router, agents.router, groups.router, roles.router, audit.router)
 
 
-def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
+def create_app(
+    platform: Platform, *, manage_lifecycle: bool = True, ui_dir: Path | None = UI_DIST
+) -> FastAPI:
     """Build the web app around a platform; with ``manage_lifecycle`` it starts and closes it."""
 
     @asynccontextmanager
@@ -45,4 +52,21 @@ def create_app(platform: Platform, *, manage_lifecycle: bool = True) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
+    if ui_dir is not None and (ui_dir / "index.html").is_file():
+        _mount_ui(app, ui_dir)
     return app
+
+
+def _mount_ui(app: FastAPI, root: Path) -> None:
+    """Serve the built browser UI: its files, and index.html for the client-side routes."""
+    root = root.resolve()
+    index = root / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False, dependencies=[Depends(PUBLIC)])
+    async def ui(path: str) -> FileResponse:
+        if path == "api" or path.startswith("api/"):
+            raise HTTPException(status_code=404)
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(root):
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
