@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     Dialect,
     ForeignKey,
     Index,
@@ -189,3 +190,81 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(256), default="")
+
+
+# -- call detail records (话单), written by the CTI core as calls move ---------------------
+
+
+class CallRow(Base):
+    """A call as it stands; upserted at every milestone, so a crash loses at most a step."""
+
+    __tablename__ = "call_records"
+    __table_args__ = (
+        Index("ix_call_records_created_at", "created_at"),
+        Index("ix_call_records_agent_no", "agent_no"),
+        Index("ix_call_records_open", "ended_at"),
+    )
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    caller: Mapped[str] = mapped_column(String(64))
+    dialled: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    queue_id: Mapped[str | None] = mapped_column(String(64))
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    bridged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    agent_no: Mapped[str | None] = mapped_column(String(20))
+    agents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    cause: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class LegRow(Base):
+    __tablename__ = "call_legs"
+
+    leg_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    dest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    agent_no: Mapped[str | None] = mapped_column(String(20))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    cause: Mapped[str | None] = mapped_column(String(32))
+
+
+class AgentStateRow(Base):
+    """The agent state log (流水账): when, from, to, why, on which call."""
+
+    __tablename__ = "agent_state_log"
+    __table_args__ = (Index("ix_agent_state_log_agent_at", "agent_no", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    agent_no: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    call_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AbandonRow(Base):
+    """The abandoned-call log (呼损): entered, left, waited, why."""
+
+    __tablename__ = "abandoned_calls"
+    __table_args__ = (Index("ix_abandoned_calls_left_at", "left_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    queue_id: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    left_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    waited_seconds: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(32))
+    overflow_to: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(64))
