@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from callcenter.domain.errors import DomainError
 from callcenter.errors import AppError, Language
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,14 @@ def _language(request: Request) -> Language:
     return language_of(request, default)
 
 
+def _coded(
+    request: Request, code: str, status: int, message: str, details: dict[str, Any]
+) -> JSONResponse:
+    """An error with a stable code; ``reason_*`` details only feed the message."""
+    shown = {k: v for k, v in details.items() if not k.startswith("reason_")}
+    return JSONResponse(error_body(code, message, jsonable_encoder(shown)), status_code=status)
+
+
 def _clean(errors: list[Any]) -> list[dict[str, Any]]:
     """Validation errors without echoing whole inputs (which may be large or secret)."""
     cleaned = []
@@ -68,11 +78,11 @@ def _clean(errors: list[Any]) -> list[dict[str, Any]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        details = {k: v for k, v in exc.details.items() if not k.startswith("reason_")}
-        return JSONResponse(
-            error_body(exc.code, exc.message(_language(request)), details),
-            status_code=exc.status,
-        )
+        return _coded(request, exc.code, exc.status, exc.message(_language(request)), exc.details)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return _coded(request, exc.code, exc.status, exc.message(_language(request)), exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
