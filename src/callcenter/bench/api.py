@@ -1,6 +1,6 @@
 """`callcenter bench api`: authenticated reads per second and p99 latency, SQLite vs PostgreSQL.
 
-Each backend gets a fresh database with 200 agents, a server in its own process (one
+Each backend gets a fresh database with 50 agents, a server in its own process (one
 uvicorn worker on uvloop, as `callcenter serve` runs), and a load generator in this
 process keeping a fixed number of requests in flight for a fixed time against
 ``GET /api/v1/agents?limit=20`` with a bearer token (token check, permission check,
@@ -40,7 +40,7 @@ def _seed(url: str) -> dict[str, str]:
     ).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     with httpx2.Client(base_url=url, headers=headers, timeout=30) as client:
-        for n in range(200):
+        for n in range(50):
             response = client.post(
                 "/api/v1/agents",
                 json={"agent_no": f"{1000 + n}", "name": f"坐席 {n}", "password": "password-1"},

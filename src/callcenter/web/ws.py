@@ -45,8 +45,8 @@ async def events(websocket: WebSocket) -> None:
     except AppError:
         await websocket.close(code=CLOSE_UNAUTHENTICATED, reason="unauthenticated")
         return
-    subscription = platform_of(websocket).bus.subscribe()
     await websocket.accept()
+    subscription = platform_of(websocket).bus.subscribe()
     try:
         await websocket.send_json(
             {
