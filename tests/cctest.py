@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from callcenter.app.audit import SYSTEM
 from callcenter.bench.harness import ServerProcess
 from callcenter.bootstrap import Platform, bootstrap
-from callcenter.config import Settings
+from callcenter.config import Settings, load_settings
 
 # argon2 at its cheapest: the tests log in hundreds of times.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -84,6 +84,20 @@ def make_platform(settings: Settings) -> Platform:
     return bootstrap(settings, password_hasher=FAST_HASHER)
 
 
-def start_server(data_dir: Path, database_url: str) -> ServerProcess:
+def start_server(
+    data_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
+) -> ServerProcess:
     """Migrate, create the admin, and serve in a separate process; the caller stops it."""
-    return ServerProcess.start(data_dir, database_url, ADMIN_NO, ADMIN_PASSWORD)
+    return ServerProcess.start(data_dir, database_url, ADMIN_NO, ADMIN_PASSWORD, extra_env)
+
+
+def sim_settings(tmp: Path, database_url: str, bots: int = 2) -> Settings:
+    """The platform on the simulated network, without random callers."""
+    return load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp),
+            "database": {"url": database_url},
+            "telephony": {"switch": "sim", "sim": {"bot_agents": bots, "calls_per_hour": 0}},
+        },
+    )

@@ -12,9 +12,11 @@ from callcenter.app.auth import AuthService, Passwords
 from callcenter.app.bus import EventBus
 from callcenter.app.groups import GroupService
 from callcenter.app.roles import RoleService
+from callcenter.clock import Clock
 from callcenter.config import Settings
 from callcenter.store.db import make_async_engine
 from callcenter.store.uow import UnitOfWork
+from callcenter.telephony import Telephony, build_telephony
 
 
 @dataclass(eq=False)
@@ -28,6 +30,7 @@ class Platform:
     agents: AgentService
     groups: GroupService
     roles: RoleService
+    telephony: Telephony | None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.bus)
@@ -35,13 +38,24 @@ class Platform:
     async def start(self) -> None:
         async with self.uow() as uow:
             await self.roles.ensure_builtin_roles(uow)
+        if self.telephony is not None:
+            await self.telephony.start()
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        try:
+            if self.telephony is not None:
+                await self.telephony.stop()
+        finally:
+            await self.engine.dispose()
 
 
-def bootstrap(settings: Settings, *, password_hasher: PasswordHasher | None = None) -> Platform:
-    """Build the platform. Tests pass a cheaper hasher; production uses argon2 defaults."""
+def bootstrap(
+    settings: Settings,
+    *,
+    password_hasher: PasswordHasher | None = None,
+    clock: Clock | None = None,
+) -> Platform:
+    """Build the platform. Tests pass a cheaper hasher and a virtual clock."""
     engine = make_async_engine(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
@@ -50,14 +64,16 @@ def bootstrap(settings: Settings, *, password_hasher: PasswordHasher | None = No
     roles = RoleService()
     auth = AuthService(settings.auth, passwords)
     bus.listen(lambda event: auth.forget_all() if event.type == "auth.changed" else None)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
     return Platform(
         settings=settings,
         engine=engine,
-        sessions=async_sessionmaker(engine, expire_on_commit=False),
+        sessions=sessions,
         bus=bus,
         passwords=passwords,
         auth=auth,
         agents=AgentService(passwords, roles),
         groups=GroupService(),
         roles=roles,
+        telephony=build_telephony(settings.telephony, bus, sessions, clock),
     )

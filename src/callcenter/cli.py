@@ -16,14 +16,15 @@ from typing import Any
 from callcenter.app.audit import SYSTEM
 from callcenter.app.permissions import ADMIN_ROLE, AGENT_ROLE, TEAM_LEADER_ROLE
 from callcenter.bootstrap import bootstrap
-from callcenter.config import Settings, SettingsError, load_settings
+from callcenter.config import Settings, SettingsError, TelephonySettings, load_settings
 from callcenter.errors import AppError
 from callcenter.store import migrate
 from callcenter.store.db import make_sync_engine
+from callcenter.telephony import SERVICE_GROUP
 
 log = logging.getLogger("callcenter")
 
-BENCHMARKS = {"api": "callcenter.bench.api"}
+BENCHMARKS = {"api": "callcenter.bench.api", "acd": "callcenter.bench.acd"}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -184,43 +185,79 @@ DEMO_PEOPLE = (
 
 
 def _demo(settings: Settings) -> int:
-    """Migrate, (re)set the demo people's passwords, print how to log in, then serve."""
+    """Migrate, (re)set the demo people's passwords, print how to log in, then serve.
+
+    Unless telephony is configured, the demo runs on the simulated network: bot agents
+    take calls from simulated callers, so the API and the event stream show a live
+    call center.
+    """
+    if settings.telephony.switch == "none":
+        telephony = settings.telephony.model_copy(update={"switch": "sim"})
+        settings = settings.model_copy(update={"telephony": telephony})
     migrate.upgrade(settings.database_url)
-    logins = asyncio.run(_demo_people(settings))
+    setup = settings.model_copy(update={"telephony": TelephonySettings(switch="none")})
+    logins = asyncio.run(_demo_people(setup, _bot_numbers(settings)))
     url = f"http://{settings.http.host}:{settings.http.port}"
     _say("")
     _say(f"呼叫中心演示 / callcenter demo: {url}")
     _say(f"API 文档 / API docs: {url}/api/v1/docs")
     for agent_no, name, password in logins:
         _say(f"  登录 / login  工号 agent_no={agent_no:<6} 密码 password={password}   ({name})")
+    sim = settings.telephony.sim
+    bots = _bot_numbers(settings)
+    if bots:
+        _say(
+            f"模拟电话网 / simulated network: {len(bots)} 个机器人坐席 bot agents "
+            f"({bots[0]}-{bots[-1]}), 来电 callers → {sim.did} @ {sim.calls_per_hour:g}/h"
+        )
+    _say(f"实时监控 / live: GET {url}/api/v1/supervisor/snapshot, WebSocket {url}/api/v1/events")
     _say("")
     return _serve(settings)
 
 
-async def _demo_people(settings: Settings) -> list[tuple[str, str, str]]:
+def _bot_numbers(settings: Settings) -> list[str]:
+    sim = settings.telephony.sim
+    return [str(sim.first_agent_no + n) for n in range(sim.bot_agents)]
+
+
+async def _demo_people(settings: Settings, bots: list[str]) -> list[tuple[str, str, str]]:
+    """The demo people with fresh passwords, and everyone who takes calls in 客服 (service)."""
     platform = bootstrap(settings)
     logins = []
     try:
         await platform.start()
-        for agent_no, name, role in DEMO_PEOPLE:
+        people = [*DEMO_PEOPLE, *((n, f"机器人坐席 Bot {n}", AGENT_ROLE) for n in bots)]
+        ids: dict[str, int] = {}
+        for agent_no, name, role in people:
             password = secrets.token_urlsafe(9)
             async with platform.uow() as uow:
                 page = await platform.agents.list_agents(uow, search=agent_no, limit=50, offset=0)
                 existing = next((v for v in page.items if v.row.agent_no == agent_no), None)
                 if existing is None:
-                    await platform.agents.create_agent(
-                        uow,
-                        SYSTEM,
-                        None,
-                        agent_no=agent_no,
-                        name=name,
-                        password=password,
+                    view = await platform.agents.create_agent(
+                        uow, SYSTEM, None, agent_no=agent_no, name=name, password=password,
                         roles=[role],
-                    )
+                    )  # fmt: skip
                 else:
+                    view = existing
                     await platform.agents.reset_password(uow, SYSTEM, existing.row.id, password)
                     await platform.agents.unlock(uow, SYSTEM, existing.row.id)
-            logins.append((agent_no, name, password))
+            ids[agent_no] = view.row.id
+            if agent_no not in bots:
+                logins.append((agent_no, name, password))
+        async with platform.uow() as uow:
+            groups = {g.name: g for g, _ in await platform.groups.list_groups(uow)}
+            group = groups.get(SERVICE_GROUP) or await platform.groups.create_group(
+                uow, SYSTEM, name=SERVICE_GROUP, description="客服 / inbound service"
+            )
+            members = {a.agent_no for _, a in await platform.groups.list_members(
+                uow, group.id, active_at=None)}  # fmt: skip
+            for agent_no, _, role in people:
+                if role == AGENT_ROLE and agent_no not in members:
+                    await platform.groups.add_member(
+                        uow, SYSTEM, group.id, agent_id=ids[agent_no], start_time=None,
+                        end_time=None, weekdays="1234567", skill_level=5,
+                    )  # fmt: skip
     finally:
         await platform.close()
     return logins

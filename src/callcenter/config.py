@@ -66,6 +66,27 @@ class AuthSettings(_Section):
     cookie_name: str = Field(default="cc_session", pattern=r"^[A-Za-z0-9_]{1,64}$")
 
 
+class SimSettings(_Section):
+    """The simulated telephone network (the demo's): bot agents and callers."""
+
+    bot_agents: int = Field(default=8, ge=0, le=500)
+    first_agent_no: int = Field(default=2001, ge=1, le=99_999_000)
+    # Poisson arrivals of callers at the DID; 0 switches the callers off.
+    calls_per_hour: float = Field(default=180.0, ge=0, le=100_000)
+    did: str = Field(default="4008001000", pattern=r"^[0-9+*#]{1,32}$")
+    seed: int = 1
+
+
+class TelephonySettings(_Section):
+    # "none": the platform runs without telephony (administration only);
+    # "sim": the simulated network (what `callcenter demo` uses). "sip" arrives with the
+    # SIP switch.
+    switch: Literal["none", "sim"] = "none"
+    wrap_up_seconds: float = Field(default=10.0, ge=0, le=3600)
+    ring_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    sim: SimSettings = SimSettings()
+
+
 class Settings(_Section):
     data_dir: Path = Path("var")
     recordings_dir: Path | None = None
@@ -76,6 +97,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()
     database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
+    telephony: TelephonySettings = TelephonySettings()
 
     @field_validator("timezone")
     @classmethod

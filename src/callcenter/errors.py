@@ -138,3 +138,10 @@ class DatabaseNotMigrated(AppError):
     message_en = (
         "the database is not migrated (at {current}, needs {head}): run `callcenter db upgrade`"
     )
+
+
+class TelephonyOff(AppError):
+    code = "telephony-off"
+    status = 503
+    message_zh = "电话功能未启用（telephony.switch = none）"
+    message_en = "telephony is not running (telephony.switch = none)"

@@ -54,6 +54,7 @@ _CATALOGUE: Final[tuple[Permission, ...]] = (
     Permission("supervisor.force_logout", "supervisor", "强制签出", "Force log-out"),
     Permission("supervisor.force_state", "supervisor", "强制示闲/示忙", "Force ready/not ready"),
     # 话务员操作台 / agent desktop
+    Permission("desk.use", "desktop", "签入签出、示闲示忙", "Log in, ready / not ready"),
     Permission("call.answer", "desktop", "接听", "Answer"),
     Permission("call.dial", "desktop", "外拨", "Dial"),
     Permission("call.transfer", "desktop", "转接", "Transfer"),
@@ -92,7 +93,7 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
         "Team leader: supervises agents and groups",
         frozenset(
             {"agent.view", "agent.unlock", "group.view", "group.members", "role.view"}
-            | {c for c in ALL_CODES if c.startswith(("supervisor.", "call.", "report."))}
+            | {c for c in ALL_CODES if c.startswith(("supervisor.", "call.", "desk.", "report."))}
             | {"campaign.view"}
         ),
     ),
@@ -100,7 +101,7 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
         AGENT_ROLE,
         "坐席",
         "Agent: takes and makes calls",
-        frozenset({"call.answer", "call.dial", "call.transfer", "call.conference"}),
+        frozenset({"desk.use", "call.answer", "call.dial", "call.transfer", "call.conference"}),
     ),
 )
 

@@ -62,9 +62,14 @@ class ServerProcess:
 
     @classmethod
     def start(
-        cls, data_dir: Path, database_url: str, admin_no: str, admin_password: str
+        cls,
+        data_dir: Path,
+        database_url: str,
+        admin_no: str,
+        admin_password: str,
+        extra_env: dict[str, str] | None = None,
     ) -> ServerProcess:
-        env = cli_env(data_dir, database_url)
+        env = {**cli_env(data_dir, database_url), **(extra_env or {})}
         steps: tuple[tuple[tuple[str, ...], str], ...] = (
             (("db", "upgrade"), ""),
             (("user", "create", "--agent-no", admin_no, "--name", admin_no, "--password-stdin"),

@@ -296,6 +296,10 @@ def _route(
     if preferred is not None:
         return preferred
     chosen = qpass.pick(taken, call.skip_agent_ids)
+    if not chosen and call.skip_agent_ids:
+        # An agent who missed the last offer is skipped only in favour of someone else:
+        # when nobody else is free, the call goes back to them rather than waiting.
+        chosen = qpass.pick(taken, frozenset())
     return Selection(chosen, SelectionReason.STRATEGY) if chosen else NO_SELECTION
 
 

@@ -12,14 +12,23 @@ from fastapi.responses import FileResponse
 import callcenter
 from callcenter.bootstrap import Platform
 from callcenter.web import errors, ws
-from callcenter.web.api import agents, audit, auth, groups, roles, system
+from callcenter.web.api import agents, audit, auth, desk, groups, roles, supervisor, system
 from callcenter.web.security import PUBLIC
 
 API_PREFIX = "/api/v1"
 # Where `npm run build` in web/ puts the browser UI (not in git; built by make).
 UI_DIST = Path(__file__).parent / "ui_dist"
 # Every REST router, mounted under API_PREFIX (the permission test walks this list).
-ROUTERS = (system.router, auth.router, agents.router, groups.router, roles.router, audit.router)
+ROUTERS = (
+    system.router,
+    auth.router,
+    agents.router,
+    groups.router,
+    roles.router,
+    audit.router,
+    desk.router,
+    supervisor.router,
+)
 
 
 def create_app(

@@ -237,3 +237,48 @@ class HealthOut(BaseModel):
     status: str
     version: str
     database: str
+
+
+# -- agent desktop and supervisor console ------------------------------------------------
+
+CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
+PhoneDest = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w:+*#.@-]+$")
+]
+DialNumber = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^\+?[0-9*#]+$")
+]
+
+
+class CommandIn(_In):
+    """A command; ``command_id`` makes a retry harmless (the first answer is repeated)."""
+
+    command_id: CommandId | None = None
+
+
+class DeskLoginIn(CommandIn):
+    phone: PhoneDest
+
+
+class NotReadyIn(CommandIn):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[\w.-]+$")]
+
+
+class DtmfIn(CommandIn):
+    digits: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[0-9*#A-D]+$")]
+
+
+class DialIn(CommandIn):
+    number: DialNumber
+
+
+class TransferIn(CommandIn):
+    """Exactly one of: another agent, a queue, an outside number."""
+
+    agent_no: AgentNo | None = None
+    queue_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[\w.-]+$")] | None = None
+    number: DialNumber | None = None
+
+
+class MonitorIn(CommandIn):
+    phone: PhoneDest

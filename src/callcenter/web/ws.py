@@ -17,6 +17,7 @@ import json
 import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.encoders import jsonable_encoder
 
 from callcenter.app.auth import Principal
 from callcenter.app.bus import INTERNAL, Event, Subscription
@@ -57,6 +58,12 @@ async def events(websocket: WebSocket) -> None:
                 },
             }
         )
+        telephony = platform_of(websocket).telephony
+        if principal.can("supervisor.monitor") and telephony is not None:
+            # The server is the truth: a (re)connecting console starts from the whole
+            # picture, then follows the deltas queued since it subscribed.
+            snapshot = jsonable_encoder(telephony.engine.snapshot())
+            await websocket.send_json({"type": "snapshot", "data": snapshot})
         await _pump(websocket, subscription, principal)
     except WebSocketDisconnect:
         pass

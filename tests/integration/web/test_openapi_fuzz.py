@@ -31,6 +31,11 @@ from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
 
 # Operations that would end the fuzzer's own session; they have their own tests.
 EXAMPLES = 12
+SIMULATED_NETWORK = {
+    "CALLCENTER_TELEPHONY__SWITCH": "sim",
+    "CALLCENTER_TELEPHONY__SIM__BOT_AGENTS": "2",
+    "CALLCENTER_TELEPHONY__SIM__CALLS_PER_HOUR": "0",
+}
 SKIPPED = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/me/tokens/{token_id}")}
 
 
@@ -46,7 +51,9 @@ def live(
     else:
         cluster: ThrowawayCluster = request.getfixturevalue("pg_cluster")
         url = cluster.create_database()
-    server = start_server(data_dir, url)
+    # Telephony on (the simulated network, two bot agents, no random callers), so the
+    # desk and supervisor routes are fuzzed against a running CTI engine.
+    server = start_server(data_dir, url, SIMULATED_NETWORK)
     try:
         token = httpx2.post(
             f"{server.url}/api/v1/auth/token",

@@ -309,7 +309,8 @@ def test_the_skip_lasts_for_one_offer_only() -> None:
     call = WaitingCall("c1", 0.0, skip_agent_ids=frozenset({"a"}))
     agents = [ready("a", idle=1.0), ready("b", idle=2.0)]
     assert pick(cfg, agents, call).agent_ids == ("b",)
-    assert pick(cfg, [agents[0]], call).agent_ids == ()
+    # Alone, the agent who missed is offered the call again rather than leaving it waiting.
+    assert pick(cfg, [agents[0]], call).agent_ids == ("a",)
     queue = CallQueue(cfg)
     queue.enqueue(call, 0.0)
     queue.mark_offered("c1", ["b"], 1.0)

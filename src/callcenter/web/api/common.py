@@ -16,6 +16,7 @@ _ERRORS = {
     409: "冲突 / conflict with the current state",
     422: "输入无效 / invalid input",
     423: "账号已锁定 / account locked",
+    503: "电话功能未启用 / telephony is not running",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text} for status, text in _ERRORS.items()

@@ -1,0 +1,136 @@
+"""The telephony runtime: the CTI engine on the configured switch, with its CDR sink.
+
+Theory of operation: :func:`build_telephony` reads ``settings.telephony`` and returns
+``None`` when the platform runs without telephony (administration only), or a
+:class:`Telephony` that is started with the platform: it closes the calls a crash left
+open in the call records, starts the engine on the switch, and, on the simulated
+network, registers the bot agents' phones, logs them in and starts the callers. The
+queues and routes are the site's (for now one inbound queue, 客服, fed by one DID);
+an agent's routing profile comes from the agent groups they belong to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callcenter.app.bus import EventBus
+from callcenter.app.cti import AgentProfile, CtiEngine
+from callcenter.clock import Clock, RealClock
+from callcenter.config import TelephonySettings
+from callcenter.domain.queue import QueueConfig
+from callcenter.errors import TelephonyOff
+from callcenter.store.cdr import SqlCdrSink, wall_clock_for
+from callcenter.switch.sim.agents import AgentPhones, BotProfile
+from callcenter.switch.sim.customers import CustomerBook, InboundCalls, Uniform
+from callcenter.switch.sim.network import SimSwitch
+
+log = logging.getLogger(__name__)
+
+SERVICE_GROUP = "service"
+SERVICE_QUEUE = "service"
+
+
+@dataclass(eq=False)
+class Telephony:
+    settings: TelephonySettings
+    bus: EventBus
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock | None = None  # None: the real clock, chosen at start
+    profiles: dict[str, AgentProfile] = field(default_factory=dict)
+    switch: SimSwitch | None = None
+    book: CustomerBook | None = None
+    _engine: CtiEngine | None = None
+    _cdr: SqlCdrSink | None = None
+    _inbound: InboundCalls | None = None
+    phones: AgentPhones | None = None
+
+    @property
+    def engine(self) -> CtiEngine:
+        if self._engine is None:
+            raise TelephonyOff()
+        return self._engine
+
+    @property
+    def bot_agents(self) -> list[str]:
+        sim = self.settings.sim
+        return [str(sim.first_agent_no + n) for n in range(sim.bot_agents)]
+
+    def queues(self) -> list[QueueConfig]:
+        return [
+            QueueConfig(
+                queue_id=SERVICE_QUEUE,
+                groups=frozenset({SERVICE_GROUP}),
+                ring_timeout=self.settings.ring_timeout_seconds,
+            )
+        ]
+
+    def set_profile(self, agent_no: str, groups: Iterable[str]) -> None:
+        """The agent's routing profile from the groups they belong to (at log-in)."""
+        self.profiles[agent_no] = AgentProfile.in_groups(
+            *sorted(set(groups)), wrap_up_seconds=self.settings.wrap_up_seconds
+        )
+
+    async def start(self) -> None:
+        clock = self.clock = self.clock or RealClock()
+        cdr = SqlCdrSink(self.sessions, wall_clock_for(clock))
+        closed = await cdr.reconcile(dt.datetime.now(dt.UTC))
+        if closed:
+            log.warning("closed %d calls left open by the last run", closed)
+        sim = self.settings.sim
+        phones = AgentPhones(sim.seed, default=BotProfile(answer_delay=Uniform(1.0, 3.0)))
+        book = CustomerBook(sim.seed)
+        switch = SimSwitch(clock, [phones, book])
+        engine = CtiEngine(
+            switch,
+            clock,
+            self.bus,
+            rng=random.Random(sim.seed),
+            queues=self.queues(),
+            routes={sim.did: SERVICE_QUEUE},
+            profiles=self.profiles,
+            cdr=cdr,
+        )
+        await engine.start()
+        self._engine, self._cdr, self.phones = engine, cdr, phones
+        self.switch, self.book = switch, book
+        for agent_no in self.bot_agents:
+            phones.register(agent_no)
+            self.set_profile(agent_no, [SERVICE_GROUP])
+            await engine.log_in(f"boot-login-{agent_no}", agent_no, phones.dest(agent_no))
+            await engine.ready(f"boot-ready-{agent_no}", agent_no)
+        if sim.calls_per_hour > 0:
+            self._inbound = InboundCalls(book, sim.did, sim.calls_per_hour)
+            self._inbound.start(switch, clock)
+        log.info(
+            "simulated network: %d bot agents, %g calls/hour to %s",
+            sim.bot_agents,
+            sim.calls_per_hour,
+            sim.did,
+        )
+
+    async def stop(self) -> None:
+        if self._inbound is not None:
+            self._inbound.stop()
+        if self._engine is not None:
+            await self._engine.stop()
+        if self._cdr is not None:
+            await asyncio.wait_for(self._cdr.drain(), timeout=10)
+        self._engine = None
+
+
+def build_telephony(
+    settings: TelephonySettings,
+    bus: EventBus,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock | None = None,
+) -> Telephony | None:
+    if settings.switch == "none":
+        return None
+    return Telephony(settings, bus, sessions, clock)
