@@ -197,3 +197,27 @@ def test_call_records_and_the_agent_state_log_reach_the_database(center: Center)
         ("wrap-up", "ready"),
     ]
     assert call.ended_at is not None and call.cause == "normal"
+
+
+def test_a_reconnecting_console_gets_the_snapshot_then_live_changes(center: Center) -> None:
+    """The server is the truth: connect, receive the whole picture, then the deltas."""
+    api = center.api
+    api.person("8001", "team_leader")
+    api.person("1001", "agent")
+    with api.client.websocket_connect("/api/v1/events", headers=api.headers("8001")) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        snapshot = ws.receive_json()
+        assert snapshot["type"] == "snapshot"
+        assert _agents(snapshot["data"]) == {"2001": "ready", "2002": "ready"}
+        api.call("POST", "/supervisor/agents/2001/not-ready", as_="8001", json={"reason": "rest"})
+        ws.send_json({"type": "ping"})
+        changes = []
+        while (message := ws.receive_json())["type"] != "pong":
+            changes.append(message)
+        states = [(m["data"]["agent_no"], m["data"]["state"]) for m in changes
+                  if m["type"] == "agent.state"]  # fmt: skip
+        assert states == [("2001", "not-ready")]
+    with api.client.websocket_connect("/api/v1/events", headers=api.headers("1001")) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}  # an agent gets no snapshot
