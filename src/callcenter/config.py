@@ -84,6 +84,8 @@ class TelephonySettings(_Section):
     switch: Literal["none", "sim"] = "none"
     wrap_up_seconds: float = Field(default=10.0, ge=0, le=3600)
     ring_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Waiting callers hear their place in line and the expected wait this often (0: never).
+    announce_every_seconds: float = Field(default=30.0, ge=0, le=3600)
     sim: SimSettings = SimSettings()
 
 

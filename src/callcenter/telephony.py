@@ -96,6 +96,7 @@ class Telephony:
             routes={sim.did: SERVICE_QUEUE},
             profiles=self.profiles,
             cdr=cdr,
+            announce_every=self.settings.announce_every_seconds or None,
         )
         await engine.start()
         self._engine, self._cdr, self.phones = engine, cdr, phones

@@ -88,6 +88,7 @@ class _Tick:
 
 
 _TICK: Final = _Tick()
+DEFAULT_HANDLE_SECONDS: Final = 180.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class CtiCore:
         cdr: CdrSink | None = None,
         customers: Callable[[str], CustomerInfo | None] | None = None,
         music_on_hold: str = "moh",
+        announce_every: float | None = None,
         hold_music: str = "default",
         dial_ring_timeout: float = 30.0,
         outbound_caller_id: str = "anonymous",
@@ -136,6 +138,9 @@ class CtiCore:
         self.cdr: CdrSink = cdr if cdr is not None else MemoryCdr()
         self._customers = customers
         self._music_on_hold = music_on_hold
+        self._announce_every = announce_every
+        # Average handling time (talk + wrap-up) for wait estimates, learnt as calls end.
+        self._handle_seconds = DEFAULT_HANDLE_SECONDS
         self._hold_music = hold_music
         self._dial_ring_timeout = dial_ring_timeout
         self._outbound_caller_id = outbound_caller_id
@@ -402,6 +407,11 @@ class CtiCore:
         deadlines = [q.get_timer() for q in self._queues.values()]
         deadlines.extend(s.agent.get_timer() for s in self._agents.values())
         deadlines.append(self._wait_until)
+        deadlines.extend(
+            c.announce_at
+            for c in self._calls.values()
+            if c.state is CallState.QUEUED and c.announcing is None
+        )
         due = min((d for d in deadlines if d is not None), default=None)
         if due == self._timer_at and self._timer is not None:
             return

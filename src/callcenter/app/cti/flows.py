@@ -57,6 +57,7 @@ from callcenter.switch.ports import (
     LegHungUp,
     LegOffered,
     ListenOnly,
+    PlayFinished,
     Role,
     SwitchError,
     SwitchEvent,
@@ -83,6 +84,8 @@ class CallFlows(Teardown):
             leg = self._legs.get(event.leg)
             if leg is not None:
                 await self._leg_ended(leg, event.cause)
+        elif isinstance(event, PlayFinished):
+            await self._play_finished(event)
         # bridged, unbridged, held, joined, play finished...: our own doing, already known
 
     async def _on_offered(self, event: LegOffered) -> None:
@@ -191,8 +194,53 @@ class CallFlows(Teardown):
         if isinstance(result, Enqueued):
             log.info("call=%s queued in %s at %d", call.call_id, queue_id, result.position)
             self._touch(call, "queued")
+            if self._announce_every is not None:
+                await self._announce(call)
         else:
             await self._overflow(call, result, hops)
+
+    # --- position and wait announcements -------------------------------------------
+
+    async def _announce(self, call: Call) -> None:
+        """Tell a waiting caller how many are ahead and the expected wait, then music.
+
+        The prompt is ``queue-position:<callers ahead>:<minutes>``; the media player
+        speaks it ("您前面还有 … 位，预计等待 … 分钟"). Music resumes once it has played.
+        """
+        assert self._announce_every is not None
+        if call.customer_leg is None or call.queue_id is None:
+            return
+        queue = self._queues[call.queue_id]
+        if call.call_id not in queue:
+            return
+        now = self._now()
+        serving = sum(
+            1
+            for s in self._agents.values()
+            if s.agent.state is not AgentState.LOGGED_OUT and s.agent.in_group(
+                queue.config.groups, now
+            )
+        )  # fmt: skip
+        place = queue.position(call.call_id)
+        wait = queue.estimated_wait(
+            call.call_id, agents_serving=serving, average_handle_seconds=self._handle_seconds
+        )
+        minutes = "unknown" if wait is None else str(max(1, round(wait / 60)))
+        call.announce_at = now + self._announce_every
+        await self._try(self._switch.stop_play(call.customer_leg), "stop music")
+        prompt = f"queue-position:{place - 1}:{minutes}"
+        if await self._try(self._switch.play(call.customer_leg, prompt), "announce"):
+            call.announcing = prompt
+            log.info("call=%s announced %s", call.call_id, prompt)
+
+    async def _play_finished(self, event: PlayFinished) -> None:
+        leg = self._legs.get(event.leg)
+        call = self._calls.get(leg.call_id) if leg is not None else None
+        if call is None or call.announcing != event.prompt or call.customer_leg != event.leg:
+            return
+        call.announcing = None
+        if call.state is CallState.QUEUED and not event.interrupted:
+            await self._try(self._switch.play(event.leg, self._music_on_hold, loop=True), "music")
 
     async def _overflow(self, call: Call, overflowed: Overflowed, hops: int = 0) -> None:
         target = overflowed.target
@@ -297,6 +345,11 @@ class CallFlows(Teardown):
                 call = self._calls.get(overflowed.call.call_id)
                 if call is not None:
                     await self._overflow(call, overflowed)
+        if self._announce_every is not None:
+            for call in list(self._calls.values()):
+                due = call.announce_at
+                if call.state is CallState.QUEUED and call.announcing is None and due and due <= now:
+                    await self._announce(call)
 
     # --- agents dialling out -----------------------------------------------------
 

@@ -135,6 +135,8 @@ class Call:
     dial_dest: str | None = None  # manual call: the customer's number
     info: CustomerInfo | None = None
     taken_over_by: str | None = None
+    announce_at: float | None = None  # next position/wait announcement while queued
+    announcing: str | None = None  # the announcement playing instead of the music
 
     @property
     def ended(self) -> bool:

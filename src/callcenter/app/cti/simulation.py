@@ -64,6 +64,7 @@ class SimCenter:
         seed: int = 0,
         customers: Callable[[str], CustomerInfo | None] | None = None,
         customer_profile: CustomerProfile | None = None,
+        announce_every: float | None = None,
     ) -> SimCenter:
         clock = VirtualClock()
         phones = AgentPhones(seed, default=QUICK_BOT)
@@ -81,6 +82,7 @@ class SimCenter:
             profiles=profiles,
             cdr=cdr,
             customers=customers,
+            announce_every=announce_every,
         )
         center = cls(clock, switch, phones, book, bus, cdr, engine)
         bus.listen(center.events.append)

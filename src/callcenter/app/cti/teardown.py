@@ -260,8 +260,13 @@ class Teardown(CtiCore):
             queue = self._queues[call.queue_id]
             if call.call_id in queue:
                 queue.abandon(call.call_id, now)
+        if call.answered_at is not None:
+            # Learn the handling time that wait announcements estimate from.
+            talk = now - call.answered_at
+            self._handle_seconds = 0.9 * self._handle_seconds + 0.1 * talk
         call.state = CallState.ENDED
         call.ended_at = now
+        call.announcing = None
         call.cause = cause
         call.end_reason = reason
         call.held = False
