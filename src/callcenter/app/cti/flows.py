@@ -348,7 +348,8 @@ class CallFlows(Teardown):
         if self._announce_every is not None:
             for call in list(self._calls.values()):
                 due = call.announce_at
-                if call.state is CallState.QUEUED and call.announcing is None and due and due <= now:
+                waiting = call.state is CallState.QUEUED and call.announcing is None
+                if waiting and due is not None and due <= now:
                     await self._announce(call)
 
     # --- agents dialling out -----------------------------------------------------
