@@ -8,12 +8,33 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint check-format typecheck pytest system-packages lock clean
+# The browser UI (web/, Vite): dependencies from the committed lock file, built into the
+# Python package, where the platform serves it.
+WEB_DEPS := web/node_modules/.package-lock.json
+UI_BUILT := src/callcenter/web/ui_dist/index.html
+UI_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
 
-demo: $(STAMP)
+.PHONY: demo demo-packages test lint check-format typecheck pytest web-check ui system-packages lock clean
+
+demo: $(STAMP) demo-packages ui
 	$(VENV)/bin/callcenter demo
 
-test: $(STAMP) system-packages lint typecheck pytest
+demo-packages:
+	scripts/ensure-system-packages.sh demo
+
+test: $(STAMP) system-packages lint typecheck ui web-check pytest
+
+$(WEB_DEPS): web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_DEPS)
+
+$(UI_BUILT): $(WEB_DEPS) $(UI_SOURCES)
+	cd web && npm run build --silent
+
+ui: $(UI_BUILT)
+
+web-check: $(WEB_DEPS)
+	cd web && npm run typecheck --silent && npm test --silent
 
 $(PY):
 	scripts/ensure-python.sh $(PYTHON) $(VENV)
@@ -44,4 +65,5 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis web/node_modules \
+		src/callcenter/web/ui_dist test-artifacts

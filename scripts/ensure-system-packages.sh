@@ -3,11 +3,20 @@
 #   postgresql:  the throwaway cluster for the PostgreSQL runs
 #   sip-tester:  SIPp, the carrier and caller side of SIP tests
 #   baresip:     the agent's SIP phone in tests
+#   chromium:    the browser for the UI's end-to-end tests (driven by playwright-core)
+#   fonts-wqy-microhei: Chinese glyphs in the UI's screenshots
+#   nodejs, npm: building and testing the browser UI (when the machine has no Node.js)
+# With the argument "demo", only what `make demo` needs (Node.js to build the UI).
 set -euo pipefail
 missing=()
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "${1:-test}" != "demo" ]; then
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

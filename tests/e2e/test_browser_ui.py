@@ -1,0 +1,67 @@
+"""The browser UI end to end: Debian's Chromium, driven by playwright-core, against a real
+server process serving the built UI (`make test` builds it first).
+
+The script (web/e2e/smoke.mjs) logs in as the administrator, opens every administration
+screen in both languages and saves screenshots under test-artifacts/screens/, creates a
+role, ticks one box of the permission matrix and checks through the API that the role
+holds exactly that code, and logs out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from callcenter.web.app import UI_DIST
+from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "web" / "e2e" / "smoke.mjs"
+
+
+@pytest.mark.slow
+def test_the_administration_screens_work_in_a_real_browser(tmp_path: Path) -> None:
+    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
+    node = shutil.which("node")
+    assert node is not None, "Node.js is missing: `make test` installs it"
+    server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}")
+    try:
+        token = httpx2.post(
+            f"{server.url}/api/v1/auth/token",
+            json={"agent_no": ADMIN_NO, "password": ADMIN_PASSWORD},
+            timeout=10,
+        ).json()["token"]
+        created = httpx2.post(  # the agent the script puts into a group
+            f"{server.url}/api/v1/agents",
+            json={"agent_no": "1001", "name": "坐席 1001", "password": "password-1001"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        env = {
+            **os.environ,
+            "CC_URL": server.url,
+            "CC_ADMIN_NO": ADMIN_NO,
+            "CC_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "CC_SCREENS_DIR": str(ROOT / "test-artifacts" / "screens"),
+        }
+        result = subprocess.run(
+            [node, str(SCRIPT)],
+            cwd=ROOT / "web",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        output = server.stop()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "Traceback" not in output, output[-4000:]
+    screens = sorted(p.name for p in (ROOT / "test-artifacts" / "screens").glob("*.png"))
+    assert len(screens) >= 10, screens

@@ -1,0 +1,51 @@
+// The side menu: each entry names the permission that shows it (see app/permissions.py).
+
+import type { Component } from 'vue'
+import { Document, House, Key, User, UserFilled } from '@element-plus/icons-vue'
+
+export interface MenuEntry {
+  name: string
+  path: string
+  permission: string | null
+  icon: Component
+  label: (t: (key: string) => string) => string
+}
+
+export const HOME_ENTRY: MenuEntry = {
+  name: 'home',
+  path: '/',
+  permission: null,
+  icon: House,
+  label: (t) => t('menu.home'),
+}
+
+export const ADMIN_ENTRIES: readonly MenuEntry[] = [
+  {
+    name: 'agents',
+    path: '/admin/agents',
+    permission: 'agent.view',
+    icon: User,
+    label: (t) => t('menu.agents'),
+  },
+  {
+    name: 'groups',
+    path: '/admin/groups',
+    permission: 'group.view',
+    icon: UserFilled,
+    label: (t) => t('menu.groups'),
+  },
+  {
+    name: 'roles',
+    path: '/admin/roles',
+    permission: 'role.view',
+    icon: Key,
+    label: (t) => t('menu.roles'),
+  },
+  {
+    name: 'audit',
+    path: '/admin/audit',
+    permission: 'audit.view',
+    icon: Document,
+    label: (t) => t('menu.audit'),
+  },
+]
