@@ -7,9 +7,10 @@ malformed request gets a 4xx before it reaches a service.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from callcenter.app.validation import (
     AGENT_NO_PATTERN,
@@ -29,6 +30,21 @@ RoleCode = Annotated[str, StringConstraints(pattern=ROLE_CODE_PATTERN, max_lengt
 PermissionCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)]
 SearchText = Annotated[str, StringConstraints(max_length=64, pattern=_PRINTABLE)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$", re.I)
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 date-times with a zone (pydantic would take "0398" as a timestamp)."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError(
+            "expected an RFC 3339 date-time with a zone, e.g. 2026-11-25T09:00:00+08:00"
+        )
+    return value
+
+
+# A moment in query parameters: RFC 3339 with its zone, as the OpenAPI document says.
+Moment = Annotated[dt.datetime, BeforeValidator(_rfc3339)]
 
 T = TypeVar("T")
 

@@ -69,3 +69,12 @@ def test_audit_search_filters(api: Api) -> None:
     assert len(page["items"]) == 1 and page["total"] >= 3
     future = api.call("GET", "/audit", params={"since": "2999-01-01T00:00:00Z"}).json()
     assert future == {"items": [], "total": 0}
+
+
+def test_moments_must_be_rfc3339_with_a_zone(api: Api) -> None:
+    """"0398" is not a time (pydantic alone would read it as a Unix timestamp)."""
+    for bad in ("0398", "2026-11-25", "2026-11-25T10:00:00", "yesterday"):
+        response = api.call("GET", "/audit", params={"until": bad})
+        assert (response.status_code, response.json()["error"]) == (422, "validation-failed")
+    ok = api.call("GET", "/audit", params={"until": "2026-11-25T10:00:00.5+08:00"})
+    assert ok.status_code == 200

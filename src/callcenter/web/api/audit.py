@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from callcenter.app import audit
 from callcenter.app.auth import Principal
 from callcenter.web.api.common import ERROR_RESPONSES, Limit, Offset
-from callcenter.web.schemas import AuditOut, Page, SearchText
+from callcenter.web.schemas import AuditOut, Moment, Page, SearchText
 from callcenter.web.security import Requires, UoW
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
@@ -24,14 +23,11 @@ async def search_audit(
     action: Annotated[SearchText | None, Query(description="前缀 / prefix, e.g. agent.")] = None,
     target_type: SearchText | None = None,
     target_id: SearchText | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AuditOut]:
-    def aware(value: dt.datetime | None) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value and value.tzinfo is None else value
-
     rows, total = await audit.search(
         uow,
         audit.AuditQuery(
@@ -39,8 +35,8 @@ async def search_audit(
             action=action,
             target_type=target_type,
             target_id=target_id,
-            since=aware(since),
-            until=aware(until),
+            since=since,
+            until=until,
             limit=limit,
             offset=offset,
         ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from callcenter.app.auth import Principal
 from callcenter.store.tables import AgentRow, GroupRow, MembershipRow
 from callcenter.web.api.common import ERROR_RESPONSES, GroupId, MembershipId
-from callcenter.web.schemas import GroupIn, GroupOut, GroupPatch, MembershipIn, MembershipOut
+from callcenter.web.schemas import (
+    GroupIn,
+    GroupOut,
+    GroupPatch,
+    MembershipIn,
+    MembershipOut,
+    Moment,
+)
 from callcenter.web.security import Requires, UoW, actor_of, platform_of
 
 router = APIRouter(prefix="/groups", tags=["groups"], responses=ERROR_RESPONSES)
@@ -109,7 +115,7 @@ async def list_members(
     _: Annotated[Principal, Depends(Requires("group.view"))],
     uow: UoW,
     active_at: Annotated[
-        dt.datetime | None,
+        Moment | None,
         Query(description="只列出此刻生效的成员 / only memberships active at this moment"),
     ] = None,
 ) -> list[MembershipOut]:
