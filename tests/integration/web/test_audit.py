@@ -72,7 +72,7 @@ def test_audit_search_filters(api: Api) -> None:
 
 
 def test_moments_must_be_rfc3339_with_a_zone(api: Api) -> None:
-    """"0398" is not a time (pydantic alone would read it as a Unix timestamp)."""
+    """ "0398" is not a time (pydantic alone would read it as a Unix timestamp)."""
     for bad in ("0398", "2026-11-25", "2026-11-25T10:00:00", "yesterday"):
         response = api.call("GET", "/audit", params={"until": bad})
         assert (response.status_code, response.json()["error"]) == (422, "validation-failed")
