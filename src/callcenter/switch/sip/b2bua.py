@@ -1,0 +1,491 @@
+"""SipSwitch: the Switch port over SIP, as a back-to-back user agent (B2BUA).
+
+Theory of operation
+-------------------
+Every leg is its own SIP dialog with one far end and its own :class:`RtpPort`; the
+core joins two legs with ``bridge``. The switch keeps the legs and their states
+(``legs.LEG_TRANSITIONS``), checks the commands, emits the port's events, and leaves
+the wire to :class:`Signalling`, which tells it what the far ends do (offered,
+alerting, connected, ended).
+
+Outbound (``originate``): an INVITE offering PCMU, PCMA and telephone-event on the
+leg's RTP port, through a :class:`Trunk` (``dest`` a number) or straight to a ``sip:``
+URI. 180 -> LegRinging, 183 -> LegProgressed, 2xx -> LegAnswered, failure ->
+LegHungUp with the cause for its status (``trunks.cause_for_status``). The ring
+timeout and ``hangup`` before the answer CANCEL and report at once (``no_answer``
+and ``cancelled``, by the switch, no status).
+
+Inbound: LegOffered(caller = From user, dialled = Request-URI user, trunk = the trunk
+whose host sent it); ``answer`` opens the RTP port and answers 200 with SDP;
+``hangup`` of an offered leg answers the status for the cause (480 for ``normal``).
+
+Bridges (B2BUA semantics of the port): ``bridge`` connects the two legs' RTP ports
+(:mod:`relay`, no decoding); a bridged leg that ends dissolves the bridge
+(LegUnbridged for both) before its LegHungUp, and the other leg stays up.
+
+Commands that need the media engine (hold, play, collect, DTMF, recording,
+conferences) and ``redirect`` check the leg like the other commands, then raise
+:class:`NotSupported`. Ended legs keep their records, so ids stay idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from callcenter.sip.endpoint import DEFAULT_MAX_TRANSACTIONS, Address
+from callcenter.sip.message import Request
+from callcenter.sip.sdp import build_offer
+from callcenter.sip.uri import NameAddr, SipUri
+from callcenter.switch.ports import (
+    SIP_STATUS_FOR_CAUSE,
+    BridgeId,
+    ConferenceId,
+    ConflictingCommand,
+    HangupCause,
+    InvalidArgument,
+    InvalidLegState,
+    LegAlreadyEnded,
+    LegAnswered,
+    LegBridged,
+    LegHungUp,
+    LegId,
+    LegInUse,
+    LegNotAnswered,
+    LegOffered,
+    LegProgressed,
+    LegRinging,
+    LegUnbridged,
+    RecordingId,
+    Role,
+    Subscription,
+    SwitchError,
+    SwitchEvent,
+    UnknownBridge,
+    UnknownLeg,
+    UnknownRecording,
+)
+from callcenter.switch.sip.legs import (
+    UNANSWERED,
+    LegState,
+    SipLeg,
+    build_invite,
+    next_hop,
+    set_state,
+)
+from callcenter.switch.sip.relay import RtpPort, connect, disconnect
+from callcenter.switch.sip.signalling import ACK_WAIT, Signalling
+from callcenter.switch.sip.trunks import Trunk, is_dialable, request_uri_for
+
+__all__ = ["NotSupported", "SipSwitch"]
+
+log = logging.getLogger(__name__)
+
+NO_ANSWER_STATUS: Final = 480  # what an offered call the core hangs up "normal" gets
+
+
+class NotSupported(SwitchError):
+    """The command needs a part of the switch not built yet (the media engine)."""
+
+    code = "not-supported"
+
+
+@dataclass
+class _Subscription:
+    switch: SipSwitch
+    handler: Callable[[SwitchEvent], None]
+
+    def close(self) -> None:
+        self.switch._unsubscribe(self)
+
+
+@dataclass
+class _Bridge:
+    id: BridgeId
+    legs: tuple[LegId, LegId]
+    active: bool = True
+
+
+class SipSwitch:
+    """The B2BUA; implements :class:`callcenter.switch.ports.Switch` (calls and bridges)."""
+
+    def __init__(
+        self,
+        trunks: Sequence[Trunk] = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        media_host: str = "127.0.0.1",
+        token: Callable[[], str] = lambda: secrets.token_hex(8),
+        ack_wait: float = ACK_WAIT,
+        max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
+    ) -> None:
+        self.trunks: dict[str, Trunk] = {t.name: t for t in trunks}
+        self._default_trunk = trunks[0] if trunks else None
+        self._host = host
+        self._port = port
+        self.media_host = media_host
+        self._token = token
+        self.sip = Signalling(
+            self,
+            self.trunks,
+            media_host=media_host,
+            token=token,
+            ack_wait=ack_wait,
+            max_transactions=max_transactions,
+        )
+        self._subscriptions: list[_Subscription] = []
+        self._legs: dict[LegId, SipLeg] = {}
+        self._bridges: dict[BridgeId, _Bridge] = {}
+        self._inbound_seq = 0
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self) -> Address:
+        return await self.sip.transport.start(self._host, self._port)
+
+    @property
+    def address(self) -> Address:
+        return self.sip.address
+
+    async def aclose(self) -> None:
+        """Hang up every live leg (BYE, CANCEL, or 480 to an offered call, each with its
+        LegHungUp), then close the SIP socket and every RTP port."""
+        if self.sip.transport.is_open:
+            for record in list(self._legs.values()):
+                if record.state is not LegState.ENDED:
+                    await self.hangup(record.id)
+        for record in self._legs.values():
+            record.cancel_timers()
+            record.rtp.close()
+        await self.sip.aclose()
+
+    async def __aenter__(self) -> SipSwitch:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def now(self) -> float:
+        return self.sip.transport.now()
+
+    # -- events -----------------------------------------------------------------------
+
+    def subscribe(self, handler: Callable[[SwitchEvent], None]) -> Subscription:
+        subscription = _Subscription(self, handler)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: _Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    def _emit(self, event: SwitchEvent) -> None:
+        for subscription in list(self._subscriptions):
+            try:
+                subscription.handler(event)
+            except Exception:
+                log.exception("switch event handler failed on %s", type(event).__name__)
+
+    # -- inspection -------------------------------------------------------------------
+
+    def leg_state(self, leg: LegId) -> LegState:
+        return self._leg(leg).state
+
+    def rtp_port(self, leg: LegId) -> RtpPort:
+        return self._leg(leg).rtp
+
+    # -- commands: calls --------------------------------------------------------------
+
+    async def originate(
+        self,
+        leg: LegId,
+        dest: str,
+        *,
+        caller_id: str,
+        trunk: str | None = None,
+        ring_timeout: float = 30.0,
+        amd: bool = False,
+        vars: Mapping[str, str] | None = None,
+    ) -> None:
+        options = tuple(sorted((vars or {}).items()))
+        signature: tuple[object, ...] = (dest, caller_id, trunk, ring_timeout, amd, options)
+        existing = self._legs.get(leg)
+        if existing is not None:
+            if existing.signature != signature:
+                raise ConflictingCommand(f"leg {leg} exists with other arguments")
+            return
+        if ring_timeout <= 0:
+            raise InvalidArgument(f"ring_timeout must be positive, not {ring_timeout}")
+        if amd:
+            raise NotSupported("answering-machine detection needs the media engine")
+        chosen = self._trunk(trunk, dest)
+        uri = request_uri_for(dest, chosen)
+        caller = caller_id or (chosen.caller_id if chosen and chosen.caller_id else "")
+        if caller and not is_dialable(caller):
+            raise InvalidArgument(f"bad caller id {caller!r}")
+        rtp = RtpPort()
+        media = await rtp.open(self.media_host)
+        if leg in self._legs:  # the same originate won the race while the port opened
+            rtp.close()
+            return await self.originate(
+                leg, dest, caller_id=caller_id, trunk=trunk, ring_timeout=ring_timeout, vars=vars
+            )
+        record = SipLeg(
+            leg,
+            "outbound",
+            LegState.DIALLING,
+            signature,
+            caller=caller,
+            dest=dest,
+            call_id=f"{self._token()}@{self.address[0]}",
+            local_tag=self._token(),
+            rtp=rtp,
+            trunk=chosen,
+            session_id=secrets.randbelow(2**31),
+        )
+        self._legs[leg] = record
+        self.sip.register(record)
+        invite = build_invite(
+            uri=uri,
+            via=self.sip.via(),
+            caller_id=caller,
+            local=self.address,
+            call_id=record.call_id,
+            tag=record.local_tag,
+            sdp=build_offer(
+                address=media[0], port=media[1], session_id=record.session_id, version=1
+            ),
+        )
+        record.target = chosen.address if chosen and uri.host == chosen.host else next_hop(invite)
+        log.info("leg %s: INVITE %s (%s)", leg, uri, record.call_id)
+        loop = asyncio.get_running_loop()
+        record.timers["ring"] = loop.call_later(ring_timeout, self._ring_timeout, record)
+        self.sip.send_invite(record, invite)
+
+    async def answer(self, leg: LegId) -> None:
+        record = self._leg(leg)
+        if record.state is LegState.ANSWERED or record.answering:
+            return
+        if record.state is LegState.ENDED:
+            raise LegAlreadyEnded(f"leg {leg} has ended")
+        if record.state is not LegState.OFFERED:
+            raise InvalidLegState(f"leg {leg} is outbound and {record.state.value}")
+        record.answering = True
+        media = await record.rtp.open(self.media_host)
+        record.answering = False
+        if record.state is not LegState.OFFERED:  # the caller gave up meanwhile
+            record.rtp.close()
+            raise LegAlreadyEnded(f"leg {leg} has ended")
+        self.sip.answer(record, media)
+        set_state(record, LegState.ANSWERED)
+        self._emit(LegAnswered(self.now(), leg, None))
+
+    async def hangup(self, leg: LegId, cause: HangupCause = HangupCause.NORMAL) -> None:
+        record = self._leg(leg)
+        if record.state is LegState.ENDED:
+            return
+        if record.state is LegState.OFFERED:
+            status = SIP_STATUS_FOR_CAUSE[cause] or NO_ANSWER_STATUS
+            self.sip.reject(record, status)
+            self.ended(record, cause, status, "switch")
+        elif record.state in UNANSWERED:
+            self.sip.cancel(record)
+            self.ended(record, HangupCause.CANCELLED, None, "switch")
+        else:
+            self.sip.send_bye(record)
+            self.ended(record, cause, None, "switch")
+
+    # -- commands: bridges ------------------------------------------------------------
+
+    async def bridge(self, bridge: BridgeId, legs: Sequence[LegId]) -> None:
+        pair = tuple(legs)
+        existing = self._bridges.get(bridge)
+        if existing is not None:
+            if existing.legs != pair:
+                raise ConflictingCommand(f"bridge {bridge} exists with legs {existing.legs}")
+            return
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise InvalidArgument(f"a bridge joins two distinct legs, not {pair}")
+        first, second = (self._answered(leg) for leg in pair)
+        for record in (first, second):
+            if record.bridge is not None:
+                raise LegInUse(f"leg {record.id} is in {record.bridge}")
+        self._bridges[bridge] = _Bridge(bridge, (first.id, second.id))
+        connect(first.rtp, second.rtp)
+        now = self.now()
+        for record, peer in ((first, second), (second, first)):
+            record.bridge = bridge
+            self._emit(LegBridged(now, record.id, bridge, peer.id))
+        log.info("bridge %s: %s <-> %s", bridge, first.id, second.id)
+
+    async def unbridge(self, bridge: BridgeId) -> None:
+        record = self._bridges.get(bridge)
+        if record is None:
+            raise UnknownBridge(f"no bridge {bridge}")
+        self._dissolve(record)
+
+    # -- commands that need the media engine ------------------------------------------
+
+    async def hold(self, leg: LegId, music: str = "default") -> None:
+        self._answered(leg)
+        raise NotSupported("hold needs the media engine")
+
+    async def resume(self, leg: LegId) -> None:
+        self._answered(leg)
+        raise NotSupported("resume needs the media engine")
+
+    async def play(
+        self, leg: LegId, prompt: str, *, loop: bool = False, barge_in_digits: str = ""
+    ) -> None:
+        self._answered(leg)
+        raise NotSupported("play needs the media engine")
+
+    async def stop_play(self, leg: LegId) -> None:
+        self._leg(leg)  # nothing can be playing
+
+    async def collect(
+        self, leg: LegId, *, max_digits: int, timeout: float, terminator: str = "#"
+    ) -> None:
+        self._answered(leg)
+        raise NotSupported("collect needs the media engine")
+
+    async def send_dtmf(self, leg: LegId, digits: str) -> None:
+        self._answered(leg)
+        raise NotSupported("send_dtmf needs the media engine")
+
+    async def record(
+        self,
+        recording: RecordingId,
+        target: LegId | BridgeId,
+        *,
+        stereo: bool = True,
+        fmt: str = "wav",
+    ) -> None:
+        raise NotSupported("recording needs the media engine")
+
+    async def stop_record(self, recording: RecordingId) -> None:
+        raise UnknownRecording(f"no recording {recording}")
+
+    async def join(self, conference: ConferenceId, leg: LegId, role: Role) -> None:
+        self._answered(leg)
+        raise NotSupported("conferences need the media engine")
+
+    async def leave(self, conference: ConferenceId, leg: LegId) -> None:
+        self._leg(leg)  # no leg is ever in a conference
+
+    async def redirect(self, leg: LegId, dest: str) -> None:
+        self._leg(leg)
+        raise NotSupported("redirect (REFER / 302) is not built yet")
+
+    # -- what the signalling reports (signalling.LegOwner) ----------------------------
+
+    def offered(self, invite: Request, tag: str, trunk: str | None) -> SipLeg:
+        self._inbound_seq += 1
+        leg = LegId(f"sip-in-{self._inbound_seq}")
+        while leg in self._legs:  # never take an id the core already used
+            self._inbound_seq += 1
+            leg = LegId(f"sip-in-{self._inbound_seq}")
+        uri = invite.uri
+        dialled = (uri.user or str(uri)) if isinstance(uri, SipUri) else str(uri)
+        caller = _user_or_uri(invite.from_addr)
+        record = SipLeg(
+            leg,
+            "inbound",
+            LegState.OFFERED,
+            ("inbound",),
+            caller=caller,
+            dest=dialled,
+            call_id=invite.call_id,
+            local_tag=tag,
+            rtp=RtpPort(),
+            invite=invite,
+            session_id=secrets.randbelow(2**31),
+        )
+        self._legs[leg] = record
+        log.info("leg %s: offered from %s to %s (%s)", leg, caller, dialled, record.call_id)
+        self._emit(LegOffered(self.now(), leg, caller, dialled, trunk))
+        return record
+
+    def alerting(self, record: SipLeg, status: int, early_media: bool) -> None:
+        if record.state is not LegState.DIALLING:
+            return
+        set_state(record, LegState.RINGING)
+        if status == 180:
+            self._emit(LegRinging(self.now(), record.id))
+        else:
+            self._emit(LegProgressed(self.now(), record.id, early_media))
+
+    def connected(self, record: SipLeg) -> None:
+        record.cancel_timer("ring")
+        set_state(record, LegState.ANSWERED)
+        self._emit(LegAnswered(self.now(), record.id, None))
+
+    def ended(
+        self,
+        record: SipLeg,
+        cause: HangupCause,
+        sip_status: int | None,
+        by: Literal["remote", "switch"],
+    ) -> None:
+        record.cancel_timers()
+        if record.bridge is not None:
+            self._dissolve(self._bridges[record.bridge])
+        record.rtp.close()
+        set_state(record, LegState.ENDED)
+        self.sip.retire(record)
+        self._emit(LegHungUp(self.now(), record.id, cause, sip_status, by))
+
+    # -- internals --------------------------------------------------------------------
+
+    def _ring_timeout(self, record: SipLeg) -> None:
+        record.timers.pop("ring", None)
+        if record.state in (LegState.DIALLING, LegState.RINGING):
+            self.sip.cancel(record)
+            self.ended(record, HangupCause.NO_ANSWER, None, "switch")
+
+    def _dissolve(self, bridge: _Bridge) -> None:
+        if not bridge.active:
+            return
+        bridge.active = False
+        now = self.now()
+        for leg in bridge.legs:
+            record = self._legs[leg]
+            record.bridge = None
+            disconnect(record.rtp)
+            self._emit(LegUnbridged(now, leg, bridge.id))
+        log.info("bridge %s: dissolved", bridge.id)
+
+    def _trunk(self, name: str | None, dest: str) -> Trunk | None:
+        if name is None:
+            return None if dest.lower().startswith(("sip:", "sips:")) else self._default_trunk
+        trunk = self.trunks.get(name)
+        if trunk is None:
+            raise InvalidArgument(f"no trunk {name!r}")
+        return trunk
+
+    def _leg(self, leg: LegId) -> SipLeg:
+        record = self._legs.get(leg)
+        if record is None:
+            raise UnknownLeg(f"no leg {leg}")
+        return record
+
+    def _answered(self, leg: LegId) -> SipLeg:
+        record = self._leg(leg)
+        if record.state is LegState.ENDED:
+            raise LegAlreadyEnded(f"leg {leg} has ended")
+        if record.state is not LegState.ANSWERED:
+            raise LegNotAnswered(f"leg {leg} is {record.state.value}")
+        return record
+
+
+def _user_or_uri(addr: NameAddr) -> str:
+    uri = addr.uri
+    if isinstance(uri, SipUri) and uri.user:
+        return uri.user
+    return str(uri)
