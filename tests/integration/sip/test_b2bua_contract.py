@@ -10,8 +10,6 @@ and redirect need the media engine and are not run yet.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from callcenter.switch.contract import (
     ring_timeout_gives_no_answer,
 )
 from callcenter.switch.sip.b2bua import SipSwitch
+from peers import free_udp_port, stop
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
 SIPP = "/usr/bin/sipp"
@@ -44,13 +43,6 @@ APPLICABLE: tuple[Check, ...] = (
     bridged_hangup_leaves_the_other_leg_up,
     errors_carry_stable_codes,
 )
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def start_carrier(cwd: Path, scenario: Path, port: int) -> asyncio.subprocess.Process:
@@ -72,13 +64,6 @@ async def start_carrier(cwd: Path, scenario: Path, port: int) -> asyncio.subproc
             stdout=log_file,
             stderr=log_file,
         )
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-    await process.wait()
 
 
 def refusing(cwd: Path, status: int) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from callcenter.switch.ports import (
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.trunks import Trunk
+from peers import free_udp_port
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
 SIPP = "/usr/bin/sipp"
@@ -40,31 +40,6 @@ BARESIP_MODULES = "/usr/lib/baresip/modules"
 HARD_TIMEOUT = 20.0
 RATE = 8000
 PEER_TIMEOUT = "15s"
-
-
-def free_udp_port(*, also_next: bool = False) -> int:
-    """A UDP port on 127.0.0.1 that is free now (and port + 1 too, for baresip)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
-        if not also_next:
-            return port
-        if port >= 65534:
-            continue
-        try:
-            with (
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp_next,
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp_next,
-            ):
-                udp_next.bind(("127.0.0.1", port + 1))
-                tcp.bind(("127.0.0.1", port))
-                tcp_next.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free UDP port pair on 127.0.0.1")
 
 
 class Peer:
