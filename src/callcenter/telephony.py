@@ -116,6 +116,11 @@ class Telephony:
             sim.did,
         )
 
+    async def drain(self) -> None:
+        """Wait until every call record so far is in the database."""
+        if self._cdr is not None:
+            await self._cdr.drain()
+
     async def stop(self) -> None:
         if self._inbound is not None:
             self._inbound.stop()
