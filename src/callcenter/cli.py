@@ -24,7 +24,11 @@ from callcenter.telephony import SERVICE_GROUP
 
 log = logging.getLogger("callcenter")
 
-BENCHMARKS = {"api": "callcenter.bench.api", "acd": "callcenter.bench.acd"}
+BENCHMARKS = {
+    "api": "callcenter.bench.api",
+    "acd": "callcenter.bench.acd",
+    "sip": "callcenter.bench.sip",
+}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
