@@ -9,6 +9,7 @@ demand and raise the same error.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from callcenter.sip.headers import (
     canonical_name,
     parse_name_addrs,
     parse_vias,
+    split_values,
 )
 from callcenter.sip.uri import NameAddr, Uri, parse_uri
 
@@ -100,6 +102,21 @@ def reason_phrase(status: int) -> str:
     return REASON_PHRASES.get(status, REASON_PHRASES.get(status // 100 * 100, "Unknown"))
 
 
+# Parsed header values are immutable, so one parse per distinct text serves every
+# access: a B2BUA reads Via, CSeq, From and To of each message several times. The
+# caches are bounded, so a flood of distinct values only recycles them.
+_PARSE_CACHE: Final = 4096
+_parse_cseq = functools.lru_cache(maxsize=_PARSE_CACHE)(CSeq.parse)
+_parse_name_addr = functools.lru_cache(maxsize=_PARSE_CACHE)(NameAddr.parse)
+
+
+@functools.lru_cache(maxsize=_PARSE_CACHE)
+def _first_via(field_value: str) -> Via | None:
+    """The first Via of one Via field (which may list several), None if it lists none."""
+    values = split_values(field_value)
+    return Via.parse(values[0]) if values else None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Message:
     headers: Headers = field(default_factory=Headers)
@@ -121,7 +138,7 @@ class _Message:
 
     @property
     def cseq(self) -> CSeq:
-        return CSeq.parse(self._required("CSeq"))
+        return _parse_cseq(self._required("CSeq"))
 
     @property
     def vias(self) -> list[Via]:
@@ -129,18 +146,22 @@ class _Message:
 
     @property
     def top_via(self) -> Via:
-        values = self.headers.get_all("Via")
+        first = self.headers.get("Via")
+        via = _first_via(first) if first is not None else None
+        if via is not None:
+            return via
+        values = self.headers.get_all("Via")  # the first field listed none: look further
         if not values:
             raise SipParseError("missing Via header")
         return Via.parse(values[0])
 
     @property
     def from_addr(self) -> NameAddr:
-        return NameAddr.parse(self._required("From"))
+        return _parse_name_addr(self._required("From"))
 
     @property
     def to_addr(self) -> NameAddr:
-        return NameAddr.parse(self._required("To"))
+        return _parse_name_addr(self._required("To"))
 
     @property
     def contacts(self) -> ContactList:
