@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from callcenter.app.cti import AgentProfile, core
+from callcenter.app.cti import AgentProfile
 from callcenter.app.cti.simulation import SimCenter
+from callcenter.domain.acd import plan_assignments
 from callcenter.domain.queue import QueueConfig
 from callcenter.switch.sim.agents import BotProfile
 from callcenter.switch.sim.customers import Fate, Fixed, Outcome
@@ -72,7 +73,8 @@ async def _run(steady_seconds: float, seed: int) -> dict[str, float]:
         )
         for n in range(AGENTS)
     }
-    center = SimCenter.build(queues, routes, profiles, seed=seed)
+    timed = _Timed(plan_assignments)  # the very function the engine routes with
+    center = SimCenter.build(queues, routes, profiles, seed=seed, planner=timed)
     rng = random.Random(seed)
     callers = iter(range(10**9))
     rings: dict[str, float] = {}
@@ -98,20 +100,15 @@ async def _run(steady_seconds: float, seed: int) -> dict[str, float]:
             call_in(_talk(rng))
         await center.run(10)
 
-        # Time the very function the engine routes with, in the engine's own namespace.
-        namespace = vars(core)
-        timed = _Timed(namespace["plan_assignments"])
-        namespace["plan_assignments"] = timed
-        try:
-            rate = AGENTS / (MEAN_TALK + 6.0)  # arrivals keep the queue near 200
-            elapsed = 0.0
-            while elapsed < steady_seconds:
-                gap = rng.expovariate(rate)
-                await center.run(gap)
-                elapsed += gap
-                call_in(_talk(rng))
-        finally:
-            namespace["plan_assignments"] = timed.wrapped
+        timed.seconds.clear()  # count the steady state only
+        rate = AGENTS / (MEAN_TALK + 6.0)  # arrivals keep the queue near 200
+        elapsed = 0.0
+        while elapsed < steady_seconds:
+            gap = rng.expovariate(rate)
+            await center.run(gap)
+            elapsed += gap
+            call_in(_talk(rng))
+        steady = list(timed.seconds)
 
         # Drain the queues, then callers who find ready agents.
         await center.run(3 * MEAN_TALK + 600)
@@ -122,7 +119,7 @@ async def _run(steady_seconds: float, seed: int) -> dict[str, float]:
             await center.run(0.0)
             await center.run(2.0)
 
-    decisions = np.array(timed.seconds)
+    decisions = np.array(steady)
     to_ring = np.array([rings[n] - offered[n] for n in offered if n in rings])
     if len(to_ring) < len(offered) * 0.9:
         raise RuntimeError(f"only {len(to_ring)} of {len(offered)} callers reached an agent")

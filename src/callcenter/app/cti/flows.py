@@ -40,7 +40,7 @@ from callcenter.app.cti.model import (
     SupervisorMode,
 )
 from callcenter.app.cti.teardown import Teardown
-from callcenter.domain.acd import apply_assignment, plan_assignments
+from callcenter.domain.acd import apply_assignment
 from callcenter.domain.agent import (
     Agent,
     AgentState,
@@ -267,7 +267,7 @@ class CallFlows(Teardown):
     async def _route(self) -> bool:
         now = self._now()
         agents = {no: s.agent for no, s in self._agents.items()}
-        plan = plan_assignments(list(self._queues.values()), list(agents.values()), now, self._rng)
+        plan = self._plan(list(self._queues.values()), list(agents.values()), now, self._rng)
         self._wait_until = plan.get_timer()
         failed = False
         for assignment in plan.assignments:

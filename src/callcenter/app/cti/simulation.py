@@ -17,9 +17,11 @@ from typing import Any, Self
 
 from callcenter.app.bus import Event, EventBus
 from callcenter.app.cti.cdr import MemoryCdr
+from callcenter.app.cti.core import Planner
 from callcenter.app.cti.engine import CtiEngine
 from callcenter.app.cti.model import AgentProfile, CustomerInfo
 from callcenter.clock import VirtualClock
+from callcenter.domain.acd import plan_assignments
 from callcenter.domain.queue import QueueConfig
 from callcenter.switch.ports import LegId
 from callcenter.switch.sim.agents import AgentPhones, BotPhone, BotProfile
@@ -65,6 +67,7 @@ class SimCenter:
         customers: Callable[[str], CustomerInfo | None] | None = None,
         customer_profile: CustomerProfile | None = None,
         announce_every: float | None = None,
+        planner: Planner = plan_assignments,
     ) -> SimCenter:
         clock = VirtualClock()
         phones = AgentPhones(seed, default=QUICK_BOT)
@@ -83,6 +86,7 @@ class SimCenter:
             cdr=cdr,
             customers=customers,
             announce_every=announce_every,
+            planner=planner,
         )
         center = cls(clock, switch, phones, book, bus, cdr, engine)
         bus.listen(center.events.append)
