@@ -20,7 +20,7 @@ from callcenter.config import Settings, SettingsError, TelephonySettings, load_s
 from callcenter.errors import AppError
 from callcenter.store import migrate
 from callcenter.store.db import make_sync_engine
-from callcenter.telephony import SERVICE_GROUP
+from callcenter.telephony import SERVICE_GROUP, bot_numbers
 
 log = logging.getLogger("callcenter")
 
@@ -200,7 +200,7 @@ def _demo(settings: Settings) -> int:
         settings = settings.model_copy(update={"telephony": telephony})
     migrate.upgrade(settings.database_url)
     setup = settings.model_copy(update={"telephony": TelephonySettings(switch="none")})
-    logins = asyncio.run(_demo_people(setup, _bot_numbers(settings)))
+    logins = asyncio.run(_demo_people(setup, bot_numbers(settings.telephony)))
     url = f"http://{settings.http.host}:{settings.http.port}"
     _say("")
     _say(f"呼叫中心演示 / callcenter demo: {url}")
@@ -208,7 +208,7 @@ def _demo(settings: Settings) -> int:
     for agent_no, name, password in logins:
         _say(f"  登录 / login  工号 agent_no={agent_no:<6} 密码 password={password}   ({name})")
     sim = settings.telephony.sim
-    bots = _bot_numbers(settings)
+    bots = bot_numbers(settings.telephony)
     if bots:
         _say(
             f"模拟电话网 / simulated network: {len(bots)} 个机器人坐席 bot agents "
@@ -217,11 +217,6 @@ def _demo(settings: Settings) -> int:
     _say(f"实时监控 / live: GET {url}/api/v1/supervisor/snapshot, WebSocket {url}/api/v1/events")
     _say("")
     return _serve(settings)
-
-
-def _bot_numbers(settings: Settings) -> list[str]:
-    sim = settings.telephony.sim
-    return [str(sim.first_agent_no + n) for n in range(sim.bot_agents)]
 
 
 async def _demo_people(settings: Settings, bots: list[str]) -> list[tuple[str, str, str]]:

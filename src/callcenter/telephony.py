@@ -37,6 +37,12 @@ SERVICE_GROUP = "service"
 SERVICE_QUEUE = "service"
 
 
+def bot_numbers(settings: TelephonySettings) -> list[str]:
+    """The agent numbers of the simulated network's bot agents."""
+    sim = settings.sim
+    return [str(sim.first_agent_no + n) for n in range(sim.bot_agents)]
+
+
 @dataclass(eq=False)
 class Telephony:
     settings: TelephonySettings
@@ -59,8 +65,7 @@ class Telephony:
 
     @property
     def bot_agents(self) -> list[str]:
-        sim = self.settings.sim
-        return [str(sim.first_agent_no + n) for n in range(sim.bot_agents)]
+        return bot_numbers(self.settings)
 
     def queues(self) -> list[QueueConfig]:
         return [
