@@ -6,10 +6,17 @@
 #   chromium:    the browser for the UI's end-to-end tests (driven by playwright-core)
 #   fonts-wqy-microhei: Chinese glyphs in the UI's screenshots
 #   nodejs, npm: building and testing the browser UI (when the machine has no Node.js)
-# With the argument "demo", only what `make demo` needs (Node.js to build the UI).
+#   espeak-ng:   prompts spoken from text (Mandarin and English) when a site has no recording
+#   rtpengine-daemon: the C reference of `callcenter bench media` (argument "bench" only)
+# With the argument "demo", only what `make demo` needs (Node.js to build the UI, espeak-ng);
+# with "bench", also what the benchmarks compare against.
 set -euo pipefail
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+if [ "${1:-test}" = "bench" ]; then
+    command -v rtpengine >/dev/null 2>&1 || missing+=(rtpengine-daemon)
+fi
 if [ "${1:-test}" != "demo" ]; then
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
