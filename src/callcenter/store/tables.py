@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     Time,
     TypeDecorator,
 )
@@ -268,3 +269,235 @@ class AbandonRow(Base):
     reason: Mapped[str] = mapped_column(String(32))
     overflow_to: Mapped[str | None] = mapped_column(String(64))
     customer_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# -- campaigns (外呼任务), leads (名单), blacklist, products, scripts, dispositions, results --
+
+
+class CampaignRow(Base):
+    """A campaign: its lifecycle state, its working settings and the last approved version."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('draft', 'submitted', 'approved', 'running', 'paused', 'finished')",
+            name="state",
+        ),
+        CheckConstraint("revision IN ('none', 'draft', 'submitted')", name="revision"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(256), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    # A change to an approved campaign waiting for its own approval: none, draft, submitted.
+    revision: Mapped[str] = mapped_column(String(16), default="none")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # 0: never approved
+    author_id: Mapped[int | None] = mapped_column(Integer)  # last editor of the working copy
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignVersionRow(Base):
+    """An approved, frozen copy of a campaign's settings, script and lead lists."""
+
+    __tablename__ = "campaign_versions"
+    __table_args__ = (
+        Index("ix_campaign_versions_campaign_version", "campaign_id", "version", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author_id: Mapped[int | None] = mapped_column(Integer)
+    approved_by: Mapped[int | None] = mapped_column(Integer)
+    approved_by_no: Mapped[str] = mapped_column(String(20), default="")
+    approved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LeadListRow(Base):
+    """One imported file of leads, attached to a campaign."""
+
+    __tablename__ = "lead_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(128))
+    lead_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_no: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LeadRow(Base):
+    """A number to call, with what the pre-dial policy needs to know about it."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_campaign_phone", "campaign_id", "phone", unique=True),
+        # The dialer's query: a campaign's open leads, never-tried and oldest-tried first.
+        Index("ix_leads_dial", "campaign_id", "status", "last_attempt_at"),
+        Index("ix_leads_callback", "campaign_id", "callback_at"),
+        Index("ix_leads_list_id", "list_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lead_lists.id", ondelete="CASCADE"))
+    row_no: Mapped[int] = mapped_column(Integer, default=0)
+    phone: Mapped[str] = mapped_column(String(32))  # E.164
+    region: Mapped[str] = mapped_column(String(8), default="")
+    carrier: Mapped[str] = mapped_column(String(64), default="")
+    number_type: Mapped[str] = mapped_column(String(32), default="")
+    time_zone: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    attempts_today: Mapped[int] = mapped_column(Integer, default=0)
+    attempts_24h: Mapped[int] = mapped_column(Integer, default=0)
+    attempts_lifetime: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_attempt_24h_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    last_disposition: Mapped[str | None] = mapped_column(String(32))
+    abandoned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    callback_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    callback_agent_id: Mapped[int | None] = mapped_column(Integer)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LeadImportJobRow(Base):
+    """A lead file being imported (or done): its progress and its counts."""
+
+    __tablename__ = "lead_import_jobs"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    list_id: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_by_reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(String(512), default="")
+    created_by_no: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class LeadImportErrorRow(Base):
+    """A rejected row of an import: its row number and why (the downloadable report)."""
+
+    __tablename__ = "lead_import_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("lead_import_jobs.id", ondelete="CASCADE"), index=True
+    )
+    row_no: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(64), default="")
+    message_zh: Mapped[str] = mapped_column(String(256), default="")
+    message_en: Mapped[str] = mapped_column(String(256), default="")
+
+
+class BlacklistRow(Base):
+    """A number never to call (黑名单 / do-not-call / opted out), why and from where."""
+
+    __tablename__ = "blacklist"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('blacklist', 'do_not_call', 'opt_out', 'complaint')", name="reason"
+        ),
+        CheckConstraint("source IN ('manual', 'import', 'disposition', 'ivr')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(256), default="")
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    added_by_no: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProductRow(Base):
+    """A product (产品) and the attributes an agent fills in when it is sold."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(256), default="")
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ScriptRow(Base):
+    """A marketing script (营销脚本) with {lead.x} and {product.x} fields."""
+
+    __tablename__ = "scripts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class DispositionRow(Base):
+    """A call result an agent may record (呼叫结果), its flags and its retry outcome."""
+
+    __tablename__ = "dispositions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CallResultRow(Base):
+    """What an agent recorded for a call to a lead (营销结果)."""
+
+    __tablename__ = "call_results"
+    __table_args__ = (
+        Index("ix_call_results_campaign_at", "campaign_id", "created_at"),
+        Index("ix_call_results_lead_id", "lead_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    agent_no: Mapped[str] = mapped_column(String(20), default="")
+    disposition_id: Mapped[int] = mapped_column(
+        ForeignKey("dispositions.id", ondelete="RESTRICT"), index=True
+    )
+    disposition_code: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    product_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notes: Mapped[str] = mapped_column(String(1000), default="")
+    callback_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    callback_agent_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
