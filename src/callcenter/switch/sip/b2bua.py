@@ -15,6 +15,12 @@ LegHungUp with the cause for its status (``trunks.cause_for_status``). The ring
 timeout and ``hangup`` before the answer CANCEL and report at once (``no_answer``
 and ``cancelled``, by the switch, no status).
 
+Agents' phones: with a :class:`Registrar`, phones REGISTER at the switch's own
+host:port (one socket: :class:`RegistrarService` in shared mode) and ``dest``
+``agent:1001`` rings the phone where extension 1001 is registered now (its best
+reachable binding: the Request-URI is the bound contact, sent to the address the
+REGISTER came from). With no binding the leg ends at once: no_answer, 480.
+
 Inbound: LegOffered(caller = From user, dialled = Request-URI user, trunk = the trunk
 whose host sent it); ``answer`` opens the RTP port and answers 200 with SDP;
 ``hangup`` of an offered leg answers the status for the cause (480 for ``normal``).
@@ -77,15 +83,19 @@ from callcenter.switch.sip.legs import (
     next_hop,
     set_state,
 )
+from callcenter.switch.sip.registrar import Binding, Registrar
+from callcenter.switch.sip.registrar_service import RegistrarService
 from callcenter.switch.sip.relay import RtpPort, connect, disconnect
 from callcenter.switch.sip.signalling import ACK_WAIT, Signalling
 from callcenter.switch.sip.trunks import Trunk, is_dialable, request_uri_for
 
-__all__ = ["NotSupported", "SipSwitch"]
+__all__ = ["AGENT_PREFIX", "NotSupported", "SipSwitch"]
 
 log = logging.getLogger(__name__)
 
 NO_ANSWER_STATUS: Final = 480  # what an offered call the core hangs up "normal" gets
+AGENT_PREFIX: Final = "agent:"  # dest "agent:1001": extension 1001's registered phone
+UNREGISTERED_STATUS: Final = 480  # RFC 3261 10.3: no binding, Temporarily Unavailable
 
 
 class NotSupported(SwitchError):
@@ -123,6 +133,7 @@ class SipSwitch:
         token: Callable[[], str] = lambda: secrets.token_hex(8),
         ack_wait: float = ACK_WAIT,
         max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
+        registrar: Registrar | None = None,
     ) -> None:
         self.trunks: dict[str, Trunk] = {t.name: t for t in trunks}
         self._default_trunk = trunks[0] if trunks else None
@@ -142,11 +153,18 @@ class SipSwitch:
         self._legs: dict[LegId, SipLeg] = {}
         self._bridges: dict[BridgeId, _Bridge] = {}
         self._inbound_seq = 0
+        self.phones: RegistrarService | None = None
+        if registrar is not None:
+            self.phones = RegistrarService(registrar, shared=self.sip.transport)
+            self.sip.registrar_events = self.phones.handle
 
     # -- life cycle -------------------------------------------------------------------
 
     async def start(self) -> Address:
-        return await self.sip.transport.start(self._host, self._port)
+        address = await self.sip.transport.start(self._host, self._port)
+        if self.phones is not None:
+            await self.phones.start()
+        return address
 
     @property
     def address(self) -> Address:
@@ -162,6 +180,8 @@ class SipSwitch:
         for record in self._legs.values():
             record.cancel_timers()
             record.rtp.close()
+        if self.phones is not None:
+            await self.phones.aclose()
         await self.sip.aclose()
 
     async def __aenter__(self) -> SipSwitch:
@@ -200,6 +220,11 @@ class SipSwitch:
     def rtp_port(self, leg: LegId) -> RtpPort:
         return self._leg(leg).rtp
 
+    @property
+    def leg_count(self) -> int:
+        """Leg records kept, live and recently ended."""
+        return len(self._legs)
+
     # -- commands: calls --------------------------------------------------------------
 
     async def originate(
@@ -224,11 +249,19 @@ class SipSwitch:
             raise InvalidArgument(f"ring_timeout must be positive, not {ring_timeout}")
         if amd:
             raise NotSupported("answering-machine detection needs the media engine")
-        chosen = self._trunk(trunk, dest)
-        uri = request_uri_for(dest, chosen)
+        phone: Binding | None = None
+        if dest.startswith(AGENT_PREFIX):
+            chosen, phone = None, self._phone_of(dest.removeprefix(AGENT_PREFIX))
+        else:
+            chosen = self._trunk(trunk, dest)
         caller = caller_id or (chosen.caller_id if chosen and chosen.caller_id else "")
         if caller and not is_dialable(caller):
             raise InvalidArgument(f"bad caller id {caller!r}")
+        if dest.startswith(AGENT_PREFIX) and phone is None:
+            self._unreachable(leg, signature, dest, caller)
+            return
+        uri = phone.contact.uri if phone is not None else request_uri_for(dest, chosen)
+        assert isinstance(uri, SipUri)
         rtp = RtpPort()
         media = await rtp.open(self.media_host)
         if leg in self._legs:  # the same originate won the race while the port opened
@@ -262,7 +295,12 @@ class SipSwitch:
                 address=media[0], port=media[1], session_id=record.session_id, version=1
             ),
         )
-        record.target = chosen.address if chosen and uri.host == chosen.host else next_hop(invite)
+        if phone is not None:
+            record.target = phone.source
+        elif chosen is not None and uri.host == chosen.host:
+            record.target = chosen.address
+        else:
+            record.target = next_hop(invite)
         log.info("leg %s: INVITE %s (%s)", leg, uri, record.call_id)
         loop = asyncio.get_running_loop()
         record.timers["ring"] = loop.call_later(ring_timeout, self._ring_timeout, record)
@@ -448,6 +486,35 @@ class SipSwitch:
         if record.state in (LegState.DIALLING, LegState.RINGING):
             self.sip.cancel(record)
             self.ended(record, HangupCause.NO_ANSWER, None, "switch")
+
+    def _phone_of(self, extension: str) -> Binding | None:
+        """Where ``extension``'s phone is now: its best reachable binding, if any."""
+        if self.phones is None:
+            raise InvalidArgument(f"cannot dial agent:{extension}: no registrar")
+        if not extension or not is_dialable(extension):
+            raise InvalidArgument(f"bad extension {extension!r}")
+        bindings = self.phones.where(extension)
+        reachable = [b for b in bindings if b.reachable and isinstance(b.contact.uri, SipUri)]
+        return reachable[0] if reachable else None
+
+    def _unreachable(
+        self, leg: LegId, signature: tuple[object, ...], dest: str, caller: str
+    ) -> None:
+        """An agent's phone with no binding: the leg ends at once (480, like a proxy)."""
+        record = SipLeg(
+            leg,
+            "outbound",
+            LegState.DIALLING,
+            signature,
+            caller=caller,
+            dest=dest,
+            call_id=f"{self._token()}@{self.address[0]}",
+            local_tag=self._token(),
+            rtp=RtpPort(),
+        )
+        self._legs[leg] = record
+        log.info("leg %s: %s is not registered", leg, dest)
+        self.ended(record, HangupCause.NO_ANSWER, UNREGISTERED_STATUS, "switch")
 
     def _dissolve(self, bridge: _Bridge) -> None:
         if not bridge.active:

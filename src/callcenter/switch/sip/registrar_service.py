@@ -11,6 +11,11 @@ named in their Via (the one the phone registered over); their responses and
 transaction timeouts go back to the registrar. The registrar's own deadlines (binding
 expiry, qualify) get one loop timer, re-armed after every input like the
 transports'. Time is ``loop.time()``.
+
+Shared socket: given ``shared`` (the B2BUA's UDP transport), the service binds
+nothing and closes nothing; the transport's owner hands it the events that are the
+registrar's (REGISTER requests, answers to qualify OPTIONS, their timeouts) through
+:meth:`handle`, so phones register and take calls at one host:port.
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ class RegistrarService:
         port: int = 0,
         tcp: bool = False,
         on_event: Callable[[RegistrarEvent], None] | None = None,
+        shared: UdpTransport | None = None,
     ) -> None:
         self.registrar = registrar
-        self.transport = UdpTransport()
+        self.transport = shared or UdpTransport()
+        self._shared = shared is not None
         self.transport_tcp: TcpTransport | None = None
         self._want_tcp = tcp
         self._host = host
@@ -62,8 +69,12 @@ class RegistrarService:
     async def start(self) -> Address:
         """Bind the sockets; returns the bound address (port 0 picks a free port).
 
-        With ``tcp`` the TCP listener gets the same port number as the UDP socket.
+        With ``tcp`` the TCP listener gets the same port number as the UDP socket. A
+        shared transport must be started already; its address is the registrar's.
         """
+        if self._shared:
+            self.registrar.local_address = self.transport.local_address
+            return self.transport.local_address
         for attempt in range(_PORT_ATTEMPTS):
             self.transport = UdpTransport(handler=self._handler_for_udp)
             address = await self.transport.start(self._host, self._port)
@@ -89,7 +100,8 @@ class RegistrarService:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        await self.transport.aclose()
+        if not self._shared:
+            await self.transport.aclose()
         if self.transport_tcp is not None:
             await self.transport_tcp.aclose()
 
@@ -123,6 +135,10 @@ class RegistrarService:
                 await self._changed.wait()
 
     # --- SIP events ---
+    def handle(self, event: EndpointEvent) -> None:
+        """An event of the shared transport that belongs to the registrar."""
+        self._on_sip_event(self.transport, event)
+
     def _handler_for_udp(self, event: EndpointEvent) -> None:
         self._on_sip_event(self.transport, event)
 

@@ -21,8 +21,10 @@ gets 487 on the INVITE and ``ended(cancelled)``.
 In a dialog: BYE -> 200 and ``ended(normal)``; a re-INVITE -> 488, the session
 unchanged (14.2: hold and media changes come with the media engine); other methods ->
 501; anything matching no dialog -> 481 (12.2.2); OPTIONS -> 200 with Allow, in a
-dialog or not. An ended leg's Call-ID is remembered for ``ACK_WAIT`` (late 2xx,
-retransmitted BYE), then forgotten, so the table does not grow with every call.
+dialog or not. With a registrar on the same socket (``registrar_events``), REGISTER,
+the answers to its qualify OPTIONS and their timeouts go there. An ended leg's Call-ID
+is remembered for ``ACK_WAIT`` (late 2xx, retransmitted BYE), then forgotten, so the
+table does not grow with every call.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ class Signalling:
         self.transport = UdpTransport(endpoint, handler=self._on_sip)
         self._by_call_id: dict[str, SipLeg] = {}
         self._forget: dict[str, asyncio.TimerHandle] = {}
+        # The registrar sharing this socket, if any (RegistrarService.handle).
+        self.registrar_events: Callable[[EndpointEvent], None] | None = None
 
     @property
     def address(self) -> Address:
@@ -335,7 +339,9 @@ class Signalling:
     # -- dispatch ---------------------------------------------------------------------
 
     def _on_sip(self, event: EndpointEvent) -> None:
-        if isinstance(event, ResponseReceived):
+        if self.registrar_events is not None and _is_registrars(event):
+            self.registrar_events(event)
+        elif isinstance(event, ResponseReceived):
             self._on_response(event.key, event.response)
         elif isinstance(event, StrayResponse):
             self._on_stray(event.response)
@@ -376,6 +382,8 @@ class Signalling:
                     log.info("leg %s: no answer to INVITE (Timer %s)", record.id, event.timer)
                     self.owner.ended(record, HangupCause.FAILED, 408, "remote")
                 return
+        if self.registrar_events is not None:  # perhaps a qualify OPTIONS
+            self.registrar_events(event)
 
     def _on_request(self, event: RequestReceived) -> None:
         request = event.request
@@ -408,3 +416,12 @@ class Signalling:
         if record.state is LegState.OFFERED:
             self.reject(record, 487)
             self.owner.ended(record, HangupCause.CANCELLED, 487, "remote")
+
+
+def _is_registrars(event: EndpointEvent) -> bool:
+    """REGISTER, and the answers to the OPTIONS only the registrar sends (qualify)."""
+    if isinstance(event, RequestReceived):
+        return event.request.method == "REGISTER"
+    if isinstance(event, ResponseReceived):
+        return event.response.cseq.method == "OPTIONS"
+    return False

@@ -1,0 +1,166 @@
+"""A carrier's call to a DID reaches an agent's registered baresip, with audio both ways.
+
+The switch's socket is also the registrar: baresip registers extension 1001 there with
+digest (MD5 only: baresip 1.0.0 gives up on SHA-256). SIPp, as the carrier, calls the
+DID from the trunk's address; its SDP points at the carrier's media gateway, a small
+RTP peer (:class:`peers.RtpTonePeer`) that plays a 1 kHz tone and keeps what it
+hears. The test acts as the core: it answers the offered call, originates
+``agent:1001`` (the phone where 1001 is registered) and bridges the two legs. baresip
+plays a 400 Hz tone (aufile) and records what it hears (sndfile): each side must hear
+the other's tone, and not its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from callcenter.sip.auth import DigestServer
+from callcenter.switch.ports import BridgeId, HangupCause, LegAnswered, LegHungUp, LegId, LegOffered
+from callcenter.switch.sip.b2bua import SipSwitch
+from callcenter.switch.sip.registrar import Ha1, Registrar
+from callcenter.switch.sip.trunks import Trunk
+from peers import (
+    AUDIO_RATE,
+    RtpTonePeer,
+    baresip_phone,
+    free_udp_port,
+    peer_log,
+    start_peer,
+    stop,
+    tone_strength,
+    write_tone_wav,
+)
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
+SIPP = "/usr/bin/sipp"
+HARD_TIMEOUT = 20.0
+REALM = "callcenter.test"
+DID = "4008001000"
+CARRIER_HZ = 1000.0
+PHONE_HZ = 400.0
+
+
+def phones_registrar() -> Registrar:
+    return Registrar(
+        {"1001": Ha1.of("1001", REALM, "secret")},
+        DigestServer(b"did-test-nonce-secret-0123456789", REALM, algorithms=("MD5",)),
+        min_expires=30,
+        default_expires=120,
+    )
+
+
+async def wait_for_leg_event(
+    seen: list[object], kind: type[object], leg: LegId, within: float = 10.0
+) -> None:
+    async with asyncio.timeout(within):
+        while not any(isinstance(e, kind) and getattr(e, "leg", None) == leg for e in seen):
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.sipp
+@pytest.mark.baresip
+async def test_carrier_call_to_a_did_talks_both_ways_with_the_registered_phone(
+    tmp_path: Path,
+) -> None:
+    """baresip registers 1001; SIPp calls the DID from the carrier trunk; the call is
+    answered, 1001's phone rung and bridged; each side hears the other's tone."""
+    carrier_port = free_udp_port()
+    trunk = Trunk("carrier", "127.0.0.1", carrier_port)
+    write_tone_wav(tmp_path / "phone.wav", hz=PHONE_HZ, seconds=15)
+    recordings = tmp_path / "recordings"
+    media = RtpTonePeer()
+    async with (
+        asyncio.timeout(HARD_TIMEOUT),
+        SipSwitch([trunk], registrar=phones_registrar()) as switch,
+    ):
+        assert switch.phones is not None
+        seen: list[object] = []
+        subscription = switch.subscribe(seen.append)
+        argv = baresip_phone(
+            tmp_path / "baresip",
+            sip_port=free_udp_port(also_next=True),
+            registrar=switch.address,
+            extension="1001",
+            password="secret",
+            source=tmp_path / "phone.wav",
+            recordings=recordings,
+        )
+        phone = await start_peer(*argv, cwd=tmp_path, log="baresip.log")
+        carrier = None
+        try:
+            (binding,) = await switch.phones.wait_for("1001", timeout=10.0)
+            await media.open()
+            carrier = await start_peer(
+                SIPP,
+                f"{switch.address[0]}:{switch.address[1]}",
+                "-sf",
+                str(SCENARIOS / "b2bua_carrier_calls_did.xml"),
+                "-s",
+                DID,
+                "-key",
+                "peer_media_port",
+                str(media.port),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(carrier_port),
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "15s",
+                "-timeout_error",
+                cwd=tmp_path,
+                log="carrier.log",
+            )
+            async with asyncio.timeout(10):
+                while not seen:
+                    await asyncio.sleep(0.02)
+            offered = seen[0]
+            assert isinstance(offered, LegOffered), seen
+            assert (offered.trunk, offered.dialled, offered.caller) == (
+                "carrier",
+                DID,
+                "13900139000",
+            )
+            customer = offered.leg
+            await switch.answer(customer)
+            agent = LegId("agent-1001")
+            await switch.originate(agent, "agent:1001", caller_id="13900139000")
+            await wait_for_leg_event(seen, LegAnswered, agent)
+            await switch.bridge(BridgeId("did-call"), [customer, agent])
+            media.play(switch.rtp_port(customer).local_address, hz=CARRIER_HZ, seconds=3.0)
+            await wait_for_leg_event(seen, LegHungUp, customer)
+            assert await carrier.wait() == 0, peer_log(tmp_path, "carrier.log")
+            await switch.hangup(agent)
+            await asyncio.sleep(0.5)  # baresip closes its recordings when the call ends
+            phone.terminate()
+            await phone.wait()
+        finally:
+            if carrier is not None:
+                await stop(carrier)
+            await stop(phone)
+            await media.aclose()
+        subscription.close()
+    ended = [e for e in seen if isinstance(e, LegHungUp)]
+    assert {(e.leg, e.cause, e.by) for e in ended} == {
+        (customer, HangupCause.NORMAL, "remote"),
+        (agent, HangupCause.NORMAL, "switch"),
+    }
+    assert binding.source[1] != carrier_port
+    # The phone heard the carrier's tone ...
+    heard = sorted(recordings.glob("*dec*.wav"))
+    assert heard, f"{sorted(recordings.iterdir())}\n{peer_log(tmp_path, 'baresip.log')}"
+    audio, rate = soundfile.read(heard[-1])
+    assert rate == AUDIO_RATE
+    assert tone_strength(audio, CARRIER_HZ) > 0.8, tone_strength(audio, PHONE_HZ)
+    # ... and the carrier heard the phone's, from the switch's relay port only.
+    received = np.asarray(media.audio(), dtype=np.float64)
+    assert len(received) >= 2 * AUDIO_RATE, len(received)
+    assert tone_strength(received, PHONE_HZ) > 0.8, tone_strength(received, CARRIER_HZ)
+    assert media.sources == {switch.rtp_port(customer).local_address}
