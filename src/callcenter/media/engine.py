@@ -1,0 +1,323 @@
+"""The media engine process: sockets, the 20 ms tick and the command pipe, on uvloop.
+
+Theory of operation
+-------------------
+``python -m callcenter.media.engine [--address A --port-min P --port-max Q --rtcp]``
+(or ``callcenter media-engine``) is started by the signalling side's
+:class:`~callcenter.media.client.EngineClient`. It reads one JSON command per line
+on stdin and writes replies and events on stdout (:mod:`callcenter.media.control`);
+it logs to stderr. When stdin closes (the parent is gone) or on SIGTERM, it finishes
+its recordings and exits.
+
+This module is the thin adapter around :class:`~callcenter.media.core.MediaCore`:
+it binds each endpoint's UDP socket (an even port from the range, the next odd one
+for RTCP when asked), hands received datagrams to the endpoint with the time of
+arrival, calls :meth:`MediaCore.tick` every 20 ms on a drift-free schedule, and
+writes the core's events up the pipe after every tick and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+import uvloop
+
+from callcenter.media import control
+from callcenter.media.control import EngineError
+from callcenter.media.core import TICK, MediaCore
+from callcenter.media.endpoint import Address, Endpoint
+from callcenter.media.errors import RtcpParseError
+from callcenter.media.room import AudioSource, RecordingSink
+from callcenter.media.rtcp import parse_compound
+
+log = logging.getLogger(__name__)
+
+SOCKET_BUFFER: Final = 1 << 20  # asked for; the kernel caps it at net.core.*mem_max
+LINE_LIMIT: Final = 1 << 24
+
+
+@dataclass(slots=True)
+class PortRange:
+    """Even RTP ports from ``low`` to ``high``, handed out round-robin."""
+
+    low: int
+    high: int
+    _next: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.low % 2:
+            self.low += 1
+        if not 1024 <= self.low < self.high <= 65535:
+            raise ValueError(f"bad RTP port range {self.low}-{self.high}")
+        self._next = self.low
+
+    def bind(self, address: str, rtcp: bool) -> tuple[socket.socket, socket.socket | None]:
+        """Bind the next free port (and port + 1 for RTCP)."""
+        count = (self.high - self.low) // 2 + 1
+        for _ in range(count):
+            port = self._next
+            self._next = self.low if port + 2 > self.high else port + 2
+            rtp = _udp_socket()
+            try:
+                rtp.bind((address, port))
+            except OSError:
+                rtp.close()
+                continue
+            if not rtcp:
+                return rtp, None
+            rtcp_socket = _udp_socket()
+            try:
+                rtcp_socket.bind((address, port + 1))
+            except OSError:
+                rtp.close()
+                rtcp_socket.close()
+                continue
+            return rtp, rtcp_socket
+        raise EngineError("no-free-port", low=self.low, high=self.high)
+
+
+def _udp_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+    return sock
+
+
+class _RtpProtocol(asyncio.DatagramProtocol):
+    __slots__ = ("_receive",)
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._receive = endpoint.receive
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self._receive(data, addr, time.monotonic())
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTP socket: %s", exc)
+
+
+@dataclass(slots=True)
+class RtcpCounters:
+    received: int = 0
+    malformed: int = 0
+
+
+class _RtcpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, counters: RtcpCounters) -> None:
+        self._counters = counters
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            parse_compound(data)
+        except RtcpParseError:
+            self._counters.malformed += 1
+            return
+        self._counters.received += 1
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTCP socket: %s", exc)
+
+
+def make_source(args: dict[str, Any]) -> AudioSource:
+    """Prompts, music on hold, tones and silence come from the player module."""
+    try:
+        player = importlib.import_module("callcenter.media.player")
+    except ImportError:
+        raise EngineError("not-supported", what="play") from None
+    factory = getattr(player, "source_from_command", None)
+    if factory is None:
+        raise EngineError("not-supported", what="play")
+    return cast(AudioSource, factory(args))
+
+
+def make_sink(path: str, fmt: str, stereo: bool) -> RecordingSink:
+    from callcenter.media.recorder import Recorder, RecordingError
+
+    try:
+        return Recorder(path, fmt, stereo)
+    except (RecordingError, OSError) as exc:
+        raise EngineError("bad-arguments", reason=str(exc)) from None
+
+
+@dataclass(eq=False)
+class EngineServer:
+    """The engine process: one :class:`MediaCore` and the I/O around it."""
+
+    address: str = "127.0.0.1"
+    ports: PortRange = field(default_factory=lambda: PortRange(20000, 39998))
+    rtcp: bool = False
+    core: MediaCore = field(default_factory=lambda: MediaCore(make_source, make_sink))
+    overruns: int = 0
+    _transports: dict[str, list[asyncio.DatagramTransport]] = field(default_factory=dict)
+    _rtcp_counters: dict[str, RtcpCounters] = field(default_factory=dict)
+    _out: asyncio.WriteTransport | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=LINE_LIMIT)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        self._out, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stopping.set)
+        ticker = asyncio.create_task(self._tick_forever())
+        commands = asyncio.create_task(self._read_commands(reader))
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({ticker, commands, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (ticker, commands, stop):
+                task.cancel()
+            self.core.close(time.monotonic())
+            self._write_events()
+            for transports in self._transports.values():
+                for transport in transports:
+                    transport.close()
+            log.info("media engine stopped")
+
+    async def _read_commands(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            if line.strip():
+                await self._handle_line(line)
+
+    async def _handle_line(self, line: bytes) -> None:
+        request_id = 0
+        try:
+            message = control.decode(line)
+            request_id = int(message.get("id", 0))
+            op = str(message.get("op"))
+            args = message.get("args") or {}
+            if not isinstance(args, dict):
+                raise EngineError("bad-arguments", reason="args must be an object")
+            result = await self.execute(op, args)
+            self._write(control.reply_ok(request_id, result))
+        except EngineError as exc:
+            self._write(control.reply_error(request_id, exc))
+        except Exception as exc:  # a bug must not take every call down with it
+            log.exception("command failed")
+            self._write(control.reply_error(request_id, EngineError("internal-error", reason=exc)))
+        self._write_events()
+
+    async def execute(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        now = time.monotonic()
+        if op not in control.OPS:
+            raise EngineError("unknown-op", op=op)
+        if op == "create_endpoint":
+            return await self._create_endpoint(args, now)
+        if op == "delete_endpoint":
+            return self._delete_endpoint(str(args.get("endpoint")), now)
+        if op == "stats" and args.get("endpoint") is None:
+            stats = self.core.command(op, args, now)
+            rtcp = sum(c.received for c in self._rtcp_counters.values())
+            return {**stats, "overruns": self.overruns, "rtcp_received": rtcp}
+        return self.core.command(op, args, now)
+
+    async def _create_endpoint(self, args: dict[str, Any], now: float) -> dict[str, Any]:
+        endpoint_id = str(args["endpoint"])
+        if endpoint_id in self.core.endpoints:
+            raise EngineError("already-exists", kind="endpoint", id=endpoint_id)
+        address = str(args.get("address") or self.address)
+        rtp_socket, rtcp_socket = self.ports.bind(address, bool(args.get("rtcp", self.rtcp)))
+        local: Address = cast(Address, rtp_socket.getsockname())
+        loop = asyncio.get_running_loop()
+        endpoint = Endpoint(
+            endpoint_id,
+            local,
+            send=_unbound_send,
+            codec=str(args.get("codec", "PCMU")),
+            event_payload_type=args.get("event_payload_type", 101),
+            inactivity_timeout=float(args.get("inactivity_timeout", 0.0)),
+        )
+        if args.get("host") is not None:
+            endpoint.set_remote((str(args["host"]), int(args["port"])))
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _RtpProtocol(endpoint), sock=rtp_socket
+        )
+        endpoint.send = transport.sendto
+        transports = [transport]
+        if rtcp_socket is not None:
+            counters = self._rtcp_counters[endpoint_id] = RtcpCounters()
+            rtcp_transport, _ = await loop.create_datagram_endpoint(
+                lambda: _RtcpProtocol(counters), sock=rtcp_socket
+            )
+            transports.append(rtcp_transport)
+        self._transports[endpoint_id] = transports
+        self.core.add_endpoint(endpoint, now)
+        log.debug("endpoint %s on %s:%d", endpoint_id, *local)
+        return {"address": local[0], "port": local[1]}
+
+    def _delete_endpoint(self, endpoint_id: str, now: float) -> dict[str, Any]:
+        endpoint = self.core.remove_endpoint(endpoint_id, now)
+        for transport in self._transports.pop(endpoint_id, []):
+            transport.close()
+        self._rtcp_counters.pop(endpoint_id, None)
+        return {"stats": endpoint.stats.as_dict()}
+
+    async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            deadline += TICK
+            delay = deadline - loop.time()
+            if delay < -TICK:
+                self.overruns += 1  # more than a tick late: skip, do not run a burst
+                deadline = loop.time()
+            await asyncio.sleep(max(delay, 0.0))
+            try:
+                self.core.tick(time.monotonic())
+            except Exception:
+                log.exception("tick failed")
+            self._write_events()
+
+    def _write_events(self) -> None:
+        for event in self.core.take_events():
+            self._write(control.event_message(event))
+
+    def _write(self, data: bytes) -> None:
+        if self._out is not None and not self._out.is_closing():
+            self._out.write(data)
+
+
+def _unbound_send(data: bytes, addr: Address) -> None:
+    raise RuntimeError("endpoint used before its socket was bound")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callcenter media-engine", description="媒体引擎 / media engine (RTP, G.711, mixing)"
+    )
+    parser.add_argument("--address", default="127.0.0.1", help="address to bind RTP on")
+    parser.add_argument("--port-min", type=int, default=20000)
+    parser.add_argument("--port-max", type=int, default=39998)
+    parser.add_argument("--rtcp", action="store_true", help="bind port + 1 for RTCP")
+    parser.add_argument("--log-level", default="WARNING")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s media-engine %(name)s %(message)s",
+    )
+    server = EngineServer(args.address, PortRange(args.port_min, args.port_max), args.rtcp)
+    uvloop.run(server.run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
