@@ -77,16 +77,67 @@ class SimSettings(_Section):
     seed: int = 1
 
 
+class SipTrunkSettings(_Section):
+    """One carrier trunk of the SIP switch (outbound calls; inbound by source address)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    host: str = Field(min_length=1)
+    port: int = Field(default=5060, ge=1, le=65535)
+    transport: Literal["udp"] = "udp"
+    # Digest credentials answering the carrier's challenges (IP authentication: none).
+    username: str | None = None
+    password: str | None = None
+    caller_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+*._-]{1,64}$")
+    max_channels: int = Field(default=0, ge=0)  # 0: no limit
+    max_cps: float = Field(default=0.0, ge=0)  # new outbound calls per second; 0: no limit
+
+
+class SipSettings(_Section):
+    """The SIP switch: where it listens (SIP and RTP), its trunks, DIDs and phones."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5060, ge=0, le=65535)  # 0: any free port (tests)
+    media_host: str = "127.0.0.1"
+    trunks: tuple[SipTrunkSettings, ...] = ()
+    # Numbers dialled by carriers that reach the service queue.
+    dids: tuple[str, ...] = ()
+    # Agents' phones: extension -> digest password (per-extension secrets, for now here).
+    phones: dict[str, str] = {}
+    realm: str = "callcenter"
+    # Digest algorithms offered to phones; baresip 1.0.0 and SIPp 3.6.1 need MD5 alone.
+    digest_algorithms: tuple[Literal["MD5", "SHA-256"], ...] = ("MD5",)
+    # Signs the registrar's stateless nonces; empty: a random one at each start.
+    nonce_secret: str = ""
+    # A bridged call whose far end sends no RTP this long is hung up (0: never).
+    rtp_timeout_seconds: float = Field(default=0.0, ge=0, le=3600)
+    # RFC 4028 session refresh interval (Session-Expires) offered and accepted.
+    session_expires_seconds: int = Field(default=1800, ge=90, le=86400)
+
+
 class TelephonySettings(_Section):
     # "none": the platform runs without telephony (administration only);
-    # "sim": the simulated network (what `callcenter demo` uses). "sip" arrives with the
-    # SIP switch.
-    switch: Literal["none", "sim"] = "none"
+    # "sim": the simulated network (what `callcenter demo` uses);
+    # "sip": the SIP switch with real trunks and phones (the ``sip`` section).
+    switch: Literal["none", "sim", "sip"] = "none"
     wrap_up_seconds: float = Field(default=10.0, ge=0, le=3600)
     ring_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     # Waiting callers hear their place in line and the expected wait this often (0: never).
     announce_every_seconds: float = Field(default=30.0, ge=0, le=3600)
     sim: SimSettings = SimSettings()
+    sip: SipSettings = SipSettings()
+
+
+class MediaSettings(_Section):
+    """The media engine processes: where RTP is bound, which ports, how many engines."""
+
+    address: str = "127.0.0.1"
+    port_min: int = Field(default=20000, ge=1024, le=65534)
+    port_max: int = Field(default=39998, ge=1025, le=65535)
+    rtcp: bool = False  # bind port + 1 for RTCP
+    engines: int = Field(default=1, ge=1, le=64)  # processes; one per core when asked
+    recording_format: Literal["pcm16", "alaw", "ulaw", "gsm"] = "pcm16"
+    recording_stereo: bool = True  # customer left, agent right
+    rtp_timeout_seconds: float = Field(default=0.0, ge=0, le=3600)  # 0: never
 
 
 class Settings(_Section):
@@ -100,6 +151,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
     telephony: TelephonySettings = TelephonySettings()
+    media: MediaSettings = MediaSettings()
 
     @field_validator("timezone")
     @classmethod

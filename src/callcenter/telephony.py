@@ -30,6 +30,8 @@ from callcenter.store.cdr import SqlCdrSink, wall_clock_for
 from callcenter.switch.sim.agents import AgentPhones, BotProfile
 from callcenter.switch.sim.customers import CustomerBook, InboundCalls, Uniform
 from callcenter.switch.sim.network import SimSwitch
+from callcenter.switch.sip.b2bua import SipSwitch
+from callcenter.switch.sip.configured import sip_switch_from
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class Telephony:
     _cdr: SqlCdrSink | None = None
     _inbound: InboundCalls | None = None
     phones: AgentPhones | None = None
+    sip_switch: SipSwitch | None = None
 
     @property
     def engine(self) -> CtiEngine:
@@ -88,6 +91,9 @@ class Telephony:
         closed = await cdr.reconcile(dt.datetime.now(dt.UTC))
         if closed:
             log.warning("closed %d calls left open by the last run", closed)
+        if self.settings.switch == "sip":
+            await self._start_sip(clock, cdr)
+            return
         sim = self.settings.sim
         phones = AgentPhones(sim.seed, default=BotProfile(answer_delay=Uniform(1.0, 3.0)))
         book = CustomerBook(sim.seed)
@@ -121,6 +127,33 @@ class Telephony:
             sim.did,
         )
 
+    async def _start_sip(self, clock: Clock, cdr: SqlCdrSink) -> None:
+        """The engine on the SIP switch: carriers call the DIDs, agents log in with
+        their phones' extensions (registered at the switch) through the API."""
+        sip = self.settings.sip
+        switch = self.sip_switch = sip_switch_from(sip)
+        address = await switch.start()
+        engine = CtiEngine(
+            switch,
+            clock,
+            self.bus,
+            rng=random.Random(),
+            queues=self.queues(),
+            routes={did: SERVICE_QUEUE for did in sip.dids},
+            profiles=self.profiles,
+            cdr=cdr,
+            announce_every=self.settings.announce_every_seconds or None,
+        )
+        await engine.start()
+        self._engine, self._cdr = engine, cdr
+        log.info(
+            "SIP switch on %s:%d: %d trunks, DIDs %s, %d phones",
+            *address,
+            len(sip.trunks),
+            ",".join(sip.dids) or "none",
+            len(sip.phones),
+        )
+
     async def drain(self) -> None:
         """Wait until every call record so far is in the database."""
         if self._cdr is not None:
@@ -131,6 +164,9 @@ class Telephony:
             self._inbound.stop()
         if self._engine is not None:
             await self._engine.stop()
+        if self.sip_switch is not None:
+            await self.sip_switch.aclose()
+            self.sip_switch = None
         if self._cdr is not None:
             await asyncio.wait_for(self._cdr.drain(), timeout=10)
         self._engine = None

@@ -185,8 +185,10 @@ class Events:
         self._subscription.close()
 
 
-def carrier(port: int, **credentials: str) -> Trunk:
-    return Trunk("carrier", "127.0.0.1", port, caller_id="4000", **credentials)
+def carrier(port: int, username: str | None = None, password: str | None = None) -> Trunk:
+    return Trunk(
+        "carrier", "127.0.0.1", port, caller_id="4000", username=username, password=password
+    )
 
 
 # -- outbound -------------------------------------------------------------------------

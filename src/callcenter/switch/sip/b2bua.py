@@ -19,7 +19,10 @@ Agents' phones: with a :class:`Registrar`, phones REGISTER at the switch's own
 host:port (one socket: :class:`RegistrarService` in shared mode) and ``dest``
 ``agent:1001`` rings the phone where extension 1001 is registered now (its best
 reachable binding: the Request-URI is the bound contact, sent to the address the
-REGISTER came from). With no binding the leg ends at once: no_answer, 480.
+REGISTER came from); so does a bare ``dest`` that is a known extension (one the
+registrar has credentials for) when no trunk is named. With no binding the leg ends
+at once: no_answer, 480. A trunk over its ``max_channels`` or ``max_cps`` ends the
+leg at once too: congestion, 503.
 
 Inbound: LegOffered(caller = From user, dialled = Request-URI user, trunk = the trunk
 whose host sent it); ``answer`` opens the RTP port and answers 200 with SDP;
@@ -31,7 +34,9 @@ Bridges (B2BUA semantics of the port): ``bridge`` connects the two legs' RTP por
 
 Commands that need the media engine (hold, play, collect, DTMF, recording,
 conferences) and ``redirect`` check the leg like the other commands, then raise
-:class:`NotSupported`. Ended legs keep their records, so ids stay idempotent.
+:class:`NotSupported`. Ended legs keep their records, so ids stay idempotent, for as
+long as the signalling knows their Call-IDs (``ack_wait``); then they and dissolved
+bridges are forgotten, so the switch does not grow with every call.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -95,7 +101,8 @@ log = logging.getLogger(__name__)
 
 NO_ANSWER_STATUS: Final = 480  # what an offered call the core hangs up "normal" gets
 AGENT_PREFIX: Final = "agent:"  # dest "agent:1001": extension 1001's registered phone
-UNREGISTERED_STATUS: Final = 480  # RFC 3261 10.3: no binding, Temporarily Unavailable
+UNREGISTERED: Final = 480  # RFC 3261 10.3: no binding, Temporarily Unavailable
+OVER_CAPACITY: Final = 503  # the trunk's channels or calls per second are used up
 
 
 class NotSupported(SwitchError):
@@ -153,6 +160,9 @@ class SipSwitch:
         self._legs: dict[LegId, SipLeg] = {}
         self._bridges: dict[BridgeId, _Bridge] = {}
         self._inbound_seq = 0
+        self._ended: deque[tuple[float, LegId]] = deque()  # forget at, in that order
+        self._dissolved: deque[tuple[float, BridgeId]] = deque()
+        self._trunk_starts: dict[str, deque[float]] = {}
         self.phones: RegistrarService | None = None
         if registrar is not None:
             self.phones = RegistrarService(registrar, shared=self.sip.transport)
@@ -250,6 +260,8 @@ class SipSwitch:
         if amd:
             raise NotSupported("answering-machine detection needs the media engine")
         phone: Binding | None = None
+        if trunk is None and self._is_extension(dest):
+            dest = AGENT_PREFIX + dest
         if dest.startswith(AGENT_PREFIX):
             chosen, phone = None, self._phone_of(dest.removeprefix(AGENT_PREFIX))
         else:
@@ -258,7 +270,10 @@ class SipSwitch:
         if caller and not is_dialable(caller):
             raise InvalidArgument(f"bad caller id {caller!r}")
         if dest.startswith(AGENT_PREFIX) and phone is None:
-            self._unreachable(leg, signature, dest, caller)
+            self._refused(leg, signature, dest, caller, HangupCause.NO_ANSWER, UNREGISTERED)
+            return
+        if chosen is not None and not self._admits(chosen):
+            self._refused(leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY)
             return
         uri = phone.contact.uri if phone is not None else request_uri_for(dest, chosen)
         assert isinstance(uri, SipUri)
@@ -477,7 +492,21 @@ class SipSwitch:
         record.rtp.close()
         set_state(record, LegState.ENDED)
         self.sip.retire(record)
+        self._ended.append((self.now() + self.sip.ack_wait, record.id))
+        self._forget_ended()
         self._emit(LegHungUp(self.now(), record.id, cause, sip_status, by))
+
+    def _forget_ended(self) -> None:
+        """Drop the legs that ended and the bridges dissolved ``ack_wait`` ago."""
+        now = self.now()
+        while self._ended and self._ended[0][0] <= now:
+            record = self._legs.get(self._ended.popleft()[1])
+            if record is not None and record.state is LegState.ENDED:
+                del self._legs[record.id]
+        while self._dissolved and self._dissolved[0][0] <= now:
+            bridge = self._bridges.get(self._dissolved.popleft()[1])
+            if bridge is not None and not bridge.active:
+                del self._bridges[bridge.id]
 
     # -- internals --------------------------------------------------------------------
 
@@ -486,6 +515,9 @@ class SipSwitch:
         if record.state in (LegState.DIALLING, LegState.RINGING):
             self.sip.cancel(record)
             self.ended(record, HangupCause.NO_ANSWER, None, "switch")
+
+    def _is_extension(self, dest: str) -> bool:
+        return self.phones is not None and dest in self.phones.registrar.credentials
 
     def _phone_of(self, extension: str) -> Binding | None:
         """Where ``extension``'s phone is now: its best reachable binding, if any."""
@@ -497,10 +529,35 @@ class SipSwitch:
         reachable = [b for b in bindings if b.reachable and isinstance(b.contact.uri, SipUri)]
         return reachable[0] if reachable else None
 
-    def _unreachable(
-        self, leg: LegId, signature: tuple[object, ...], dest: str, caller: str
+    def _admits(self, trunk: Trunk) -> bool:
+        """Room on ``trunk`` for one more call: channels in use and calls this second."""
+        now = self.now()
+        starts = self._trunk_starts.setdefault(trunk.name, deque())
+        while starts and starts[0] <= now - 1.0:
+            starts.popleft()
+        if trunk.max_cps and len(starts) >= trunk.max_cps:
+            log.warning("trunk %s: over %g calls per second", trunk.name, trunk.max_cps)
+            return False
+        if trunk.max_channels:
+            busy = sum(
+                1 for r in self._legs.values() if r.trunk is trunk and r.state is not LegState.ENDED
+            )
+            if busy >= trunk.max_channels:
+                log.warning("trunk %s: all %d channels busy", trunk.name, trunk.max_channels)
+                return False
+        starts.append(now)
+        return True
+
+    def _refused(
+        self,
+        leg: LegId,
+        signature: tuple[object, ...],
+        dest: str,
+        caller: str,
+        cause: HangupCause,
+        status: int,
     ) -> None:
-        """An agent's phone with no binding: the leg ends at once (480, like a proxy)."""
+        """A leg that cannot be dialled (no binding, no room): it ends at once."""
         record = SipLeg(
             leg,
             "outbound",
@@ -513,14 +570,15 @@ class SipSwitch:
             rtp=RtpPort(),
         )
         self._legs[leg] = record
-        log.info("leg %s: %s is not registered", leg, dest)
-        self.ended(record, HangupCause.NO_ANSWER, UNREGISTERED_STATUS, "switch")
+        log.info("leg %s: %s refused here (%d)", leg, dest, status)
+        self.ended(record, cause, status, "switch")
 
     def _dissolve(self, bridge: _Bridge) -> None:
         if not bridge.active:
             return
         bridge.active = False
         now = self.now()
+        self._dissolved.append((now + self.sip.ack_wait, bridge.id))
         for leg in bridge.legs:
             record = self._legs[leg]
             record.bridge = None

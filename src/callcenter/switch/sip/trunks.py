@@ -1,10 +1,12 @@
 """Carrier trunks of the SIP switch, and what a carrier's final answer means.
 
 A :class:`Trunk` says where outbound calls go (host, port, UDP), which credentials
-answer the carrier's digest challenge (RFC 3261 22.2) and which caller id to present
-when the core gives none. :func:`cause_for_status` maps a failed INVITE's final
-response to the port's :class:`HangupCause` (RFC 3398 7.2.4.1 gives the ISDN
-equivalents this follows).
+answer the carrier's digest challenge (RFC 3261 22.2), which caller id to present
+when the core gives none, and its capacity: at most ``max_channels`` calls at once and
+``max_cps`` new calls per second (0: no limit); a call over either ends at once as
+congestion (503), as the carrier itself would refuse it. :func:`cause_for_status`
+maps a failed INVITE's final response to the port's :class:`HangupCause` (RFC 3398
+7.2.4.1 gives the ISDN equivalents this follows).
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ class Trunk:
     username: str | None = None
     password: str | None = None
     caller_id: str | None = None
+    max_channels: int = 0
+    max_cps: float = 0.0
 
     def __post_init__(self) -> None:
         if self.transport.lower() != "udp":
             raise ValueError(f"trunk {self.name}: only UDP is supported, not {self.transport}")
         if not 0 < self.port < 65536:
             raise ValueError(f"trunk {self.name}: bad port {self.port}")
+        if self.max_channels < 0 or self.max_cps < 0:
+            raise ValueError(f"trunk {self.name}: limits must not be negative")
 
     @property
     def address(self) -> tuple[str, int]:
