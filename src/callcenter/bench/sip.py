@@ -220,6 +220,11 @@ class Router:
         self.offered = 0  # calls in so far
         self.connected = 0  # ... of which put through
 
+    @property
+    def pending(self) -> bool:
+        """True while a command it started has not finished."""
+        return bool(self._tasks)
+
     def on_event(self, event: SwitchEvent) -> None:
         if isinstance(event, LegOffered):
             self._spawn(self._offered(event))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
@@ -57,7 +57,7 @@ class DialogId:
 
 
 def _without_tag(addr: NameAddr) -> NameAddr:
-    return replace(addr, params=remove_param(addr.params, "tag"))
+    return NameAddr(addr.uri, addr.display_name, remove_param(addr.params, "tag"))
 
 
 def _single_contact(msg: Request | Response) -> Uri:
@@ -170,7 +170,8 @@ class Dialog:
     def _set_state(self, new: DialogState) -> None:
         if new not in DIALOG_TRANSITIONS.get(self.state, frozenset()):
             raise DialogError(f"dialog {self.call_id}: {self.state.value} -> {new.value}")
-        log.info("dialog %s: %s -> %s", self.call_id, self.state.value, new.value)
+        if log.isEnabledFor(logging.INFO):
+            log.info("dialog %s: %s -> %s", self.call_id, self.state.value, new.value)
         self.state = new
 
     def confirm(self) -> None:

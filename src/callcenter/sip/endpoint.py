@@ -126,15 +126,14 @@ def response_address(via: Via, source: Address) -> Address:
 
 def _stamp_via(request: Request, source: Address) -> Request:
     """Add received= and fill rport in the top Via (RFC 3261 18.2.1, RFC 3581 4)."""
-    values = request.headers.get_all("Via")
-    via = Via.parse(values[0])
-    stamped = via
-    if via.host.strip("[]") != source[0] or via.wants_rport:
-        stamped = stamped.with_param("received", source[0])
-    if via.wants_rport:
-        stamped = stamped.with_param("rport", str(source[1]))
-    if stamped is via:
+    via = request.top_via
+    wants_rport = via.wants_rport
+    if not wants_rport and via.host.strip("[]") == source[0]:
         return request
+    stamped = via.with_param("received", source[0])
+    if wants_rport:
+        stamped = stamped.with_param("rport", str(source[1]))
+    values = request.headers.get_all("Via")
     headers = request.headers.remove("Via")
     for value in reversed([str(stamped), *values[1:]]):
         headers = headers.prepend("Via", value)

@@ -8,9 +8,10 @@ their canonical names; Via, CSeq and Contact have their own frozen types.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from callcenter.sip.errors import SipParseError
@@ -100,6 +101,7 @@ MULTI_VALUED: Final = frozenset(
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 
 
+@functools.lru_cache(maxsize=1024)  # bounded: a flood of odd names only recycles it
 def canonical_name(name: str) -> str:
     """Canonical spelling of a header name: expands compact forms, fixes case."""
     if not _NAME_RE.match(name):
@@ -195,6 +197,8 @@ _VIA_PROTOCOL_RE: Final = re.compile(r"([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*([^\s;/]+
 
 def _squeeze_colon(sent_by: str) -> str:
     """Remove the LWS RFC 3261 allows around the COLON of ``host : port``."""
+    if " " not in sent_by and "\t" not in sent_by:
+        return sent_by
     if sent_by.startswith("["):
         end = sent_by.find("]")
         if end < 0:
@@ -249,7 +253,7 @@ class Via:
         return get_param(self.params, name)
 
     def with_param(self, name: str, value: str | None) -> Via:
-        return replace(self, params=set_param(self.params, name, value))
+        return Via(self.transport, self.host, self.port, set_param(self.params, name, value))
 
     @property
     def branch(self) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 from callcenter.sip.errors import SipParseError
@@ -38,9 +38,11 @@ MAX_FORWARDS_DEFAULT: Final = 70  # RFC 3261 8.1.1.6
 _TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 _VERSION_RE: Final = re.compile(r"^SIP/(\d+)\.(\d+)$", re.IGNORECASE)
 _LINE_SPLIT_RE: Final = re.compile(r"\r?\n")
+_SPACE_RE: Final = re.compile(r"\s")  # Unicode whitespace, as str.isspace
 # NUL is refused even inside quoted-pairs (RFC 4475 3.1.1.3 allows it): it breaks
-# C strings, logs and PostgreSQL text columns downstream.
-_FORBIDDEN_IN_HEAD_RE: Final = re.compile(r"[\x00\r]")
+# C strings, logs and PostgreSQL text columns downstream. A CR is bare when no LF
+# follows it (the line breaks are CRLF or LF).
+_FORBIDDEN_IN_HEAD_RE: Final = re.compile(r"\x00|\r(?!\n)")
 
 # RFC 3261 21 and friends.
 REASON_PHRASES: Final[dict[int, str]] = {
@@ -132,7 +134,7 @@ class _Message:
     @property
     def call_id(self) -> str:
         value = self._required("Call-ID").strip()
-        if not value or any(c.isspace() for c in value):
+        if not value or _SPACE_RE.search(value):
             raise SipParseError("bad Call-ID")
         return value
 
@@ -236,7 +238,7 @@ class Request(_Message):
         return self._serialise(f"{self.method} {self.uri} {SIP_VERSION}")
 
     def with_headers(self, headers: Headers) -> Request:
-        return replace(self, headers=headers)
+        return Request(method=self.method, uri=self.uri, headers=headers, body=self.body)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,7 +275,7 @@ class Response(_Message):
         return self.status >= 200
 
     def with_headers(self, headers: Headers) -> Response:
-        return replace(self, headers=headers)
+        return Response(status=self.status, reason=self.reason, headers=headers, body=self.body)
 
 
 Message = Request | Response
@@ -316,7 +318,21 @@ def _check_version(version: str) -> None:
         raise SipParseError(f"unsupported SIP version {version[:20]!r}", status=505)
 
 
-def _parse_header_lines(lines: list[str]) -> Headers:
+def _parse_header_lines(lines: list[str], folded: bool = True) -> Headers:
+    """Header fields from the lines after the start line; ``folded`` is False when no
+    line starts with whitespace (nothing to unfold: the common case, done faster)."""
+    if not folded:
+        if lines and max(map(len, lines)) > MAX_HEADER_LINE:
+            raise SipParseError("header line too long")
+        if len(lines) > MAX_HEADERS:
+            raise SipParseError("too many header lines")
+        simple: list[tuple[str, str]] = []
+        for line in lines:
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise SipParseError(f"header line without ':' {line[:40]!r}")
+            simple.append((canonical_name(name.rstrip(" \t")), value.strip(" \t")))
+        return Headers(tuple(simple))
     unfolded: list[str] = []
     for line in lines:
         if line[:1] in (" ", "\t"):
@@ -366,11 +382,11 @@ def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
         raise SipParseError("empty message")
     head_end, body_start = _find_head_end(data)
     head = _decode_head(data[:head_end])
-    lines = _LINE_SPLIT_RE.split(head)
-    if any(_FORBIDDEN_IN_HEAD_RE.search(line) for line in lines):
+    if _FORBIDDEN_IN_HEAD_RE.search(head):
         raise SipParseError("bare CR or NUL in header section")
+    lines = _LINE_SPLIT_RE.split(head)
     first, second, third = _parse_start_line(lines[0])
-    headers = _parse_header_lines(lines[1:])
+    headers = _parse_header_lines(lines[1:], folded="\n " in head or "\n\t" in head)
     body = data[body_start:]
     length = _content_length(headers)
     if length is None:
@@ -449,7 +465,7 @@ def make_response(
     to_value = request.headers.get("To") or ""
     if to_tag is not None and status > 100:
         try:
-            to_addr = NameAddr.parse(to_value)
+            to_addr = _parse_name_addr(to_value)
             if to_addr.tag is None:
                 to_value = str(to_addr.with_tag(to_tag))
         except SipParseError:

@@ -10,6 +10,7 @@ recognises the old ``c=0.0.0.0`` hold (RFC 3264 8.4, RFC 2543).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -47,6 +48,9 @@ class Direction(Enum):
         if receives:
             return cls.RECVONLY
         return cls.INACTIVE
+
+
+_DIRECTIONS: Final = {d.value: d for d in Direction}
 
 
 def answer_direction(offered: Direction, local: Direction = Direction.SENDRECV) -> Direction:
@@ -200,8 +204,8 @@ class Media:
     @property
     def direction(self) -> Direction | None:
         for k, _ in self.attributes:
-            if k in {d.value for d in Direction}:
-                return Direction(k)
+            if k in _DIRECTIONS:
+                return _DIRECTIONS[k]
         return None
 
     @property
@@ -240,6 +244,31 @@ class Media:
         return out
 
 
+@dataclass(slots=True)
+class _MediaLines:
+    """An m= section while its lines are read."""
+
+    m: Media
+    connection: Connection | None = None
+    bandwidths: list[str] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
+    other: list[tuple[str, str]] = field(default_factory=list)
+
+    def media(self) -> Media:
+        m = self.m
+        return Media(
+            m.media,
+            m.port,
+            m.proto,
+            m.formats,
+            self.connection,
+            tuple(self.bandwidths),
+            tuple(self.attributes),
+            m.port_count,
+            tuple(self.other),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SessionDescription:
     """A whole SDP body (RFC 4566 5)."""
@@ -256,6 +285,12 @@ class SessionDescription:
 
     @classmethod
     def parse(cls, data: bytes | str) -> SessionDescription:
+        """Parse a body; equal bodies give the same (immutable) result from a small cache,
+        as the offer of an INVITE is read when it comes and again to answer it."""
+        return _parse_cached(data)
+
+    @classmethod
+    def _parse(cls, data: bytes | str) -> SessionDescription:
         if isinstance(data, bytes):
             if len(data) > MAX_SDP_SIZE:
                 raise SdpParseError("SDP too large")
@@ -278,7 +313,7 @@ class SessionDescription:
         bandwidths: list[str] = []
         other: list[tuple[str, str]] = []
         media: list[Media] = []
-        current: Media | None = None
+        current: _MediaLines | None = None
         for line in lines[1:]:
             m = _LINE_RE.match(line)
             if not m:
@@ -286,17 +321,17 @@ class SessionDescription:
             kind, value = m.groups()
             if kind == "m":
                 if current is not None:
-                    media.append(current)
-                current = Media.parse_m(value)
+                    media.append(current.media())
+                current = _MediaLines(Media.parse_m(value))
             elif current is not None:
                 if kind == "c":
-                    current = replace(current, connection=Connection.parse(value))
+                    current.connection = Connection.parse(value)
                 elif kind == "b":
-                    current = replace(current, bandwidths=(*current.bandwidths, value))
+                    current.bandwidths.append(value)
                 elif kind == "a":
-                    current = replace(current, attributes=(*current.attributes, _attr(value)))
+                    current.attributes.append(_attr(value))
                 elif kind in "ik":
-                    current = replace(current, other=(*current.other, (kind, value)))
+                    current.other.append((kind, value))
                 else:
                     raise SdpParseError(f"{kind}= not allowed in a media section")
             elif kind == "o":
@@ -316,7 +351,7 @@ class SessionDescription:
             else:
                 raise SdpParseError(f"unknown SDP line type {kind!r}")
         if current is not None:
-            media.append(current)
+            media.append(current.media())
         if origin is None or session_name is None:
             raise SdpParseError("SDP needs o= and s= lines")
         return cls(
@@ -349,8 +384,8 @@ class SessionDescription:
     @property
     def direction(self) -> Direction | None:
         for k, _ in self.attributes:
-            if k in {d.value for d in Direction}:
-                return Direction(k)
+            if k in _DIRECTIONS:
+                return _DIRECTIONS[k]
         return None
 
     def media_connection(self, media: Media) -> Connection | None:
@@ -359,6 +394,9 @@ class SessionDescription:
     def media_direction(self, media: Media) -> Direction:
         """Media-level attribute, else session-level, else sendrecv (RFC 3264 5.1)."""
         return media.direction or self.direction or Direction.SENDRECV
+
+
+_parse_cached: Final = functools.lru_cache(maxsize=256)(SessionDescription._parse)
 
 
 @dataclass(frozen=True, slots=True)

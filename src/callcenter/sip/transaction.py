@@ -239,7 +239,9 @@ class Transaction:
         allowed = TRANSITIONS[self.kind].get(self.state, frozenset())
         if new not in allowed:
             raise TransactionError(f"{self.kind.value}: {self.state.value} -> {new.value}")
-        log.debug("%s %s: %s -> %s", self.kind.value, self._call_id, self.state.value, new.value)
+        if log.isEnabledFor(logging.DEBUG):
+            kind, old = self.kind.value, self.state.value
+            log.debug("%s %s: %s -> %s", kind, self._call_id, old, new.value)
         self.state = new
         if new is TxState.TERMINATED:
             self._timers.clear()

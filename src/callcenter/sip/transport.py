@@ -11,8 +11,9 @@ After every input it runs the same cycle:
    ``datagrams_to_send`` goes out;
 3. each event goes to the consumer: a synchronous ``handler(event)`` if one was given,
    else the ``events`` queue;
-4. one loop timer is re-armed at ``endpoint.get_timer()``; when it fires,
-   ``endpoint.handle_timer(now)`` runs and the cycle repeats.
+4. one loop timer is armed at ``endpoint.get_timer()`` (unless one is armed for
+   earlier already); when it fires, ``endpoint.handle_timer(now)`` runs and the
+   cycle repeats.
 
 A handler may call ``send_request``/``send_response`` from inside step 3: the nested
 call only feeds the endpoint, and the outer cycle repeats until the endpoint has
@@ -146,8 +147,13 @@ class _Driver:
             log.exception("SIP event handler failed on %s", type(event).__name__)
 
     def _arm_timer(self) -> None:
+        """Arm the loop timer for the endpoint's next deadline. One armed earlier stays:
+        it wakes the endpoint for nothing and is armed again then, which is cheaper
+        than cancelling a loop timer whenever the earliest transaction goes away."""
+        if self._loop is None or not self._open:
+            return
         deadline = self.endpoint.get_timer()
-        if deadline == self._timer_at or self._loop is None or not self._open:
+        if deadline is None or (self._timer_at is not None and self._timer_at <= deadline):
             return
         self._stop_timer()
         self._timer_at = deadline

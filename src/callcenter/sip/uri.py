@@ -6,8 +6,9 @@ URI gives back the same text; lookups of parameter names are case-insensitive.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 from callcenter.sip.errors import SipParseError
@@ -19,7 +20,9 @@ _TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 _HOSTNAME_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9\-_.]*[A-Za-z0-9])?\.?$")
 _IPV4_RE: Final = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _IPV6_RE: Final = re.compile(r"^\[[0-9A-Fa-f:.]+\]$")
-_URI_FORBIDDEN: Final = frozenset(' \t\r\n<>"\x00')
+_URI_FORBIDDEN_RE: Final = re.compile(r'[ \t\r\n<>"\x00]')
+_BAD_PARAM_VALUE_RE: Final = re.compile(r'[ \t\r\n<>"\x00,;]')
+_BAD_PARAM_NAME_RE: Final = re.compile(r'[ \t\r\n<>"\x00,;=?&]')
 _TEL_NUMBER_RE: Final = re.compile(r"^\+?[0-9A-Fa-f*#\-.()]+$")
 _SCHEME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*$")
 MAX_PORT: Final = 65535
@@ -69,41 +72,48 @@ def unquote(value: str) -> str:
     return value
 
 
+_SPECIALS_RE: dict[str, re.Pattern[str]] = {}
+
+
 def split_outside_quotes(text: str, sep: str) -> list[str]:
-    """Split ``text`` on ``sep`` where it is outside quoted strings and ``<...>``."""
+    """Split ``text`` on ``sep`` where it is outside quoted strings and ``<...>``.
+
+    Only the characters that matter (quote, backslash, angle brackets, ``sep``) are
+    visited; text with no quote and no ``<`` is a plain split.
+    """
+    if '"' not in text and "<" not in text:
+        return text.split(sep)
+    pattern = _SPECIALS_RE.get(sep)
+    if pattern is None:
+        pattern = _SPECIALS_RE[sep] = re.compile("[" + re.escape('\\"<>' + sep) + "]")
     parts: list[str] = []
     depth = 0
     in_quote = False
-    current: list[str] = []
-    i = 0
-    while i < len(text):
+    start = 0
+    skip = -1  # index of a character escaped by a backslash inside quotes
+    for match in pattern.finditer(text):
+        i = match.start()
+        if i == skip:
+            continue
         ch = text[i]
         if in_quote:
-            current.append(ch)
-            if ch == "\\" and i + 1 < len(text):
-                current.append(text[i + 1])
-                i += 2
-                continue
-            if ch == '"':
+            if ch == "\\":
+                skip = i + 1
+            elif ch == '"':
                 in_quote = False
         elif ch == '"':
             in_quote = True
-            current.append(ch)
         elif ch == "<":
             depth += 1
-            current.append(ch)
         elif ch == ">":
-            depth = max(0, depth - 1)
-            current.append(ch)
+            if depth:
+                depth -= 1
         elif ch == sep and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
+            parts.append(text[start:i])
+            start = i + 1
     if in_quote:
         raise SipParseError("unterminated quoted string")
-    parts.append("".join(current))
+    parts.append(text[start:])
     return parts
 
 
@@ -132,14 +142,14 @@ def parse_params(text: str, *, allow_quoted: bool = True) -> Params:
             if not allow_quoted:
                 raise SipParseError("quoted value not allowed here")
             unquote(value)  # validates
-        elif not value or any(c in _URI_FORBIDDEN or c in ",;" for c in value):
+        elif not value or _BAD_PARAM_VALUE_RE.search(value):
             raise SipParseError(f"bad value for parameter {name!r}")
         out.append((name, value))
     return tuple(out)
 
 
 def _param_name_ok(name: str) -> bool:
-    return all(c not in _URI_FORBIDDEN and c not in ",;=?&" for c in name)
+    return _BAD_PARAM_NAME_RE.search(name) is None
 
 
 def format_params(params: Params) -> str:
@@ -174,6 +184,7 @@ def remove_param(params: Params, name: str) -> Params:
     return tuple((k, v) for k, v in params if k.lower() != lname)
 
 
+@functools.lru_cache(maxsize=1024)  # immutable result; bounded against floods
 def parse_host_port(text: str) -> tuple[str, int | None]:
     """Parse ``hostport`` (RFC 3261 25.1): hostname, IPv4 or [IPv6], optional port."""
     if not text:
@@ -231,7 +242,7 @@ class SipUri:
         scheme, colon, rest = text.partition(":")
         if not colon or scheme.lower() not in ("sip", "sips"):
             raise SipParseError(f"not a SIP URI: {text[:60]!r}", status=416)
-        if any(c in _URI_FORBIDDEN for c in rest):
+        if _URI_FORBIDDEN_RE.search(rest):
             raise SipParseError(f"forbidden character in URI {text[:60]!r}")
         user: str | None = None
         password: str | None = None
@@ -288,7 +299,10 @@ class SipUri:
         return get_param(self.params, name)
 
     def with_param(self, name: str, value: str | None = None) -> SipUri:
-        return replace(self, params=set_param(self.params, name, value))
+        params = set_param(self.params, name, value)
+        return SipUri(
+            self.host, self.user, self.password, self.port, params, self.headers, self.scheme
+        )
 
     @property
     def transport(self) -> str | None:
@@ -305,7 +319,9 @@ class SipUri:
         return self.scheme == "sips"
 
     def without_headers(self) -> SipUri:
-        return replace(self, headers=())
+        if not self.headers:
+            return self
+        return SipUri(self.host, self.user, self.password, self.port, self.params, (), self.scheme)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +339,7 @@ class TelUri:
         number, semi, params_text = rest.partition(";")
         if not _TEL_NUMBER_RE.match(number) or not number.isascii():
             raise SipParseError(f"bad telephone number {number!r}")
-        if any(c in _URI_FORBIDDEN for c in params_text):
+        if _URI_FORBIDDEN_RE.search(params_text):
             raise SipParseError("forbidden character in tel URI")
         params = parse_params(semi + params_text, allow_quoted=False)
         return cls(number=number, params=params)
@@ -361,6 +377,7 @@ class OtherUri:
 Uri = SipUri | TelUri | OtherUri
 
 
+@functools.lru_cache(maxsize=4096)  # URIs are immutable and repeat; bounded
 def parse_uri(text: str) -> Uri:
     """Parse any URI a SIP message can carry (RFC 3261 25.1 Request-URI)."""
     text = text.strip()
@@ -372,7 +389,7 @@ def parse_uri(text: str) -> Uri:
         return SipUri.parse(text)
     if lower == "tel":
         return TelUri.parse(text)
-    if any(c in _URI_FORBIDDEN for c in rest):
+    if _URI_FORBIDDEN_RE.search(rest):
         raise SipParseError(f"forbidden character in URI {text[:60]!r}")
     return OtherUri(scheme=scheme, rest=rest)
 
@@ -433,7 +450,7 @@ class NameAddr:
         return self.param("tag")
 
     def with_tag(self, tag: str) -> NameAddr:
-        return replace(self, params=set_param(self.params, "tag", tag))
+        return NameAddr(self.uri, self.display_name, set_param(self.params, "tag", tag))
 
     def with_param(self, name: str, value: str | None) -> NameAddr:
-        return replace(self, params=set_param(self.params, name, value))
+        return NameAddr(self.uri, self.display_name, set_param(self.params, name, value))
