@@ -101,3 +101,95 @@ def sim_settings(tmp: Path, database_url: str, bots: int = 2) -> Settings:
             "telephony": {"switch": "sim", "sim": {"bot_agents": bots, "calls_per_hour": 0}},
         },
     )
+
+
+# --- the dialer on SimSwitch (issue 6) -----------------------------------------------
+
+
+@dataclass
+class DialerFloor:
+    """A campaign engine, bot agents and scripted customers on a virtual clock."""
+
+    clock: Any
+    switch: Any
+    phones: Any
+    book: Any
+    engine: Any
+    dialer: Any
+    leads: Any
+    ended: list[Any] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls,
+        mode: Any,
+        *,
+        agents: tuple[str, ...] = ("1001",),
+        numbers: tuple[str, ...] = (),
+        answer_delay: float = 0.0,
+        wrap_up: float = 5.0,
+        start: float = 1_777_856_400.0,  # 2026-05-04 09:00 Asia/Shanghai
+        **settings: Any,
+    ) -> DialerFloor:
+        import random
+
+        from callcenter.app.bus import EventBus
+        from callcenter.app.cti.model import AgentProfile
+        from callcenter.app.cti.outbound import CampaignEngine, CampaignSetup
+        from callcenter.app.dialer import CampaignDialer, DialerSettings, MemoryLeads
+        from callcenter.clock import VirtualClock
+        from callcenter.domain.dialing_policy import Lead
+        from callcenter.switch.sim.agents import AgentPhones, BotProfile
+        from callcenter.switch.sim.customers import CustomerBook, Fixed
+        from callcenter.switch.sim.network import SimSwitch
+
+        clock = VirtualClock(start)
+        phones = AgentPhones(1, default=BotProfile(answer_delay=Fixed(answer_delay)))
+        book = CustomerBook(1)
+        switch = SimSwitch(clock, [phones, book])
+        profiles = {a: AgentProfile.in_groups("out", wrap_up_seconds=wrap_up) for a in agents}
+        engine = CampaignEngine(
+            switch,
+            clock,
+            EventBus(max_queue=1000),
+            rng=random.Random(1),
+            queues=[],
+            routes={},
+            profiles=profiles,
+        )
+        setup = settings.pop(
+            "setup", CampaignSetup("c1", frozenset({"out"}), safe_harbour_prompt="safe-harbour")
+        )
+        pacer = settings.pop("pacer", None)
+        trunks = settings.pop("trunks", None)
+        leads = MemoryLeads(
+            Lead(f"L{i}", number, "Asia/Shanghai") for i, number in enumerate(numbers)
+        )
+        dialer = CampaignDialer(
+            engine,
+            clock,
+            DialerSettings(setup, mode, caller_id="+862000000000", **settings),
+            leads,
+            pacer=pacer,
+            trunks=trunks,
+        )
+        floor = cls(clock, switch, phones, book, engine, dialer, leads)
+        dialer.on_end.append(floor.ended.append)
+        await engine.start()
+        for agent_no in agents:
+            phones.register(agent_no)
+            await engine.log_in(f"in-{agent_no}", agent_no, phones.dest(agent_no))
+            await engine.ready(f"ready-{agent_no}", agent_no)
+        await dialer.open()
+        return floor
+
+    async def run(self, seconds: float) -> None:
+        await self.clock.advance_async(seconds)
+
+    async def close(self) -> None:
+        await self.dialer.stop()
+        await self.engine.stop()
+
+    def outcomes(self) -> dict[str, str]:
+        """lead id -> outcome of its last ended call."""
+        return {e.lead_id: e.outcome.value for e in self.ended}

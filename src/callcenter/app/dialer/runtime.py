@@ -1,0 +1,526 @@
+"""The dialer runtime (外呼引擎): one loop per running campaign.
+
+Theory of operation
+-------------------
+A :class:`CampaignDialer` runs one campaign on the CTI engine
+(:class:`~callcenter.app.cti.outbound.OutboundFlows`). About once a second on the
+engine's clock (:meth:`CampaignDialer.step`) it:
+
+1. looks at the floor: the campaign's logged-in agents (ready, on a call, wrapping up,
+   paused, since when) and its calls in flight (ringing, or answered by a person and
+   waiting for an agent), and the compliance ledger's binding abandonment window;
+2. asks the mode's pacer how many lines to launch: progressive (one per ready agent),
+   power (a fixed number per ready agent), predictive (the model-based controller),
+   IVR broadcast (up to a fixed number of lines, no agent needed), or any
+   :class:`~callcenter.domain.pacing.Pacer` given (the benchmark's baselines);
+3. takes leads from the :class:`~callcenter.app.dialer.leads.LeadSource`, applies the
+   pre-dial policy (:func:`~callcenter.domain.dialing_policy.may_dial`) and counts the
+   reason of every lead not dialled; picks a trunk by least-cost routing (no trunk is a
+   reason too); dials.
+
+The engine reports each call's progress back (answered by a person or a machine,
+connected to an agent, opted out, ended with an outcome). From these the dialer keeps
+its calls in flight, teaches the :class:`~callcenter.domain.pacing.PacingModel` (ring
+times by outcome, talk and wrap-up times), feeds the compliance ledger (live answers,
+abandoned calls with or without the safe-harbour message, AMD verdicts), tells the
+lead source the outcome (which drives retries), and fails a call over to the next
+trunk when one answers 503.
+
+Preview mode offers a lead to a ready agent first (:mod:`callcenter.app.dialer.preview`);
+manual mode dials nothing (agents click to dial on the desk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from callcenter.app.cti.outbound import (
+    CampaignOutcome,
+    CampaignSetup,
+    DialAnswered,
+    DialConnected,
+    DialEnded,
+    DialOptedOut,
+    DialRequest,
+    OutboundEvent,
+    OutboundFlows,
+)
+from callcenter.app.dialer.leads import LeadSource
+from callcenter.clock import Clock
+from callcenter.domain.agent import Agent, AgentState
+from callcenter.domain.compliance import (
+    AbandonBudget,
+    AmdResult,
+    ComplianceLedger,
+    LedgerConfig,
+    Window,
+)
+from callcenter.domain.dialing_policy import CampaignRules, Lead, Outcome, may_dial
+from callcenter.domain.pacing import (
+    AgentActivity,
+    AgentLoad,
+    CallInFlight,
+    CallPhase,
+    FixedRatioPacer,
+    Pacer,
+    PacingModel,
+    PacingStats,
+    PredictivePacer,
+    ProgressivePacer,
+    VicidialAdaptTapered,
+)
+from callcenter.domain.pacing import DialOutcome as Observed
+from callcenter.domain.trunk_routing import NoTrunk, NumberInfo, Trunk, TrunkRouter
+
+log = logging.getLogger(__name__)
+
+
+class DialingMode(enum.StrEnum):
+    MANUAL = "manual"  # 手动外呼
+    PREVIEW = "preview"  # 预览式
+    PROGRESSIVE = "progressive"  # 渐进式
+    POWER = "power"  # 功率式 (fixed lines per agent)
+    PREDICTIVE = "predictive"  # 预测式
+    BROADCAST = "broadcast"  # 语音群呼
+
+
+LEAD_OUTCOME: Mapping[CampaignOutcome, Outcome] = {
+    CampaignOutcome.CONNECTED: Outcome.ANSWERED,
+    CampaignOutcome.DROPPED: Outcome.ABANDONED,
+    CampaignOutcome.MACHINE: Outcome.MACHINE,
+    CampaignOutcome.BUSY: Outcome.BUSY,
+    CampaignOutcome.NO_ANSWER: Outcome.NO_ANSWER,
+    CampaignOutcome.FAILED: Outcome.FAILED,
+    CampaignOutcome.CONGESTION: Outcome.FAILED,
+    CampaignOutcome.OPTED_OUT: Outcome.ANSWERED,
+    CampaignOutcome.BROADCAST_HEARD: Outcome.ANSWERED,
+}
+
+_ACTIVITY: Mapping[AgentState, AgentActivity] = {
+    AgentState.READY: AgentActivity.READY,
+    AgentState.RESERVED: AgentActivity.RESERVED,
+    AgentState.TALKING: AgentActivity.TALKING,
+    AgentState.ON_HOLD: AgentActivity.TALKING,
+    AgentState.WRAP_UP: AgentActivity.WRAP_UP,
+    AgentState.NOT_READY: AgentActivity.NOT_READY,
+}
+
+MEMBERS_REFRESH = 5.0  # seconds between look-ups of the campaign's agents
+NO_TRUNK = "no-trunk"
+NO_LEADS = "no-leads"
+
+
+@dataclass(frozen=True)
+class DialerSettings:
+    """How a campaign dials."""
+
+    setup: CampaignSetup
+    mode: DialingMode
+    caller_id: str
+    rules: CampaignRules = field(default_factory=CampaignRules)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    ring_timeout: float = 30.0
+    amd: bool = False
+    lines_per_agent: float = 2.0  # power mode
+    broadcast_lines: int = 10  # IVR broadcast: lines at once
+    interval: float = 1.0  # seconds between pacing decisions
+    preview_timeout: float = 30.0  # seconds an agent has to accept or skip; then it dials
+    max_lines: int | None = None  # lines the campaign may hold at once
+    budget_window: Window | None = None  # the abandonment window the pacer spends; None: binding
+
+    @property
+    def campaign_id(self) -> str:
+        return self.setup.campaign_id
+
+
+@dataclass(frozen=True)
+class DialerStatus:
+    """The live view of a running campaign's dialer."""
+
+    campaign_id: str
+    mode: str
+    running: bool
+    in_flight: int
+    ringing: int
+    waiting: int
+    last_lines: int
+    level: float | None  # adaptive dial level, for the pacers that have one
+    dials: int
+    connects: int
+    abandoned: int
+    abandon_rates: Mapping[str, float]
+    agents: Mapping[str, int]  # ready, reserved, talking, wrap-up, not-ready
+    not_dialled: Mapping[str, int]  # reason -> leads
+
+
+class Stepper(Protocol):
+    """Something the dialer steps with it (the preview desk)."""
+
+    async def step(self, now: float) -> int: ...
+
+
+@dataclass
+class _Flight:
+    lead: Lead
+    phase: CallPhase
+    since: float
+    trunk: str | None
+    tried: tuple[str, ...] = ()
+
+
+class CampaignDialer:
+    """One campaign's dialer; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: OutboundFlows,
+        clock: Clock,
+        settings: DialerSettings,
+        leads: LeadSource,
+        *,
+        pacer: Pacer | None = None,
+        model: PacingModel | None = None,
+        trunks: TrunkRouter | None = None,
+        numbers: Mapping[str, NumberInfo] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings
+        self.leads = leads
+        self.model = model if model is not None else PacingModel()
+        self.pacer = pacer if pacer is not None else self._default_pacer()
+        self.trunks = trunks
+        self._numbers = numbers or {}
+        self.ledger = ComplianceLedger(settings.campaign_id, settings.ledger)
+        self._flights: dict[str, _Flight] = {}
+        self._redial: list[_Flight] = []
+        self._flights_done: dict[str, _Flight] = {}  # answered, no longer pacing-relevant
+        self._ended: dict[str, DialEnded] = {}  # ended before dial_lead returned
+        self._pending: set[asyncio.Future[None]] = set()
+        self._wrap_seen: set[tuple[str, float]] = set()
+        self._members: list[Agent] = []
+        self._members_at: float | None = None
+        self._ledger_version = 0
+        self._budget: tuple[tuple[int, int], AbandonBudget] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._opened = False
+        self.not_dialled: Counter[str] = Counter()
+        self.outcomes: Counter[CampaignOutcome] = Counter()
+        self.dials = 0
+        self.connects = 0
+        self.abandoned = 0
+        self.last_lines = 0
+        self.on_end: list[Callable[[DialEnded], None]] = []  # for reports and benchmarks
+        self.preview: Stepper | None = None  # the preview desk, in preview mode
+
+    def _default_pacer(self) -> Pacer:
+        mode = self.settings.mode
+        if mode is DialingMode.PREDICTIVE:
+            return PredictivePacer(self.model)
+        if mode is DialingMode.POWER:
+            return FixedRatioPacer(self.settings.lines_per_agent)
+        return ProgressivePacer()
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the campaign on the engine (done by start; tests may step by hand)."""
+        if not self._opened:
+            await self.engine.open_campaign(self.settings.setup, self._on_event)
+            self._opened = True
+
+    async def start(self) -> None:
+        await self.open()
+        if self._task is None and self.settings.mode is not DialingMode.MANUAL:
+            self._task = asyncio.create_task(self._run(), name=f"dialer-{self.campaign_id}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except Exception:
+                log.exception("campaign %s dialer step failed", self.campaign_id)
+            await self.clock.sleep(self.settings.interval)
+
+    @property
+    def campaign_id(self) -> str:
+        return self.settings.campaign_id
+
+    # --- one decision ---------------------------------------------------------------
+
+    def agents(self) -> list[Agent]:
+        """The campaign's agents; the list is looked up again every few seconds."""
+        now = self.clock.now()
+        if self._members_at is None or now - self._members_at >= MEMBERS_REFRESH:
+            self._members = self.engine.campaign_agents(self.settings.setup.groups)
+            self._members_at = now
+        return self._members
+
+    def budget(self, now: float) -> AbandonBudget:
+        """The abandonment window the pacer spends (recomputed when the ledger moved)."""
+        key = (self._ledger_version, int(now // 60))
+        if self._budget is None or self._budget[0] != key:
+            window = self.settings.budget_window
+            if window is None:
+                budget = self.ledger.budget(now)
+            else:
+                budget = next(b for b in self.ledger.report(now).windows if b.window is window)
+            self._budget = (key, budget)
+        return self._budget[1]
+
+    def stats(self, now: float) -> PacingStats:
+        loads = []
+        for agent in self.agents():
+            activity = _ACTIVITY.get(agent.state)
+            if activity is None:
+                continue
+            loads.append(AgentLoad(activity, agent.state_since))
+            if agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None:
+                key = (agent.agent_id, agent.state_since)
+                if key not in self._wrap_seen:
+                    self._wrap_seen.add(key)
+                    self.model.observe_wrap(agent.wrap_up_until - agent.state_since)
+        if len(self._wrap_seen) > 10_000:
+            self._wrap_seen.clear()
+        calls = [CallInFlight(f.phase, f.since) for f in self._flights.values()]
+        budget = self.budget(now)
+        max_lines = self.settings.max_lines
+        if self.trunks is not None:
+            free = self.trunks.free_channels()
+            if free is not None:
+                free += len(self._flights)
+                max_lines = free if max_lines is None else min(max_lines, free)
+        return PacingStats(
+            tuple(loads),
+            tuple(calls),
+            budget,
+            self.settings.setup.drop_timeout,
+            max_lines,
+        )
+
+    async def step(self) -> int:
+        """One pacing decision; returns the number of calls launched."""
+        await self.open()
+        now = self.clock.now()
+        batch: list[tuple[_Flight, DialRequest]] = []
+        for flight in self._redial:
+            await self._prepare(flight.lead, now, batch, tried=flight.tried)
+        self._redial.clear()
+        mode = self.settings.mode
+        launched = 0
+        if mode is DialingMode.PREVIEW and self.preview is not None:
+            launched += await self.preview.step(now)
+        elif mode is DialingMode.BROADCAST:
+            lines = self.settings.broadcast_lines - len(self._flights) - len(batch)
+            self.last_lines = max(0, lines)
+            await self._take_leads(lines, now, batch)
+        elif mode is not DialingMode.MANUAL and mode is not DialingMode.PREVIEW:
+            lines = self.pacer.lines_to_dial(self.stats(now), now) - len(batch)
+            self.last_lines = max(0, lines)
+            await self._take_leads(lines, now, batch)
+        return launched + await self._send(batch)
+
+    async def dial_leads(self, lines: int, now: float) -> int:
+        """Take leads and dial up to ``lines`` of them; returns how many were dialled."""
+        batch: list[tuple[_Flight, DialRequest]] = []
+        await self._take_leads(lines, now, batch)
+        return await self._send(batch)
+
+    async def _take_leads(
+        self, lines: int, now: float, batch: list[tuple[_Flight, DialRequest]]
+    ) -> None:
+        wanted = len(batch) + lines
+        for _ in range(4):  # a few batches: some leads may be refused by the policy
+            if len(batch) >= wanted:
+                return
+            leads = await self.leads.next_leads(wanted - len(batch), now)
+            if not leads:
+                self.not_dialled[NO_LEADS] += 1
+                return
+            for lead in leads:
+                if await self.admit(lead, now):
+                    await self._prepare(lead, now, batch)
+
+    async def admit(self, lead: Lead, now: float) -> bool:
+        """The pre-dial policy for a taken lead; refused, it goes back with its reason."""
+        decision = may_dial(lead, self.settings.rules, now)
+        if decision.allowed:
+            return True
+        self.not_dialled[decision.reason.value] += 1
+        await self.leads.release(lead.lead_id, decision.retry_at)
+        return False
+
+    def _trunk_for(self, lead: Lead, now: float, tried: tuple[str, ...]) -> Trunk | NoTrunk | None:
+        if self.trunks is None:
+            return None
+        info = self._numbers.get(lead.phone) or NumberInfo(lead.phone, region=lead.region)
+        return self.trunks.choose(info, now, exclude=tried)
+
+    async def _prepare(
+        self,
+        lead: Lead,
+        now: float,
+        batch: list[tuple[_Flight, DialRequest]],
+        tried: tuple[str, ...] = (),
+    ) -> None:
+        """Pick the lead's trunk and add its call to ``batch`` (or say why not)."""
+        trunk = self._trunk_for(lead, now, tried)
+        if isinstance(trunk, NoTrunk):
+            self.not_dialled[f"{NO_TRUNK}:{trunk.reason.value}"] += 1
+            if tried:  # every trunk refused it: the attempt failed
+                await self.leads.record_outcome(lead.lead_id, Outcome.FAILED, now)
+            else:
+                await self.leads.release(lead.lead_id, now + self.settings.interval)
+            return
+        name = trunk.name if trunk is not None else None
+        if not tried:
+            await self.leads.mark_attempt(lead.lead_id, now)
+        request = DialRequest(
+            self.campaign_id,
+            lead.lead_id,
+            lead.phone,
+            self.settings.caller_id,
+            name,
+            self.settings.ring_timeout,
+            self.settings.amd,
+        )
+        flight = _Flight(lead, CallPhase.RINGING, now, name, (*tried, name) if name else tried)
+        batch.append((flight, request))
+
+    def track(self, call_id: str, lead: Lead, now: float) -> None:
+        """Report the outcome of a call placed for the campaign elsewhere (preview)."""
+        flight = _Flight(lead, CallPhase.RINGING, now, None)
+        ended = self._ended.pop(call_id, None)
+        if ended is None:
+            self._flights_done[call_id] = flight
+        else:
+            self._finish(ended, flight)
+
+    async def _send(self, batch: list[tuple[_Flight, DialRequest]]) -> int:
+        """Dial the prepared calls in one engine step."""
+        if not batch:
+            return 0
+        self.dials += len(batch)
+        call_ids = await self.engine.dial_leads([request for _, request in batch])
+        for (flight, _), call_id in zip(batch, call_ids, strict=True):
+            ended = self._ended.pop(call_id, None)
+            if ended is None:
+                self._flights[call_id] = flight
+            else:
+                self._finish(ended, flight)
+        return len(batch)
+
+    # --- what the engine reports ----------------------------------------------------
+
+    def _on_event(self, event: OutboundEvent) -> None:
+        if isinstance(event, DialAnswered):
+            self._answered(event)
+        elif isinstance(event, DialConnected):
+            flight = self._flights.pop(event.call_id, None)
+            if flight is not None:
+                self._flights_done[event.call_id] = flight
+            self.connects += 1
+        elif isinstance(event, DialOptedOut):
+            self._later(self.leads.opt_out(event.lead_id, event.at))
+        elif isinstance(event, DialEnded):
+            flight = self._flights.pop(event.call_id, None)
+            if flight is None:
+                flight = self._flights_done.pop(event.call_id, None)
+            if flight is None:
+                self._ended[event.call_id] = event  # ended inside dial_lead itself
+                return
+            self._finish(event, flight)
+
+    def _answered(self, event: DialAnswered) -> None:
+        flight = self._flights.get(event.call_id)
+        if flight is None:
+            return
+        if event.amd is not None:
+            self.ledger.record_amd(AmdResult(event.amd), event.at)
+            self._ledger_version += 1
+        self.model.observe_dial(
+            Observed.HUMAN if event.human else Observed.MACHINE, event.at - flight.since
+        )
+        if event.human and self.settings.mode is not DialingMode.BROADCAST:
+            flight.phase = CallPhase.WAITING
+            flight.since = event.at
+        else:
+            self._flights.pop(event.call_id, None)
+            self._flights_done[event.call_id] = flight
+
+    def _finish(self, event: DialEnded, flight: _Flight) -> None:
+        self.outcomes[event.outcome] += 1
+        if self.trunks is not None and event.trunk is not None:
+            self.trunks.release(event.trunk)
+        if event.answered_at is None:
+            if event.outcome is CampaignOutcome.CONGESTION and event.trunk is not None:
+                self._redial.append(flight)  # fail over to the next trunk
+                return
+            rang = event.at - flight.since
+            observed = (
+                Observed.NO_ANSWER
+                if event.outcome is CampaignOutcome.NO_ANSWER
+                else (Observed.FAILED)
+            )
+            self.model.observe_dial(observed, rang)
+        if event.connected_at is not None:
+            self.model.observe_talk(event.at - event.connected_at)
+        human = event.outcome in (CampaignOutcome.CONNECTED, CampaignOutcome.DROPPED)
+        broadcast = self.settings.mode is DialingMode.BROADCAST
+        if human and event.answered_at is not None and not broadcast:
+            abandoned = self.ledger.record_live_answer(
+                event.answered_at,
+                event.connected_at,
+                safe_harbour_played=event.safe_harbour_played,
+                call_id=event.call_id,
+            )
+            self.abandoned += int(abandoned)
+            self._ledger_version += 1
+        for callback in self.on_end:
+            callback(event)
+        self._later(self.leads.record_outcome(event.lead_id, LEAD_OUTCOME[event.outcome], event.at))
+
+    def _later(self, work: Any) -> None:
+        """Lead-source updates from an engine callback run as a task (they may await)."""
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    # --- status ---------------------------------------------------------------------
+
+    def status(self) -> DialerStatus:
+        now = self.clock.now()
+        states: Counter[str] = Counter(a.state.value for a in self.agents())
+        report = self.ledger.report(now)
+        level = self.pacer.level if isinstance(self.pacer, VicidialAdaptTapered) else None
+        ringing = sum(1 for f in self._flights.values() if f.phase is CallPhase.RINGING)
+        return DialerStatus(
+            campaign_id=self.campaign_id,
+            mode=self.settings.mode.value,
+            running=self._task is not None,
+            in_flight=len(self._flights),
+            ringing=ringing,
+            waiting=len(self._flights) - ringing,
+            last_lines=self.last_lines,
+            level=level,
+            dials=self.dials,
+            connects=self.connects,
+            abandoned=self.abandoned,
+            abandon_rates={b.window.value: b.rate for b in report.windows},
+            agents=dict(states),
+            not_dialled=dict(self.not_dialled),
+        )

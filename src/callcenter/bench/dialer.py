@@ -1,0 +1,454 @@
+"""`callcenter bench dialer`: pacing policies compared through the production dialer.
+
+Every policy runs the production stack: the dialer runtime
+(:class:`~callcenter.app.dialer.runtime.CampaignDialer`), the CTI engine with its
+outbound flows, and SimSwitch with virtual customers and bot agents, on a
+``VirtualClock``. Nothing is simulated apart from the network and the people.
+
+Common random numbers: a seed fixes the fate of every attempt to every lead (the
+customer book draws it from ``(seed, number, attempt)``), and every policy takes the
+leads in the same order from the same in-memory list. Policies compared in one run:
+
+* ``predictive``: the model-based controller (:class:`PredictivePacer`);
+* ``progressive``: one line per ready agent;
+* ``best_ratio``: fixed lines per ready agent, the ratios swept (bisection on a 0.05
+  grid) for the highest that kept every seed's abandonment within 3%, in hindsight;
+* ``vicidial_adapt_tapered``: the ADAPT_TAPERED dial level as published.
+
+The model file (YAML; every key optional, defaults are the reference model
+``agents-20``)::
+
+    agents: 20                 # agents logged in
+    human_answer: 0.25         # share of dials a person answers
+    machine_share: 0.10        # share of dials an answering machine answers (AMD on)
+    answer_delay:              # seconds from dial to answer: log-normal, clipped
+      mean: 15
+      sd: 5
+      min: 2
+      max: 29
+    no_answer_timeout: 30      # seconds an unanswered call rings
+    fast_failure_share: 0.15   # share of the unanswered calls failing fast (busy, invalid)
+    fast_failure_delay: 3      # median seconds to such a failure (log-normal, sigma 0.5)
+    talk:                      # seconds of conversation: log-normal
+      mean: 90
+      cv: 0.8
+    wrap_up: 10                # seconds of after-call work
+    shift_hours: 8
+    login:                     # when agents log in
+      pattern: all             # all: at the start; staggered: evenly over spread_minutes
+      spread_minutes: 0
+
+Figures per policy (fractions): talk utilisation (talk time / logged-in time),
+occupancy ((talk + wrap-up) / logged-in time), abandonment (abandoned / live answers)
+mean and worst over the seeds, the worst abandonment of any sliding hour (stepped by 5
+minutes, on the worst seed), connects and dials per agent-hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import importlib.resources
+import json
+import logging
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from callcenter.app.bus import EventBus
+from callcenter.app.cti.cdr import MemoryCdr
+from callcenter.app.cti.model import AgentProfile
+from callcenter.app.cti.outbound import CampaignEngine, CampaignOutcome, CampaignSetup, DialEnded
+from callcenter.app.dialer.leads import MemoryLeads
+from callcenter.app.dialer.runtime import CampaignDialer, DialerSettings, DialingMode
+from callcenter.clock import VirtualClock
+from callcenter.domain.compliance import Window
+from callcenter.domain.dialing_policy import CampaignRules, Lead
+from callcenter.domain.pacing import (
+    AdaptConfig,
+    FixedRatioPacer,
+    Pacer,
+    PacingModel,
+    PredictivePacer,
+    ProgressivePacer,
+    VicidialAdaptTapered,
+)
+from callcenter.switch.sim.agents import AgentPhones, BotProfile
+from callcenter.switch.sim.customers import (
+    CustomerBook,
+    CustomerProfile,
+    Fixed,
+    LogNormal,
+    Outcome,
+    Uniform,
+)
+from callcenter.switch.sim.network import SimSwitch
+
+log = logging.getLogger(__name__)
+
+SHIFT_START = 1_777_856_400.0  # 2026-05-04 09:00 Asia/Shanghai
+TARGET = 0.03
+POLICIES = ("predictive", "progressive", "best_ratio", "vicidial_adapt_tapered")
+RATIO_GRID = tuple(round(1.0 + 0.05 * k, 2) for k in range(61))  # 1.00 .. 4.00
+
+
+# --- the traffic model -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClippedLogNormal:
+    """A log-normal law given by its mean and sd, clipped to [low, high]."""
+
+    mean: float
+    sd: float
+    low: float
+    high: float
+
+    def sample(self, rng: random.Random) -> float:
+        s2 = math.log1p((self.sd / self.mean) ** 2)
+        value = rng.lognormvariate(math.log(self.mean) - s2 / 2, math.sqrt(s2))
+        return min(self.high, max(self.low, value))
+
+
+@dataclass(frozen=True)
+class TrafficModel:
+    """A dialer benchmark's population and floor; see the module docstring for keys."""
+
+    name: str = "agents-20"
+    agents: int = 20
+    human_answer: float = 0.25
+    machine_share: float = 0.10
+    answer_delay: Mapping[str, float] = field(
+        default_factory=lambda: {"mean": 15.0, "sd": 5.0, "min": 2.0, "max": 29.0}
+    )
+    no_answer_timeout: float = 30.0
+    fast_failure_share: float = 0.15
+    fast_failure_delay: float = 3.0
+    talk: Mapping[str, float] = field(default_factory=lambda: {"mean": 90.0, "cv": 0.8})
+    wrap_up: float = 10.0
+    shift_hours: float = 8.0
+    login: Mapping[str, Any] = field(
+        default_factory=lambda: {"pattern": "all", "spread_minutes": 0}
+    )
+
+    @classmethod
+    def from_mapping(cls, name: str, data: Mapping[str, Any]) -> TrafficModel:
+        known = set(cls.__dataclass_fields__) - {"name"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model keys: {sorted(unknown)}; known: {sorted(known)}")
+        model = cls(name=name, **data)
+        if not (model.human_answer > 0 and model.human_answer + model.machine_share <= 1):
+            raise ValueError("human_answer + machine_share must be within (0, 1]")
+        if model.agents < 1:
+            raise ValueError("agents must be at least 1")
+        return model
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "agents": self.agents,
+            "human_answer": self.human_answer,
+            "machine_share": self.machine_share,
+            "answer_delay": dict(self.answer_delay),
+            "no_answer_timeout": self.no_answer_timeout,
+            "fast_failure_share": self.fast_failure_share,
+            "fast_failure_delay": self.fast_failure_delay,
+            "talk": dict(self.talk),
+            "wrap_up": self.wrap_up,
+            "shift_hours": self.shift_hours,
+            "login": dict(self.login),
+        }
+
+    def customers(self) -> CustomerProfile:
+        unanswered = max(0.0, 1.0 - self.human_answer - self.machine_share)
+        fast = unanswered * self.fast_failure_share
+        delay = self.answer_delay
+        cv = self.talk["cv"]
+        s2 = math.log1p(cv * cv)
+        return CustomerProfile(
+            outcomes={
+                Outcome.HUMAN: self.human_answer,
+                Outcome.MACHINE: self.machine_share,
+                Outcome.NO_ANSWER: unanswered - fast,
+                Outcome.BUSY: fast / 2,
+                Outcome.INVALID_NUMBER: fast / 2,
+            },
+            ring_after=Uniform(0.5, 1.5),
+            answer_after=ClippedLogNormal(delay["mean"], delay["sd"], delay["min"], delay["max"]),
+            fail_after=LogNormal(self.fast_failure_delay, 0.5),
+            talk_time=LogNormal(self.talk["mean"] / math.sqrt(1 + cv * cv), math.sqrt(s2)),
+            patience=Fixed(60.0),
+            machine_time=Fixed(20.0),
+            amd_error=0.0,
+        )
+
+    def login_offsets(self) -> list[float]:
+        spread = float(self.login.get("spread_minutes", 0)) * 60.0
+        if self.login.get("pattern", "all") == "all" or spread <= 0:
+            return [0.0] * self.agents
+        return [spread * i / self.agents for i in range(self.agents)]
+
+
+def load_model(spec: str) -> TrafficModel:
+    """``agents-20`` / ``agents-5`` / ``agents-100`` (shipped) or a YAML file."""
+    path = Path(spec)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        text, name = path.read_text(encoding="utf-8"), path.stem
+    else:
+        resource = importlib.resources.files("callcenter.bench") / "models" / f"{spec}.yaml"
+        if not resource.is_file():
+            raise ValueError(f"no model {spec!r}: give agents-20, agents-5, agents-100 or a file")
+        text, name = resource.read_text(encoding="utf-8"), spec
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"model {spec} is not a mapping")
+    return TrafficModel.from_mapping(name, data)
+
+
+# --- one shift -------------------------------------------------------------------------
+
+
+@dataclass
+class Shift:
+    """What one policy did on one seed."""
+
+    agent_seconds: float
+    talk: float = 0.0
+    wrap: float = 0.0
+    dials: int = 0
+    connects: int = 0
+    live: int = 0
+    abandoned: int = 0
+    answers: list[tuple[float, bool]] = field(default_factory=list)  # (at, abandoned)
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandoned / self.live if self.live else 0.0
+
+    def worst_hour(self, start: float, end: float) -> float:
+        times = [at for at, _ in self.answers]
+        worst = 0.0
+        t = start
+        while t + 3600.0 <= end + 1e-9:
+            lo, hi = bisect.bisect_left(times, t), bisect.bisect_left(times, t + 3600.0)
+            window = self.answers[lo:hi]
+            if window:
+                worst = max(worst, sum(1 for _, a in window if a) / len(window))
+            t += 300.0
+        return worst
+
+
+PacerFactory = Callable[[PacingModel, float, float], tuple[Pacer, Window | None]]
+
+
+async def run_shift(model: TrafficModel, seed: int, make_pacer: PacerFactory) -> Shift:
+    """One shift of ``model`` on ``seed`` with the pacer ``make_pacer`` builds."""
+    start = SHIFT_START
+    end = start + model.shift_hours * 3600.0
+    clock = VirtualClock(start)
+    phones = AgentPhones(seed, default=BotProfile(answer_delay=Fixed(0.0)))
+    book = CustomerBook(seed, default=model.customers())
+    switch = SimSwitch(clock, [phones, book])
+    profiles = {
+        f"{1000 + i}": AgentProfile.in_groups("dialer", wrap_up_seconds=model.wrap_up)
+        for i in range(model.agents)
+    }
+    engine = CampaignEngine(
+        switch,
+        clock,
+        EventBus(max_queue=16),
+        rng=random.Random(seed),
+        queues=[],
+        routes={},
+        profiles=profiles,
+        cdr=_NullCdr(),
+    )
+    pacing = PacingModel()
+    pacer, window = make_pacer(pacing, start, end)
+    settings = DialerSettings(
+        setup=CampaignSetup("bench", frozenset({"dialer"}), safe_harbour_prompt="safe-harbour"),
+        mode=DialingMode.PREDICTIVE,
+        caller_id="+862000000000",
+        rules=CampaignRules(max_per_day=3),
+        ring_timeout=model.no_answer_timeout,
+        amd=True,
+        budget_window=window,
+    )
+    leads = MemoryLeads(
+        Lead(f"L{i}", f"+86139{i:08d}", "Asia/Shanghai")
+        for i in range(int(model.agents * model.shift_hours * 400) + 1000)
+    )
+    dialer = CampaignDialer(engine, clock, settings, leads, pacer=pacer, model=pacing)
+    shift = Shift(agent_seconds=0.0)
+
+    def ended(event: DialEnded) -> None:
+        human = event.connected_at is not None or event.outcome is CampaignOutcome.DROPPED
+        if event.answered_at is not None and event.at <= end and human:
+            late = event.connected_at is None or (
+                event.connected_at - event.answered_at > settings.setup.drop_timeout
+            )
+            shift.answers.append((event.answered_at, late))
+
+    dialer.on_end.append(ended)
+    offsets = model.login_offsets()
+    async with engine:
+        for (agent_no, _), offset in sorted(
+            zip(profiles.items(), offsets, strict=True), key=lambda p: p[1]
+        ):
+            await clock.run_until_async(start + offset)
+            phones.register(agent_no)
+            await engine.log_in(f"in-{agent_no}", agent_no, phones.dest(agent_no))
+            await engine.ready(f"ready-{agent_no}", agent_no)
+            shift.agent_seconds += end - (start + offset)
+        await dialer.start()
+        await clock.run_until_async(end)
+        await dialer.stop()
+        for agent in dialer.agents():
+            talk = agent.stats.talk_seconds
+            if agent.stats.talk_started_at is not None and agent.state.value == "talking":
+                talk += end - agent.stats.talk_started_at
+            shift.talk += talk
+    shift.answers.sort()
+    shift.dials = dialer.dials
+    shift.connects = dialer.connects
+    shift.live = sum(1 for _ in shift.answers)
+    shift.abandoned = sum(1 for _, a in shift.answers if a)
+    shift.wrap = min(shift.connects * model.wrap_up, shift.agent_seconds - shift.talk)
+    return shift
+
+
+class _NullCdr(MemoryCdr):
+    """Call records are not what a pacing benchmark measures: keep none."""
+
+    def record_call(self, record: Any) -> None:
+        pass
+
+    def record_leg(self, record: Any) -> None:
+        pass
+
+    def record_agent_state(self, record: Any) -> None:
+        pass
+
+    def record_abandon(self, record: Any) -> None:
+        pass
+
+
+# --- the policies ----------------------------------------------------------------------
+
+
+def predictive(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
+    return PredictivePacer(model), None
+
+
+def progressive(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
+    return ProgressivePacer(), None
+
+
+def adapt_tapered(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
+    return VicidialAdaptTapered(AdaptConfig(shift_start=start, shift_end=end)), (
+        Window.CALENDAR_DAY
+    )
+
+
+def fixed_ratio(ratio: float) -> PacerFactory:
+    def make(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
+        return FixedRatioPacer(ratio), None
+
+    return make
+
+
+def summarise(model: TrafficModel, shifts: Sequence[Shift]) -> dict[str, float]:
+    agent_seconds = sum(s.agent_seconds for s in shifts)
+    agent_hours = agent_seconds / 3600.0
+    start, end = SHIFT_START, SHIFT_START + model.shift_hours * 3600.0
+    rates = [s.abandon_rate for s in shifts]
+    return {
+        "talk_utilisation": round(sum(s.talk for s in shifts) / agent_seconds, 4),
+        "occupancy": round(sum(s.talk + s.wrap for s in shifts) / agent_seconds, 4),
+        "abandon_mean": round(sum(rates) / len(rates), 4),
+        "abandon_max": round(max(rates), 4),
+        "abandon_worst_window": round(max(s.worst_hour(start, end) for s in shifts), 4),
+        "connects_per_agent_hour": round(sum(s.connects for s in shifts) / agent_hours, 2),
+        "dials_per_agent_hour": round(sum(s.dials for s in shifts) / agent_hours, 2),
+    }
+
+
+async def _policy(model: TrafficModel, seeds: Sequence[int], make: PacerFactory) -> list[Shift]:
+    return [await run_shift(model, seed, make) for seed in seeds]
+
+
+async def _best_ratio(model: TrafficModel, seeds: Sequence[int]) -> tuple[float, list[Shift]]:
+    """The highest grid ratio whose every seed stayed within 3% (bisection: abandonment
+    grows with the ratio)."""
+    cache: dict[int, list[Shift]] = {}
+
+    async def at(k: int) -> list[Shift]:
+        if k not in cache:
+            cache[k] = await _policy(model, seeds, fixed_ratio(RATIO_GRID[k]))
+        return cache[k]
+
+    def ok(shifts: list[Shift]) -> bool:
+        return max(s.abandon_rate for s in shifts) <= TARGET
+
+    lo, hi = 0, len(RATIO_GRID) - 1
+    if ok(await at(hi)):
+        return RATIO_GRID[hi], cache[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(await at(mid)):
+            lo = mid
+        else:
+            hi = mid
+    return RATIO_GRID[lo], await at(lo)
+
+
+async def compare(model: TrafficModel, seeds: Sequence[int]) -> dict[str, Any]:
+    policies: dict[str, dict[str, float]] = {}
+    policies["predictive"] = summarise(model, await _policy(model, seeds, predictive))
+    policies["progressive"] = summarise(model, await _policy(model, seeds, progressive))
+    ratio, shifts = await _best_ratio(model, seeds)
+    policies["best_ratio"] = summarise(model, shifts) | {"ratio": ratio}
+    policies["vicidial_adapt_tapered"] = summarise(
+        model, await _policy(model, seeds, adapt_tapered)
+    )
+    return {"model": model.as_dict() | {"seeds": list(seeds)}, "policies": policies}
+
+
+def run(model: TrafficModel, seeds: Sequence[int]) -> dict[str, Any]:
+    return asyncio.run(compare(model, seeds))
+
+
+def _table(result: Mapping[str, Any]) -> str:
+    model = result["model"]
+    lines = [
+        f"model {model['name']}: {model['agents']} agents, {model['shift_hours']} h, "
+        f"seeds {','.join(map(str, model['seeds']))}",
+        f"{'policy':<24}{'talk':>7}{'occup':>7}{'aband':>7}{'worst':>7}{'window':>8}"
+        f"{'conn/ah':>9}{'dial/ah':>9}",
+    ]
+    for name, p in result["policies"].items():
+        lines.append(
+            f"{name:<24}{p['talk_utilisation']:>7.1%}{p['occupancy']:>7.1%}"
+            f"{p['abandon_mean']:>7.2%}{p['abandon_max']:>7.2%}{p['abandon_worst_window']:>8.2%}"
+            f"{p['connects_per_agent_hour']:>9.1f}{p['dials_per_agent_hour']:>9.1f}"
+        )
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.getLogger("callcenter").setLevel(logging.WARNING)  # a line per call costs time
+    model = load_model(getattr(args, "model", None) or "agents-20")
+    seeds = [int(s) for s in str(getattr(args, "seeds", None) or "1,2,3,4,5").split(",") if s]
+    result = run(model, seeds)
+    if args.json:
+        print(json.dumps(result))  # noqa: T201
+    else:
+        print(_table(result))  # noqa: T201
+    return 0
