@@ -12,7 +12,23 @@ from fastapi.responses import FileResponse
 import callcenter
 from callcenter.bootstrap import Platform
 from callcenter.web import errors, ws
-from callcenter.web.api import agents, audit, auth, desk, groups, roles, supervisor, system
+from callcenter.web.api import (
+    agents,
+    audit,
+    auth,
+    blacklist,
+    calls,
+    campaigns,
+    desk,
+    dispositions,
+    groups,
+    products,
+    results,
+    roles,
+    scripts,
+    supervisor,
+    system,
+)
 from callcenter.web.security import PUBLIC
 
 API_PREFIX = "/api/v1"
@@ -28,6 +44,13 @@ ROUTERS = (
     audit.router,
     desk.router,
     supervisor.router,
+    calls.router,
+    campaigns.router,
+    results.router,
+    blacklist.router,
+    products.router,
+    scripts.router,
+    dispositions.router,
 )
 
 

@@ -38,7 +38,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Self, TypeVar, cast
+from typing import Any, Final, Protocol, Self, TypeVar, cast
 
 from callcenter.app.bus import EventBus
 from callcenter.app.cti import views
@@ -93,6 +93,18 @@ DEFAULT_HANDLE_SECONDS: Final = 180.0
 Planner = Callable[[Sequence[CallQueue], Sequence[Agent], float, random.Random], RoutingPlan]
 
 
+class PhoneControl(Protocol):
+    """Phones the platform can pick up for their user (the desktop's Answer button).
+
+    The simulated network's virtual phones can; a SIP phone would need a remote-answer
+    event, so without a PhoneControl the desktop's Answer is refused.
+    """
+
+    def pick_up(self, leg: LegId) -> bool:
+        """Answer the phone ringing with ``leg``; False if it cannot be picked up."""
+        ...
+
+
 @dataclass(frozen=True)
 class _Done:
     key: tuple[object, ...]
@@ -127,6 +139,7 @@ class CtiCore:
         outbound_caller_id: str = "anonymous",
         id_prefix: str = "cti",
         command_memory: int = 10_000,
+        phones: PhoneControl | None = None,
     ) -> None:
         self._switch = switch
         self._clock = clock
@@ -150,6 +163,7 @@ class CtiCore:
         self._outbound_caller_id = outbound_caller_id
         self._prefix = id_prefix
         self._command_memory = command_memory
+        self._phone_control = phones
 
         self._agents: dict[str, AgentSession] = {}
         self._calls: dict[str, Call] = {}

@@ -12,8 +12,11 @@ Transfers, consultations and the 3-way call are in :mod:`callcenter.app.cti.tran
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Final
 
+from callcenter.app.bus import Event, EventBus
+from callcenter.app.cti import views
 from callcenter.app.cti.core import not_on_call
 from callcenter.app.cti.errors import (
     CallAlreadyHeld,
@@ -43,12 +46,61 @@ from callcenter.domain.agent import (
     LogIn,
     LogOut,
 )
-from callcenter.domain.errors import AgentBusy
+from callcenter.domain.errors import AgentBusy, DomainError
 from callcenter.switch.ports import HangupCause
 
 log = logging.getLogger(__name__)
 
 DTMF: Final = frozenset("0123456789*#ABCD")
+
+
+class CallAlreadyAnswered(DomainError):
+    code = "call-already-answered"
+    status = 409
+    message_zh = "呼叫 {call_id} 已经接听"
+    message_en = "Call {call_id} is already answered"
+
+
+class AnswerOnThePhone(DomainError):
+    code = "answer-on-the-phone"
+    status = 409
+    message_zh = "电话 {phone} 不能从操作台接听，请在话机上接听"
+    message_en = "Phone {phone} cannot be answered from the desktop; pick up the handset"
+
+
+DESK_CHANGED: Final = "desk.changed"
+DESK_PERMISSION: Final = "desk.use"
+
+
+def desks_touched(event: Event) -> set[str]:
+    """The agents whose desktop shows what an ``agent.state`` or ``call.updated`` changed."""
+    data = event.data
+    if event.type == views.AGENT_STATE:
+        return {str(data["agent_no"])}
+    if event.type != views.CALL_UPDATED:
+        return set()
+    touched = {str(a) for a in data.get("agents", ())} | {str(a) for a in data.get("ringing", ())}
+    if data.get("agent_no"):
+        touched.add(str(data["agent_no"]))
+    consult = data.get("consult")
+    if consult and consult.get("agent_no"):
+        touched.add(str(consult["agent_no"]))
+    return touched
+
+
+def desk_hints(bus: EventBus) -> Callable[[Event], None]:
+    """A bus listener telling each agent's desktop that its own picture changed.
+
+    Agents do not see the console's events (``supervisor.monitor``); a desktop hears
+    ``desk.changed`` naming its agent, with no detail, and reads /desk/state again, so
+    the server stays the truth and no agent sees another's callers.
+    """
+
+    def listener(event: Event) -> None:
+        for agent_no in sorted(desks_touched(event)):
+            bus.publish(DESK_CHANGED, {"agent_no": agent_no}, DESK_PERMISSION)
+
+    return listener
 
 
 class AgentCommands(CallFlows):
@@ -138,6 +190,23 @@ class AgentCommands(CallFlows):
         await self._command(
             command_id, ("send_dtmf", agent_no, digits), lambda: self._send_dtmf(agent_no, digits)
         )
+
+    async def answer(self, command_id: str, agent_no: str) -> None:
+        """接听: pick up the call ringing on the agent's phone, for a phone that can be
+        answered from the desktop (a virtual phone); others are answered on the handset."""
+        await self._command(command_id, ("answer", agent_no), lambda: self._answer(agent_no))
+
+    async def _answer(self, agent_no: str) -> None:
+        session = self._session(agent_no, "answer")
+        call = self._call_of(session, "answer")
+        leg = self._leg_of(call, agent_no)
+        if leg is None:
+            raise not_on_call(session.agent, "answer")
+        if leg.up:
+            raise CallAlreadyAnswered(call_id=call.call_id)
+        if self._phone_control is None or not self._phone_control.pick_up(leg.leg_id):
+            raise AnswerOnThePhone(phone=session.phone)
+        log.info("call=%s agent %s answers from the desktop", call.call_id, agent_no)
 
     async def _hang_up(self, agent_no: str) -> None:
         session = self._session(agent_no, "hang-up")

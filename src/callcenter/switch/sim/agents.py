@@ -18,6 +18,11 @@ agent's state in the core, not the phone's, so it is not modelled here.
 
 ``place_call`` makes the agent dial out by hand: the switch sees an inbound leg offered
 from ``agent:NUMBER``; once connected the bot talks for its ``talk_time``.
+
+A *virtual phone* (:meth:`AgentPhones.virtual`) stands in for a person at a browser
+without a SIP phone: with :data:`MANUAL_ANSWER` it rings until :meth:`AgentPhones.pick_up`
+(the desktop's Answer button, through the CTI core) or the ring timeout; with
+auto-answer it behaves as a bot that never hangs up (a supervisor's monitoring phone).
 """
 
 from __future__ import annotations
@@ -35,12 +40,22 @@ from callcenter.switch.sim.customers import Distribution, Uniform
 if TYPE_CHECKING:
     from callcenter.switch.sim.network import Line, Remote
 
-__all__ = ["AGENT_SCHEME", "AgentPhones", "BotPhone", "BotProfile", "PhoneCall"]
+__all__ = [
+    "AGENT_SCHEME",
+    "AUTO_ANSWER",
+    "MANUAL_ANSWER",
+    "VIRTUAL_PREFIX",
+    "AgentPhones",
+    "BotPhone",
+    "BotProfile",
+    "PhoneCall",
+]
 
 log = logging.getLogger(__name__)
 
 AGENT_SCHEME: Final = "agent:"
 DEFAULT_ANSWER_DELAY: Final = Uniform(1.0, 3.0)
+VIRTUAL_PREFIX: Final = "browser-"
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,12 @@ class BotProfile:
     answer_delay: Distribution = DEFAULT_ANSWER_DELAY
     talk_time: Distribution | None = None
     answers: bool = True
+
+
+MANUAL_ANSWER: Final = BotProfile(answers=False)
+"""A virtual phone that rings until someone picks it up (:meth:`AgentPhones.pick_up`)."""
+AUTO_ANSWER: Final = BotProfile(answer_delay=Uniform(0.2, 0.5))
+"""A virtual phone that answers by itself and stays on the line."""
 
 
 @dataclass
@@ -60,6 +81,7 @@ class BotPhone:
     calls_offered: int = 0
     calls_answered: int = 0
     history: list[LegId] = field(default_factory=list)
+    call: PhoneCall | None = None
 
 
 class AgentPhones:
@@ -100,7 +122,8 @@ class AgentPhones:
         phone.calls_offered += 1
         phone.current = line.leg
         phone.history.append(line.leg)
-        return PhoneCall(clock, line, phone, rng)
+        phone.call = PhoneCall(clock, line, phone, rng)
+        return phone.call
 
     def place_call(self, exchange: _Exchange, number: str, dialled: str) -> LegId:
         """Agent ``number`` dials ``dialled`` from the phone (a manual call): the switch
@@ -114,9 +137,31 @@ class AgentPhones:
         def make_remote(line: Line) -> Remote:
             phone.current = line.leg
             phone.history.append(line.leg)
-            return PhoneCall(exchange.clock, line, phone, rng)
+            phone.call = PhoneCall(exchange.clock, line, phone, rng)
+            return phone.call
 
         return exchange.offer_call(self.dest(number), dialled, None, make_remote)
+
+    def virtual(self, owner: str, *, auto_answer: bool = False) -> str:
+        """The destination of ``owner``'s virtual phone, registered on first use.
+
+        Owners are people (agent numbers); their virtual phones are numbered apart from
+        the bots' (``browser-NUMBER``, ``browser-NUMBER-auto``). Asking again keeps the
+        phone, and any call on it, as it is.
+        """
+        number = VIRTUAL_PREFIX + owner + ("-auto" if auto_answer else "")
+        if number not in self._phones:
+            self.register(number, AUTO_ANSWER if auto_answer else MANUAL_ANSWER)
+        return self.dest(number)
+
+    def pick_up(self, leg: LegId) -> bool:
+        """Answer the virtual phone ringing with ``leg``; False if none rings with it (a
+        bot's phone, like a SIP phone, is picked up on the handset, not from here)."""
+        for phone in self._phones.values():
+            virtual = phone.number.startswith(VIRTUAL_PREFIX)
+            if virtual and phone.current == leg and phone.call is not None:
+                return phone.call.pick_up()
+        return False
 
 
 class _Exchange(Protocol):
@@ -145,16 +190,29 @@ class PhoneCall:
         self._timers: list[TimerHandle] = []
         self._talked = False
         self._ended = False
+        self._picked_up = False
+        self._rung = False  # an outgoing call of the phone's own never rings it
 
     def _after(self, delay: float, callback: Callable[[], object]) -> None:
         if not self._ended:
             self._timers.append(self._clock.call_at(self._clock.now() + delay, callback))
 
     def _pick_up(self) -> None:
+        if self._picked_up or self._ended:
+            return
+        self._picked_up = True
         self._phone.calls_answered += 1
         self._line.answer(None)
 
+    def pick_up(self) -> bool:
+        """Someone picks the handset up: answer now if still ringing."""
+        if not self._rung or self._picked_up or self._ended:
+            return False
+        self._pick_up()
+        return True
+
     def dialled(self, ring_timeout: float, amd: bool) -> None:
+        self._rung = True
         self._after(0.0, self._line.ring)
         if self._phone.profile.answers:
             self._after(self._answer_delay, self._pick_up)
@@ -186,6 +244,7 @@ class PhoneCall:
         self._timers.clear()
         if self._phone.current == self._line.leg:
             self._phone.current = None
+            self._phone.call = None
 
 
 class _Unavailable:

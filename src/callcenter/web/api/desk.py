@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict
 
 from callcenter.app import audit
 from callcenter.app.auth import Principal
@@ -77,8 +78,42 @@ async def desk_state(request: Request, principal: Desk) -> dict[str, Any]:
     snapshot = telephony_of(request).engine.snapshot()
     for agent in snapshot["agents"]:
         if agent.get("agent_no") == principal.agent_no:
-            return dict(agent)
+            # The call in hand as the console sees it (caller, held, consultation...).
+            calls = [c for c in snapshot["calls"] if c["call_id"] == agent.get("call_id")]
+            return {**agent, "at": snapshot["at"], "call": calls[0] if calls else None}
     return {"agent_no": principal.agent_no, "state": "logged-out"}
+
+
+class VirtualPhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    auto_answer: bool = False
+
+
+@router.post("/virtual-phone")
+async def desk_virtual_phone(
+    request: Request, principal: Desk, body: VirtualPhoneIn | None = None
+) -> dict[str, str]:
+    """浏览器虚拟话机: a phone on the simulated network for a person without a SIP phone.
+
+    It rings until the desktop's Answer (``auto_answer``: it answers by itself, for a
+    supervisor's listen / whisper / barge). Log in (or monitor) with the phone returned.
+    """
+    auto = body.auto_answer if body is not None else False
+    return {"phone": telephony_of(request).virtual_phone(principal.agent_no, auto_answer=auto)}
+
+
+@router.post("/answer", status_code=204)
+async def desk_answer(
+    request: Request,
+    principal: Annotated[Principal, Depends(Requires("call.answer"))],
+    uow: UoW,
+    body: CommandIn | None = None,
+) -> None:
+    """接听: pick up the call ringing on a phone that can be answered from the desktop."""
+    engine = telephony_of(request).engine
+    await perform(request, principal, uow, "call.answer",
+                  engine.answer(command_id(body), principal.agent_no))  # fmt: skip
 
 
 @router.post("/login", status_code=204)

@@ -1,0 +1,162 @@
+"""通话记录 / call history: a read-only view of the call records for the screen pop.
+
+Who may read what: a holder of ``supervisor.monitor`` reads every call; anyone else
+reads the history of a number only while handling a call with it (the caller of the
+call ringing or in hand, or the number they dialled), which is what the desktop's screen
+pop needs and no more: their query is narrowed to those numbers (:func:`scoped`), so
+asking for another number finds nothing. The live side (which numbers an agent
+handles) comes from the CTI engine's snapshot, passed in, so the rule is plain code
+over plain data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Select, false, func, or_, select
+
+from callcenter.store.tables import CallRow, LegRow
+from callcenter.store.uow import UnitOfWork
+
+SEE_ALL: Final = "supervisor.monitor"
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuery:
+    number: str | None = None  # the customer's number: caller or dialled
+    agent_no: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 20
+    offset: int = 0
+    within: frozenset[str] | None = None  # only these customers' numbers (None: any)
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeg:
+    leg_id: str
+    purpose: str
+    dest: str
+    agent_no: str | None
+    created_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    call_id: str
+    direction: str
+    state: str
+    caller: str
+    dialled: str
+    queue_id: str | None
+    agent_no: str | None
+    agents: tuple[str, ...]
+    created_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    cause: str | None
+    end_reason: str | None
+    talk_seconds: float | None
+    legs: tuple[CallLeg, ...]
+
+
+def numbers_handled(snapshot: Mapping[str, Any], agent_no: str) -> set[str]:
+    """The customers' numbers of the live calls ``agent_no`` is offered or handles."""
+    numbers: set[str] = set()
+    for call in snapshot.get("calls", ()):
+        involved = {call.get("agent_no"), *call.get("agents", ()), *call.get("ringing", ())}
+        consult = call.get("consult")
+        if consult:
+            involved.add(consult.get("agent_no"))
+        if agent_no in involved:
+            numbers.update(n for n in (call.get("caller"), call.get("dialled")) if n)
+    return numbers
+
+
+def scoped(query: CallQuery, permissions: frozenset[str], handled: set[str]) -> CallQuery:
+    """``query`` as its asker may run it: a supervisor's as it is; anyone else's narrowed
+    to the numbers they are handling now (all of them when no number is named)."""
+    if SEE_ALL in permissions:
+        return query
+    allowed = handled if not query.number else handled & {query.number}
+    return dataclasses.replace(query, number=None, within=frozenset(allowed))
+
+
+def _filtered(query: CallQuery) -> Select[CallRow]:
+    statement = select(CallRow)
+    if query.number:
+        statement = statement.where(
+            or_(CallRow.caller == query.number, CallRow.dialled == query.number)
+        )
+    if query.within is not None:
+        if not query.within:
+            return statement.where(false())
+        numbers = sorted(query.within)
+        statement = statement.where(or_(CallRow.caller.in_(numbers), CallRow.dialled.in_(numbers)))
+    if query.agent_no:
+        statement = statement.where(CallRow.agent_no == query.agent_no)
+    if query.since:
+        statement = statement.where(CallRow.created_at >= query.since)
+    if query.until:
+        statement = statement.where(CallRow.created_at < query.until)
+    return statement
+
+
+def _summary(row: CallRow, legs: Sequence[LegRow]) -> CallSummary:
+    talk = None
+    if row.answered_at is not None and row.ended_at is not None:
+        talk = max(0.0, (row.ended_at - row.answered_at).total_seconds())
+    return CallSummary(
+        call_id=row.call_id,
+        direction=row.direction,
+        state=row.state,
+        caller=row.caller,
+        dialled=row.dialled,
+        queue_id=row.queue_id,
+        agent_no=row.agent_no,
+        agents=tuple(row.agents or ()),
+        created_at=row.created_at,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        cause=row.cause,
+        end_reason=row.end_reason,
+        talk_seconds=talk,
+        legs=tuple(
+            CallLeg(
+                leg_id=leg.leg_id,
+                purpose=leg.purpose,
+                dest=leg.dest,
+                agent_no=leg.agent_no,
+                created_at=leg.created_at,
+                answered_at=leg.answered_at,
+                ended_at=leg.ended_at,
+                cause=leg.cause,
+            )
+            for leg in sorted(legs, key=lambda leg: (leg.created_at, leg.leg_id))
+        ),
+    )
+
+
+async def search(uow: UnitOfWork, query: CallQuery) -> tuple[list[CallSummary], int]:
+    """The calls matching ``query``, newest first, each with its legs; and how many match."""
+    statement = _filtered(query)
+    total = await uow.session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = list(
+        await uow.session.scalars(
+            statement.order_by(CallRow.created_at.desc(), CallRow.call_id.desc())
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+    )
+    legs: dict[str, list[LegRow]] = {row.call_id: [] for row in rows}
+    if rows:
+        for leg in await uow.session.scalars(select(LegRow).where(LegRow.call_id.in_(list(legs)))):
+            legs[leg.call_id].append(leg)
+    return [_summary(row, legs[row.call_id]) for row in rows], int(total or 0)

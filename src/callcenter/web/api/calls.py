@@ -1,0 +1,88 @@
+"""通话记录 / call history, read-only: the desktop's screen pop and the console.
+
+A supervisor (``supervisor.monitor``) reads every call; anyone else reads only the
+history of the numbers they are handling now: other numbers find nothing (see
+:mod:`callcenter.app.calls`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from callcenter.app import calls
+from callcenter.app.auth import Principal
+from callcenter.web.api.common import ERROR_RESPONSES, Offset
+from callcenter.web.schemas import Moment, Page, SearchText
+from callcenter.web.security import Requires, UoW, platform_of
+
+router = APIRouter(prefix="/calls", tags=["calls"], responses=ERROR_RESPONSES)
+
+CallLimit = Annotated[int, Query(ge=1, le=200)]
+
+
+class CallLegOut(BaseModel):
+    leg_id: str
+    purpose: str
+    dest: str
+    agent_no: str | None
+    created_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    cause: str | None
+
+
+class CallOut(BaseModel):
+    call_id: str
+    direction: str
+    state: str
+    caller: str
+    dialled: str
+    queue_id: str | None
+    agent_no: str | None
+    agents: list[str]
+    created_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    cause: str | None
+    end_reason: str | None
+    talk_seconds: float | None
+    legs: list[CallLegOut]
+
+
+@router.get("")
+async def list_calls(
+    request: Request,
+    principal: Annotated[Principal, Depends(Requires(None))],
+    uow: UoW,
+    number: Annotated[
+        SearchText | None, Query(description="主叫或被叫 / caller or dialled")
+    ] = None,
+    agent_no: SearchText | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    limit: CallLimit = 20,
+    offset: Offset = 0,
+) -> Page[CallOut]:
+    """Calls newest first, each with its legs; an agent sees the numbers they handle now."""
+    query = calls.CallQuery(
+        number=number or None,
+        agent_no=agent_no or None,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    telephony = platform_of(request).telephony
+    handled: set[str] = set()
+    if telephony is not None and not principal.can(calls.SEE_ALL):
+        handled = calls.numbers_handled(telephony.engine.snapshot(), principal.agent_no)
+    query = calls.scoped(query, principal.permissions, handled)
+    found, total = await calls.search(uow, query)
+    return Page[CallOut](
+        items=[CallOut.model_validate(dataclasses.asdict(c)) for c in found], total=total
+    )
