@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callcenter.app.bus import EventBus
 from callcenter.app.cti import AgentProfile, CtiEngine
+from callcenter.app.cti.desk import desk_hints
 from callcenter.clock import Clock, RealClock
 from callcenter.config import TelephonySettings
 from callcenter.domain.queue import QueueConfig
@@ -108,8 +109,10 @@ class Telephony:
             profiles=self.profiles,
             cdr=cdr,
             announce_every=self.settings.announce_every_seconds or None,
+            phones=phones,
         )
         await engine.start()
+        self.bus.listen(desk_hints(self.bus))
         self._engine, self._cdr, self.phones = engine, cdr, phones
         self.switch, self.book = switch, book
         for agent_no in self.bot_agents:
@@ -126,6 +129,12 @@ class Telephony:
             sim.calls_per_hour,
             sim.did,
         )
+
+    def virtual_phone(self, owner: str, *, auto_answer: bool = False) -> str:
+        """A browser user's phone on the simulated network (see ``AgentPhones.virtual``)."""
+        if self.phones is None:
+            raise TelephonyOff()
+        return self.phones.virtual(owner, auto_answer=auto_answer)
 
     async def _start_sip(self, clock: Clock, cdr: SqlCdrSink) -> None:
         """The engine on the SIP switch: carriers call the DIDs, agents log in with
