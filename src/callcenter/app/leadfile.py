@@ -1,0 +1,666 @@
+"""Reading a lead file (名单文件): CSV or XLSX in, a stream of import events out.
+
+Theory of operation
+-------------------
+:func:`read_leads` is a generator. It recognises the file (XLSX by its zip signature
+or name; CSV, TSV and TXT by name; the old binary XLS is refused with advice), finds
+the header row and the columns (phone, name, extra phones, custom fields) in Chinese
+or English or through ``column_map``, then yields one event per data row:
+:class:`LeadAccepted`, :class:`RowRejected` (the reason from
+:mod:`callcenter.domain.phone`), :class:`RowBlocked` (``is_blocked`` named a reason:
+blacklist, do-not-call, opted out) or :class:`DuplicateMerged` (the number was on an
+earlier row), with :class:`Progress` every ``progress_every`` rows and a
+:class:`Summary` at the end. A problem with the file itself raises
+:class:`LeadFileError` (a subclass per code), carrying the row where it applies. The
+reader yields rows before it has read the whole file, so a caller that wants
+all-or-nothing keeps the events until the :class:`Summary` arrives.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1 when it is the
+first line, blank rows count but yield nothing.
+
+CSV text is never decoded twice into memory. A UTF-8 or UTF-16 byte-order mark
+decides the encoding; otherwise one pass over the bytes checks strict UTF-8 with an
+incremental decoder (nothing kept), and if that fails GB18030 (a superset of GBK and
+GB2312) is checked the same way. Then the rows are read through a text wrapper, the
+first 64 KiB of text also serving to choose the delimiter (comma, tab, semicolon).
+XLSX is read with openpyxl's read-only mode, row by row. Memory grows only with the
+set of distinct numbers seen, which duplicate detection needs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import io
+import itertools
+import unicodedata
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import PurePath
+from tempfile import SpooledTemporaryFile
+from typing import IO, Any, BinaryIO, Final
+
+import openpyxl
+
+from callcenter.domain.phone import PhoneError, PhoneInfo, PhoneNormaliser
+from callcenter.errors import AppError
+
+SAMPLE_CHARS: Final = 64 * 1024
+CHUNK_BYTES: Final = 1 << 20
+XLSX_BATCH: Final = 512
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Header words, compared after NFKC, lower case and without blanks or punctuation.
+PHONE_HEADERS: Final = _words(
+    "电话 电话号码 手机 手机号 手机号码 号码 联系电话 联系方式 客户电话 移动电话 客户手机 "
+    "phone phonenumber phoneno mobile mobilephone mobilenumber mobileno cell cellphone tel "
+    "telephone number msisdn"
+)
+EXTRA_PHONE_HEADERS: Final = _words(
+    "备用电话 备用号码 电话2 手机2 号码2 其他电话 座机 固话 固定电话 办公电话 家庭电话 "
+    "phone2 mobile2 altphone alternatephone otherphone landline workphone homephone"
+)
+NAME_HEADERS: Final = _words(
+    "姓名 名字 客户名称 客户姓名 客户名 联系人 名称 name fullname customername customer "
+    "contact contactname"
+)
+ROLES: Final = ("phone", "name", "extra_phone", "ignore")
+_HEADER_NOISE: Final = dict.fromkeys(map(ord, " \t_-:*()[]#./\\"))
+
+
+# --- errors -----------------------------------------------------------------------
+
+
+class LeadFileError(AppError):
+    """The file as a whole cannot be imported; ``row`` says where, when it can."""
+
+    code = "lead-file-invalid"
+    status = 422
+    message_zh = "名单文件无法导入"
+    message_en = "the lead file cannot be imported"
+
+    @property
+    def row(self) -> int | None:
+        row = self.details.get("row")
+        return row if isinstance(row, int) else None
+
+
+class UnsupportedFileType(LeadFileError):
+    code = "lead-file-type"
+    message_zh = "不支持的文件类型：{filename}。请上传 CSV 或 XLSX 文件"
+    message_en = "unsupported file type: {filename}; upload a CSV or XLSX file"
+
+
+class XlsNotSupported(LeadFileError):
+    code = "lead-file-xls"
+    message_zh = "不支持旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入"
+    message_en = "old Excel 97-2003 (.xls) files are not supported: save as .xlsx or CSV first"
+
+
+class EmptyLeadFile(LeadFileError):
+    code = "lead-file-empty"
+    message_zh = "文件为空，没有任何数据行"
+    message_en = "the file is empty: it has no rows"
+
+
+class NoPhoneColumn(LeadFileError):
+    code = "lead-file-no-phone-column"
+    message_zh = "第 {row} 行的表头中找不到电话号码列（例如“电话”或“手机”），表头为：{headers}"
+    message_en = (
+        "no phone number column (such as 'phone' or 'mobile') in the header on row {row}; "
+        "the headers are: {headers}"
+    )
+
+
+class UnknownMappedColumn(LeadFileError):
+    code = "lead-file-unknown-column"
+    message_zh = "列映射中的列“{column}”不在第 {row} 行的表头中"
+    message_en = "the mapped column '{column}' is not in the header on row {row}"
+
+
+class TooManyRows(LeadFileError):
+    code = "lead-file-too-many-rows"
+    message_zh = "文件超过 {max_rows} 行的上限（在第 {row} 行），请拆分后再导入"
+    message_en = "the file has more than {max_rows} rows (at row {row}): split it and import again"
+
+
+class CorruptXlsx(LeadFileError):
+    code = "lead-file-corrupt-xlsx"
+    message_zh = "XLSX 文件已损坏或不是有效的 Excel 文件（第 {row} 行附近）"
+    message_en = "the XLSX file is damaged or not a valid Excel file (near row {row})"
+
+
+class SheetNotFound(LeadFileError):
+    code = "lead-file-sheet-not-found"
+    message_zh = "工作簿中没有名为“{sheet}”的工作表，现有：{sheets}"
+    message_en = "the workbook has no sheet named '{sheet}'; it has: {sheets}"
+
+
+class UndecodableText(LeadFileError):
+    code = "lead-file-undecodable"
+    message_zh = "第 {row} 行的文字既不是 UTF-8 也不是 GBK/GB18030 编码，请另存为 UTF-8 后导入"
+    message_en = "the text on row {row} is neither UTF-8 nor GBK/GB18030: save it as UTF-8"
+
+
+class MalformedCsv(LeadFileError):
+    code = "lead-file-malformed-csv"
+    message_zh = "CSV 文件第 {row} 行格式错误：{problem}"
+    message_en = "the CSV file is malformed on row {row}: {problem}"
+
+
+# --- events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    rows_read: int
+    total_estimate: int | None
+    fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class LeadAccepted:
+    row: int
+    phone: PhoneInfo
+    name: str
+    fields: dict[str, str]
+    extra_numbers: tuple[PhoneInfo, ...] = ()
+    extra_rejected: tuple[PhoneError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RowRejected:
+    row: int
+    reason_code: str
+    zh: str
+    en: str
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateMerged:
+    row: int
+    first_row: int
+    e164: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowBlocked:
+    row: int
+    e164: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    rows_read: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    blocked: int
+    blank_rows: int
+    header_row: int | None
+    file_format: str
+    encoding: str
+    delimiter: str
+    sheet: str
+    phone_column: str
+    name_column: str
+    field_names: tuple[str, ...]
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    blocked_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+ImportEvent = Progress | LeadAccepted | RowRejected | DuplicateMerged | RowBlocked | Summary
+
+
+# --- the reader -------------------------------------------------------------------
+
+
+def read_leads(
+    data: bytes | BinaryIO,
+    filename: str,
+    *,
+    default_region: str = "CN",
+    column_map: Mapping[str, str] | None = None,
+    is_blocked: Callable[[str], str | None] = lambda e164: None,
+    max_rows: int = 1_000_000,
+    sheet: str | None = None,
+    progress_every: int = 5_000,
+) -> Iterator[ImportEvent]:
+    """The events of importing ``data``; raises only :class:`LeadFileError` for the file.
+
+    ``column_map`` maps a header as written in the file to "phone", "name",
+    "extra_phone", "ignore" or the name of a custom field. ``is_blocked`` answers, for
+    an E.164 number, why it may not be called (or None).
+    """
+    with contextlib.ExitStack() as stack:
+        stream = _seekable(data, stack)
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        if size == 0:
+            raise EmptyLeadFile(row=1)
+        rows = _open(stream, filename, size, sheet)
+        stack.callback(rows.close)
+        normaliser = PhoneNormaliser(default_region)
+        importer = _Import(rows, normaliser, column_map, is_blocked, max_rows)
+        yield from importer.events(progress_every)
+
+
+def _seekable(data: bytes | BinaryIO, stack: contextlib.ExitStack) -> IO[bytes]:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return io.BytesIO(data)
+    if data.seekable():
+        return data
+    return stack.enter_context(_spooled(data))
+
+
+@contextlib.contextmanager
+def _spooled(data: BinaryIO) -> Iterator[IO[bytes]]:
+    """A seekable copy of a stream that cannot seek (in memory up to 16 MiB)."""
+    with SpooledTemporaryFile(max_size=16 << 20) as spool:
+        while chunk := data.read(CHUNK_BYTES):
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool
+
+
+def _open(stream: IO[bytes], filename: str, size: int, sheet: str | None) -> _Rows:
+    head = stream.read(8)
+    stream.seek(0)
+    suffix = PurePath(filename).suffix.lower()
+    if head.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
+        raise XlsNotSupported(filename=filename)
+    if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
+        return _XlsxRows(stream, sheet)
+    if suffix in (".csv", ".tsv", ".txt", ""):
+        return _CsvRows(stream, size, tab_first=suffix == ".tsv")
+    raise UnsupportedFileType(filename=filename)
+
+
+class _Rows:
+    """A source of (row number, cells as text), with what it knows of its progress."""
+
+    file_format = ""
+    encoding = ""
+    delimiter = ""
+    sheet = ""
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        raise NotImplementedError
+
+    def fraction(self, row: int) -> float:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the source holds."""
+
+
+class _CsvRows(_Rows):
+    file_format = "csv"
+
+    def __init__(self, stream: IO[bytes], size: int, *, tab_first: bool) -> None:
+        self._stream = stream
+        self._size = size
+        self.encoding = _detect_encoding(stream)
+        stream.seek(0)
+        self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
+        try:
+            self._sample = self._text.read(SAMPLE_CHARS) + self._text.readline()
+        except UnicodeDecodeError:
+            self.close()
+            raise UndecodableText(row=1) from None
+        self.delimiter = _sniff_delimiter(self._sample, tab_first=tab_first)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        lines = itertools.chain(io.StringIO(self._sample, newline=""), self._text)
+        reader = csv.reader(lines, delimiter=self.delimiter)
+        row = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise UndecodableText(row=row + 1) from None
+            except csv.Error as exc:
+                raise MalformedCsv(row=row + 1, problem=str(exc)) from None
+            row += 1
+            yield row, cells
+
+    def fraction(self, row: int) -> float:
+        return min(1.0, self._stream.tell() / self._size) if self._size else 1.0
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self._text.detach()
+
+
+class _XlsxRows(_Rows):
+    file_format = "xlsx"
+
+    def __init__(self, stream: IO[bytes], sheet: str | None) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._book: Any = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl fails on damaged files in many ways
+            raise CorruptXlsx(row=0, problem=type(exc).__name__) from None
+        try:
+            if sheet is not None:
+                if sheet not in self._book.sheetnames:
+                    raise SheetNotFound(sheet=sheet, sheets="、".join(self._book.sheetnames))
+                self._sheet: Any = self._book[sheet]
+            elif self._book.worksheets:
+                self._sheet = self._book.worksheets[0]
+            else:
+                raise EmptyLeadFile(row=1)
+            if not hasattr(self._sheet, "iter_rows"):
+                raise EmptyLeadFile(row=1)
+            self.sheet = str(self._sheet.title)
+            max_row = self._sheet.max_row
+        except LeadFileError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise CorruptXlsx(row=0, problem=type(exc).__name__) from None
+        self._max_row = max_row if isinstance(max_row, int) and max_row > 0 else None
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        row = 0
+        try:
+            source = self._sheet.iter_rows(values_only=True)
+        except Exception:
+            raise CorruptXlsx(row=1) from None
+        while True:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    batch = list(itertools.islice(source, XLSX_BATCH))
+            except Exception:
+                raise CorruptXlsx(row=row + 1) from None
+            if not batch:
+                return
+            for values in batch:
+                row += 1
+                yield row, [cell_text(value) for value in values]
+
+    def fraction(self, row: int) -> float:
+        return min(1.0, row / self._max_row) if self._max_row else 0.0
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._book.close()
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text; whole floats lose their ".0" (13800138000.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _detect_encoding(stream: IO[bytes]) -> str:
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _first_error(stream, "utf-8") is None:
+        return "utf-8"
+    stream.seek(0)
+    error_line = _first_error(stream, "gb18030")
+    if error_line is None:
+        return "gb18030"
+    raise UndecodableText(row=error_line)
+
+
+def _first_error(stream: IO[bytes], encoding: str) -> int | None:
+    """The line of the first byte ``encoding`` cannot decode, None when all decode."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines = 1
+    while True:
+        chunk = stream.read(CHUNK_BYTES)
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            return lines + chunk.count(b"\n", 0, max(0, exc.start))
+        if not chunk:
+            return None
+        lines += chunk.count(b"\n")
+
+
+def _sniff_delimiter(sample: str, *, tab_first: bool) -> str:
+    """The delimiter that splits the first lines into the most consistent columns."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    candidates = ("\t", ",", ";") if tab_first else (",", "\t", ";")
+    best, best_score = candidates[0], (0, 0)
+    for delimiter in candidates:
+        try:
+            widths = [len(cells) for cells in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not widths or widths[0] < 2:
+            continue
+        score = (sum(width == widths[0] for width in widths), widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --- columns and rows -------------------------------------------------------------
+
+
+def header_key(text: str) -> str:
+    """A header as compared with the known words: NFKC, lower case, no punctuation."""
+    return unicodedata.normalize("NFKC", text).strip().lower().translate(_HEADER_NOISE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    phone: int
+    phone_header: str
+    name: int | None = None
+    name_header: str = ""
+    extra_phones: tuple[int, ...] = ()
+    fields: tuple[tuple[int, str], ...] = ()
+
+
+def _layout(headers: list[str], column_map: Mapping[str, str] | None, row: int) -> _Layout | None:
+    roles: dict[int, str] = {}
+    if column_map:
+        by_key = {header_key(h): i for i, h in enumerate(headers) if h.strip()}
+        for column, role in column_map.items():
+            index = by_key.get(header_key(column))
+            if index is None:
+                raise UnknownMappedColumn(column=column, row=row)
+            roles[index] = role
+    mapped = set(roles.values())
+    for i, header in enumerate(headers):
+        if i in roles:
+            continue
+        key = header_key(header)
+        if key in PHONE_HEADERS:
+            roles[i] = "extra_phone" if "phone" in mapped else "phone"
+        elif key in EXTRA_PHONE_HEADERS:
+            roles[i] = "extra_phone"
+        elif key in NAME_HEADERS and "name" not in mapped:
+            roles[i] = "name"
+        else:
+            continue
+        mapped.add(roles[i])
+    phones = sorted(i for i, role in roles.items() if role == "phone")
+    if not phones:
+        return None
+    names = sorted(i for i, role in roles.items() if role == "name")
+    fields: list[tuple[int, str]] = []
+    used: set[str] = set()
+    for i, header in enumerate(headers):
+        given = roles.get(i)
+        if given in ROLES:
+            continue
+        label = given or header.strip() or f"column_{i + 1}"
+        unique, n = label, 2
+        while unique in used:
+            unique, n = f"{label}_{n}", n + 1
+        used.add(unique)
+        fields.append((i, unique))
+    return _Layout(
+        phone=phones[0],
+        phone_header=headers[phones[0]].strip(),
+        name=names[0] if names else None,
+        name_header=headers[names[0]].strip() if names else "",
+        extra_phones=tuple(phones[1:]) + tuple(i for i, r in roles.items() if r == "extra_phone"),
+        fields=tuple(fields),
+    )
+
+
+def _headerless(cells: list[str], normaliser: PhoneNormaliser) -> _Layout | None:
+    """A file of bare numbers: the first cell of row 1 that is a number is the phone."""
+    for i, cell in enumerate(cells):
+        if isinstance(normaliser.normalise(cell), PhoneInfo):
+            fields = tuple((j, f"column_{j + 1}") for j in range(len(cells)) if j != i)
+            return _Layout(phone=i, phone_header=f"column_{i + 1}", fields=fields)
+    return None
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+class _Import:
+    def __init__(
+        self,
+        rows: _Rows,
+        normaliser: PhoneNormaliser,
+        column_map: Mapping[str, str] | None,
+        is_blocked: Callable[[str], str | None],
+        max_rows: int,
+    ) -> None:
+        self.rows = rows
+        self.normaliser = normaliser
+        self.column_map = column_map
+        self.is_blocked = is_blocked
+        self.max_rows = max_rows
+        self.seen: dict[int | str, int] = {}
+        self.counts: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.blocked: Counter[str] = Counter()
+
+    def events(self, progress_every: int) -> Iterator[ImportEvent]:
+        source = iter(self.rows)
+        header_row: int | None = None
+        layout: _Layout | None = None
+        first: Iterable[tuple[int, list[str]]] = ()
+        for row, cells in source:
+            if not any(c.strip() for c in cells):
+                self.counts["blank"] += 1
+                continue
+            layout = _layout(cells, self.column_map, row)
+            header_row = row
+            if layout is None and self.column_map is None:
+                layout = _headerless(cells, self.normaliser)
+                header_row, first = None, [(row, cells)]
+            if layout is None:
+                headers = "、".join(c.strip() for c in cells if c.strip())
+                raise NoPhoneColumn(row=row, headers=headers[:200])
+            break
+        if layout is None:
+            raise EmptyLeadFile(row=1)
+        read = 0
+        for row, cells in itertools.chain(first, source):
+            if not any(c.strip() for c in cells):
+                self.counts["blank"] += 1
+                continue
+            read += 1
+            if read > self.max_rows:
+                raise TooManyRows(row=row, max_rows=self.max_rows)
+            yield self._row(row, cells, layout)
+            if read % progress_every == 0:
+                fraction = self.rows.fraction(row)
+                estimate = round(read / fraction) if fraction > 0 else None
+                yield Progress(read, estimate, fraction)
+        yield Progress(read, read, 1.0)
+        yield Summary(
+            rows_read=read,
+            accepted=self.counts["accepted"],
+            rejected=self.counts["rejected"],
+            duplicates=self.counts["duplicates"],
+            blocked=self.counts["blocked"],
+            blank_rows=self.counts["blank"],
+            header_row=header_row,
+            file_format=self.rows.file_format,
+            encoding=self.rows.encoding,
+            delimiter=self.rows.delimiter,
+            sheet=self.rows.sheet,
+            phone_column=layout.phone_header,
+            name_column=layout.name_header,
+            field_names=tuple(name for _, name in layout.fields),
+            rejected_by_reason=dict(self.rejected),
+            blocked_by_reason=dict(self.blocked),
+        )
+
+    def _row(self, row: int, cells: list[str], layout: _Layout) -> ImportEvent:
+        raw = _cell(cells, layout.phone)
+        phone = self.normaliser.normalise(raw)
+        if isinstance(phone, PhoneError):
+            self.counts["rejected"] += 1
+            self.rejected[phone.code] += 1
+            return RowRejected(row, phone.code, phone.zh, phone.en, raw)
+        reason = self.is_blocked(phone.e164)
+        if reason is not None:
+            self.counts["blocked"] += 1
+            self.blocked[reason] += 1
+            return RowBlocked(row, phone.e164, reason)
+        key: int | str = (
+            f"{phone.e164};ext={phone.extension}" if phone.extension else int(phone.e164[1:])
+        )
+        first_row = self.seen.setdefault(key, row)
+        if first_row != row:
+            self.counts["duplicates"] += 1
+            return DuplicateMerged(row, first_row, phone.e164)
+        extra: list[PhoneInfo] = []
+        extra_rejected: list[PhoneError] = []
+        for index in layout.extra_phones:
+            text = _cell(cells, index)
+            if not text:
+                continue
+            other = self.normaliser.normalise(text)
+            if isinstance(other, PhoneInfo):
+                extra.append(other)
+            else:
+                extra_rejected.append(other)
+        self.counts["accepted"] += 1
+        return LeadAccepted(
+            row=row,
+            phone=phone,
+            name=_cell(cells, layout.name),
+            fields={name: _cell(cells, index) for index, name in layout.fields},
+            extra_numbers=tuple(extra),
+            extra_rejected=tuple(extra_rejected),
+        )
