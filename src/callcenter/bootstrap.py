@@ -11,6 +11,7 @@ from callcenter.app.agents import AgentService
 from callcenter.app.auth import AuthService, Passwords
 from callcenter.app.bus import EventBus
 from callcenter.app.groups import GroupService
+from callcenter.app.outbound import Outbound
 from callcenter.app.roles import RoleService
 from callcenter.clock import Clock
 from callcenter.config import Settings
@@ -31,6 +32,7 @@ class Platform:
     groups: GroupService
     roles: RoleService
     telephony: Telephony | None
+    outbound: Outbound
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.bus)
@@ -76,4 +78,5 @@ def bootstrap(
         groups=GroupService(),
         roles=roles,
         telephony=build_telephony(settings.telephony, bus, sessions, clock),
+        outbound=Outbound.build(),
     )

@@ -18,6 +18,15 @@ KIND_ZH = {
     "membership": "组成员",
     "role": "角色",
     "token": "令牌",
+    "campaign": "外呼任务",
+    "campaign_version": "外呼任务版本",
+    "lead": "名单号码",
+    "lead_list": "名单",
+    "import_job": "导入任务",
+    "blacklist_entry": "黑名单号码",
+    "product": "产品",
+    "script": "营销脚本",
+    "disposition": "呼叫结果",
 }
 
 

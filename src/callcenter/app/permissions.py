@@ -67,6 +67,22 @@ _CATALOGUE: Final[tuple[Permission, ...]] = (
     Permission("campaign.create", "campaigns", "新建外呼任务", "Create campaign"),
     Permission("campaign.approve", "campaigns", "审批外呼任务", "Approve campaign"),
     Permission("campaign.control", "campaigns", "启动/暂停外呼任务", "Start/pause campaign"),
+    Permission("campaign.edit", "campaigns", "修改外呼任务", "Edit campaign"),
+    Permission("campaign.export", "campaigns", "导出营销结果", "Export results"),
+    # 名单 / leads
+    Permission("lead.view", "leads", "查看名单", "View leads"),
+    Permission("lead.import", "leads", "导入名单", "Import leads"),
+    # 黑名单 / blacklist and do-not-call
+    Permission("blacklist.view", "blacklist", "查看黑名单", "View blacklist"),
+    Permission("blacklist.manage", "blacklist", "管理黑名单", "Manage blacklist"),
+    # 产品属性、营销脚本、呼叫结果 / products, scripts, dispositions
+    Permission("product.view", "products", "查看产品", "View products"),
+    Permission("product.manage", "products", "管理产品属性", "Manage products"),
+    Permission("script.view", "scripts", "查看营销脚本", "View scripts"),
+    Permission("script.manage", "scripts", "管理营销脚本", "Manage scripts"),
+    Permission("disposition.view", "dispositions", "查看呼叫结果", "View dispositions"),
+    Permission("disposition.manage", "dispositions", "管理呼叫结果", "Manage dispositions"),
+    Permission("result.record", "desktop", "登记呼叫结果", "Record call result"),
 )
 
 CATALOGUE: Final[dict[str, Permission]] = {p.code: p for p in _CATALOGUE}
@@ -95,13 +111,17 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
             {"agent.view", "agent.unlock", "group.view", "group.members", "role.view"}
             | {c for c in ALL_CODES if c.startswith(("supervisor.", "call.", "desk.", "report."))}
             | {"campaign.view"}
+            | {"lead.view", "blacklist.view", "product.view", "script.view", "disposition.view"}
+            | {"result.record"}
         ),
     ),
     BuiltinRole(
         AGENT_ROLE,
         "坐席",
         "Agent: takes and makes calls",
-        frozenset({"desk.use", "call.answer", "call.dial", "call.transfer", "call.conference"}),
+        frozenset({"desk.use", "call.answer", "call.dial", "call.transfer", "call.conference"})
+        | frozenset({"result.record", "script.view", "product.view", "disposition.view"})
+        | frozenset({"lead.view"}),
     ),
 )
 

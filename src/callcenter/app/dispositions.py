@@ -1,0 +1,183 @@
+"""呼叫结果 / dispositions: the results an agent may record, and what each one does.
+
+A disposition has flags (sale, contact, do_not_call, callback, answering_machine,
+wrong_number, final) and the retry outcome of the pre-dial policy it stands for
+(:class:`~callcenter.domain.dialing_policy.Outcome`): "busy, call again in ten
+minutes", "sale, never again". :meth:`DispositionService.ensure_defaults` gives a new
+site a usable set on request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from callcenter.app import audit
+from callcenter.app.audit import Actor
+from callcenter.app.validation import check_text, flush_unique, utc_now
+from callcenter.domain.dialing_policy import Outcome
+from callcenter.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from callcenter.store.tables import CallResultRow, DispositionRow
+from callcenter.store.uow import UnitOfWork
+
+VIEW = "disposition.view"
+
+
+class Flag(enum.StrEnum):
+    SALE = "sale"
+    CONTACT = "contact"
+    DO_NOT_CALL = "do_not_call"
+    CALLBACK = "callback"
+    ANSWERING_MACHINE = "answering_machine"
+    WRONG_NUMBER = "wrong_number"
+    FINAL = "final"
+
+
+# A new site's dispositions: code, name, flags, outcome.
+DEFAULTS: tuple[tuple[str, str, tuple[Flag, ...], Outcome], ...] = (
+    ("sale", "成交 / Sale", (Flag.SALE, Flag.CONTACT, Flag.FINAL), Outcome.SALE),
+    ("not_interested", "无意向 / Not interested", (Flag.CONTACT, Flag.FINAL), Outcome.ANSWERED),
+    ("callback", "预约回访 / Call back", (Flag.CONTACT, Flag.CALLBACK), Outcome.ANSWERED),
+    ("do_not_call", "拒绝再联系 / Do not call", (Flag.CONTACT, Flag.DO_NOT_CALL, Flag.FINAL),
+     Outcome.ANSWERED),
+    ("answering_machine", "语音信箱 / Answering machine", (Flag.ANSWERING_MACHINE,),
+     Outcome.MACHINE),
+    ("wrong_number", "号码错误 / Wrong number", (Flag.WRONG_NUMBER, Flag.FINAL),
+     Outcome.INVALID_NUMBER),
+    ("no_answer", "无人接听 / No answer", (), Outcome.NO_ANSWER),
+    ("busy", "占线 / Busy", (), Outcome.BUSY),
+)  # fmt: skip
+
+
+def check_flags(flags: Iterable[str]) -> list[str]:
+    clean = []
+    for flag in flags:
+        try:
+            clean.append(str(Flag(flag)))
+        except ValueError:
+            raise InvalidInput(
+                field="flags", reason_zh=f"未知标记 {flag}", reason_en=f"unknown flag {flag}"
+            ) from None
+    return sorted(set(clean))
+
+
+def check_outcome(outcome: str) -> str:
+    try:
+        return str(Outcome(outcome))
+    except ValueError:
+        raise InvalidInput(
+            field="outcome", reason_zh=f"未知结果 {outcome}", reason_en=f"unknown outcome {outcome}"
+        ) from None
+
+
+class DispositionService:
+    async def list_dispositions(self, uow: UnitOfWork) -> list[DispositionRow]:
+        return list(await uow.session.scalars(select(DispositionRow).order_by(DispositionRow.id)))
+
+    async def get(self, uow: UnitOfWork, disposition_id: int) -> DispositionRow:
+        row = await uow.session.get(DispositionRow, disposition_id)
+        if row is None:
+            raise NotFound(kind="disposition", id=disposition_id)
+        return row
+
+    async def ensure_defaults(self, uow: UnitOfWork, actor: Actor) -> int:
+        """Add the default dispositions whose codes are missing; return how many."""
+        present = set(await uow.session.scalars(select(DispositionRow.code)))
+        missing = [d for d in DEFAULTS if d[0] not in present]
+        if not missing:
+            return 0
+        now = utc_now()
+        for code, name, flags, outcome in missing:
+            uow.session.add(
+                DispositionRow(
+                    code=code, name=name, flags=sorted(flags), outcome=outcome,
+                    enabled=True, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        await uow.session.flush()
+        audit.record(uow, actor, "disposition.defaults", detail={"count": len(missing)})
+        uow.emit("disposition.changed", {"added": len(missing)}, VIEW)
+        await uow.commit()
+        return len(missing)
+
+    async def create(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        *,
+        code: str,
+        name: str,
+        flags: Iterable[str],
+        outcome: str,
+        enabled: bool,
+    ) -> DispositionRow:
+        if await uow.session.scalar(select(DispositionRow.id).where(DispositionRow.code == code)):
+            raise AlreadyExists(kind="disposition", value=code)
+        now = utc_now()
+        row = DispositionRow(
+            code=code,
+            name=_name(name),
+            flags=check_flags(flags),
+            outcome=check_outcome(outcome),
+            enabled=enabled,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(row)
+        await flush_unique(uow, "disposition", code)
+        audit.record(uow, actor, "disposition.create", target_type="disposition",
+                     target_id=row.id, detail={"code": code})  # fmt: skip
+        uow.emit("disposition.changed", {"id": row.id}, VIEW)
+        await uow.commit()
+        return row
+
+    async def update(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        disposition_id: int,
+        *,
+        name: str | None,
+        flags: Iterable[str] | None,
+        outcome: str | None,
+        enabled: bool | None,
+    ) -> DispositionRow:
+        row = await self.get(uow, disposition_id)
+        if name is not None:
+            row.name = _name(name)
+        if flags is not None:
+            row.flags = check_flags(flags)
+        if outcome is not None:
+            row.outcome = check_outcome(outcome)
+        if enabled is not None:
+            row.enabled = enabled
+        row.updated_at = utc_now()
+        audit.record(uow, actor, "disposition.update", target_type="disposition",
+                     target_id=row.id, detail={"code": row.code})  # fmt: skip
+        uow.emit("disposition.changed", {"id": row.id}, VIEW)
+        await uow.commit()
+        return row
+
+    async def delete(self, uow: UnitOfWork, actor: Actor, disposition_id: int) -> None:
+        """Delete an unused disposition; a used one can only be disabled."""
+        row = await self.get(uow, disposition_id)
+        used = await uow.session.scalar(
+            select(CallResultRow.id).where(CallResultRow.disposition_id == row.id).limit(1)
+        )
+        if used is not None:
+            raise InUse(kind="disposition", id=disposition_id)
+        code = row.code
+        await uow.session.delete(row)
+        audit.record(uow, actor, "disposition.delete", target_type="disposition",
+                     target_id=disposition_id, detail={"code": code})  # fmt: skip
+        uow.emit("disposition.changed", {"id": disposition_id}, VIEW)
+        await uow.commit()
+
+
+def _name(name: str) -> str:
+    name = check_text("name", name)
+    if not name:
+        raise InvalidInput(field="name", reason_zh="名称不能为空", reason_en="name is empty")
+    return name

@@ -1,0 +1,222 @@
+"""产品属性 / products and the attributes an agent fills in when recording a sale.
+
+An attribute has a key (used in scripts as ``{product.key}`` and in exports as a
+column), a label, a type (text, number, choice, date), whether it is required, the
+choices of a choice attribute, and an optional default. :func:`check_values` validates
+what an agent entered against a product's attributes and returns the clean values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from callcenter.app import audit
+from callcenter.app.audit import Actor
+from callcenter.app.validation import check_text, flush_unique, utc_now
+from callcenter.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from callcenter.store.tables import CallResultRow, CampaignRow, ProductRow
+from callcenter.store.uow import UnitOfWork
+
+VIEW = "product.view"
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+MAX_ATTRIBUTES = 50
+
+
+class AttributeType(enum.StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    CHOICE = "choice"
+    DATE = "date"
+
+
+def _bad(field: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(field=field, reason_zh=zh, reason_en=en)
+
+
+def check_attributes(attributes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Validate attribute definitions; return them in their stored form."""
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise _bad("attributes", f"最多 {MAX_ATTRIBUTES} 个属性", f"at most {MAX_ATTRIBUTES}")
+    seen: set[str] = set()
+    clean = []
+    for item in attributes:
+        key = str(item.get("key", ""))
+        if not re.fullmatch(KEY_PATTERN, key):
+            raise _bad("attributes", f"属性标识无效：{key}", f"bad attribute key: {key}")
+        if key in seen:
+            raise _bad("attributes", f"属性标识重复：{key}", f"duplicate attribute key: {key}")
+        seen.add(key)
+        try:
+            kind = AttributeType(item.get("type", "text"))
+        except ValueError:
+            raise _bad("attributes", f"属性类型无效：{key}", f"bad attribute type: {key}") from None
+        choices = [check_text("choices", str(c)) for c in item.get("choices") or []]
+        if kind is AttributeType.CHOICE and not choices:
+            raise _bad("attributes", f"选项属性 {key} 没有选项", f"choice attribute {key} has none")
+        if kind is not AttributeType.CHOICE and choices:
+            raise _bad("attributes", f"只有选项属性可设选项：{key}", f"only choices have: {key}")
+        attribute = {
+            "key": key,
+            "label": check_text("label", str(item.get("label") or key)),
+            "type": str(kind),
+            "required": bool(item.get("required", False)),
+            "choices": choices,
+            "default": "",
+        }
+        default = item.get("default")
+        if default not in (None, ""):
+            attribute["default"] = str(_value(attribute, default))
+        clean.append(attribute)
+    return clean
+
+
+def check_values(
+    attributes: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What an agent entered, checked against the product's attributes."""
+    known = {a["key"]: a for a in attributes}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise _bad(unknown[0], f"产品没有属性 {unknown[0]}", f"the product has no {unknown[0]}")
+    clean: dict[str, Any] = {}
+    for key, attribute in known.items():
+        value = values.get(key)
+        if value is None or value == "":
+            if attribute["required"]:
+                raise _bad(
+                    key, f"{attribute['label']} 为必填项", f"{attribute['label']} is required"
+                )
+            continue
+        clean[key] = _value(attribute, value)
+    return clean
+
+
+def _value(attribute: Mapping[str, Any], value: Any) -> Any:
+    key, kind = attribute["key"], AttributeType(attribute["type"])
+    if kind is AttributeType.NUMBER:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise _bad(key, f"{key} 须为数字", f"{key} must be a number") from None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise _bad(key, f"{key} 须为数字", f"{key} must be a number")
+        return value
+    if not isinstance(value, str) or len(value) > 500:
+        raise _bad(key, f"{key} 须为不超过 500 字的文本", f"{key} must be text (500 at most)")
+    value = check_text(key, value)
+    if kind is AttributeType.DATE:
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise _bad(
+                key, f"{key} 须为日期 YYYY-MM-DD", f"{key} must be a YYYY-MM-DD date"
+            ) from None
+    if kind is AttributeType.CHOICE and value not in attribute["choices"]:
+        raise _bad(key, f"{key} 不在可选项中", f"{key} is not one of the choices")
+    return value
+
+
+class ProductService:
+    async def list_products(self, uow: UnitOfWork) -> list[ProductRow]:
+        return list(await uow.session.scalars(select(ProductRow).order_by(ProductRow.name)))
+
+    async def get(self, uow: UnitOfWork, product_id: int) -> ProductRow:
+        row = await uow.session.get(ProductRow, product_id)
+        if row is None:
+            raise NotFound(kind="product", id=product_id)
+        return row
+
+    async def create(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        *,
+        name: str,
+        description: str,
+        attributes: Sequence[Mapping[str, Any]],
+    ) -> ProductRow:
+        name = _name(name)
+        if await uow.session.scalar(select(ProductRow.id).where(ProductRow.name == name)):
+            raise AlreadyExists(kind="product", value=name)
+        now = utc_now()
+        row = ProductRow(
+            name=name,
+            description=check_text("description", description),
+            attributes=check_attributes(attributes),
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(row)
+        await flush_unique(uow, "product", name)
+        audit.record(uow, actor, "product.create", target_type="product", target_id=row.id,
+                     detail={"name": name})  # fmt: skip
+        uow.emit("product.changed", {"id": row.id}, VIEW)
+        await uow.commit()
+        return row
+
+    async def update(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        product_id: int,
+        *,
+        name: str | None,
+        description: str | None,
+        attributes: Sequence[Mapping[str, Any]] | None,
+    ) -> ProductRow:
+        row = await self.get(uow, product_id)
+        if name is not None:
+            name = _name(name)
+            clash = await uow.session.scalar(
+                select(ProductRow.id).where(ProductRow.name == name, ProductRow.id != row.id)
+            )
+            if clash:
+                raise AlreadyExists(kind="product", value=name)
+            row.name = name
+        if description is not None:
+            row.description = check_text("description", description)
+        if attributes is not None:
+            row.attributes = check_attributes(attributes)
+        row.updated_at = utc_now()
+        await flush_unique(uow, "product", row.name)
+        audit.record(uow, actor, "product.update", target_type="product", target_id=row.id,
+                     detail={"name": row.name})  # fmt: skip
+        uow.emit("product.changed", {"id": row.id}, VIEW)
+        await uow.commit()
+        return row
+
+    async def delete(self, uow: UnitOfWork, actor: Actor, product_id: int) -> None:
+        row = await self.get(uow, product_id)
+        used = await uow.session.scalar(
+            select(CallResultRow.id).where(CallResultRow.product_id == product_id).limit(1)
+        )
+        if used is None:
+            for settings in await uow.session.scalars(select(CampaignRow.settings)):
+                if product_id in settings.get("product_ids", []):
+                    used = 1
+        if used is not None:
+            raise InUse(kind="product", id=product_id)
+        await uow.session.delete(row)
+        audit.record(uow, actor, "product.delete", target_type="product", target_id=product_id,
+                     detail={"name": row.name})  # fmt: skip
+        uow.emit("product.changed", {"id": product_id}, VIEW)
+        await uow.commit()
+
+
+def _name(name: str) -> str:
+    name = check_text("name", name)
+    if not name:
+        raise _bad("name", "名称不能为空", "name is empty")
+    return name

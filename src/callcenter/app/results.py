@@ -1,0 +1,257 @@
+"""营销结果 / call results: what an agent records, and the result lists exported.
+
+Recording a result checks the disposition (enabled, allowed by the campaign), the
+product's attribute values and the callback, stores a :class:`CallResultRow`, and moves
+the lead: a do-not-call result blocks the number at once (and for every campaign), a
+final one closes the lead, a callback schedules it for the same agent or for anyone.
+
+:meth:`ResultService.export_rows` gives the 营销结果清单 of a campaign over a date
+range as columns and rows for the CSV and XLSX writers; :meth:`numbers_by_outcome`
+gives the numbers whose last result was one of some dispositions or outcomes, for
+reuse in a new list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from callcenter.app import audit
+from callcenter.app.audit import Actor
+from callcenter.app.blacklist import BlacklistService, BlockReason, BlockSource
+from callcenter.app.campaigns import CampaignService
+from callcenter.app.dispositions import Flag
+from callcenter.app.products import check_values
+from callcenter.app.validation import check_text
+from callcenter.domain.campaign import CampaignSettings
+from callcenter.errors import InvalidInput, NotFound
+from callcenter.store.tables import (
+    CallResultRow,
+    DispositionRow,
+    LeadRow,
+    ProductRow,
+)
+from callcenter.store.uow import UnitOfWork
+
+EXPORT_MAX = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ResultIn:
+    """What an agent submits for a call."""
+
+    lead_id: int
+    disposition_id: int
+    product_id: int | None = None
+    values: Mapping[str, Any] | None = None
+    notes: str = ""
+    callback_at: dt.datetime | None = None
+    callback_to_self: bool = True  # False: any agent of the campaign may take it
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    columns: list[tuple[str, str]]  # (key, header)
+    rows: list[dict[str, Any]]
+
+
+def _bad(field: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(field=field, reason_zh=zh, reason_en=en)
+
+
+class ResultService:
+    def __init__(self, campaigns: CampaignService, blacklist: BlacklistService) -> None:
+        self.campaigns = campaigns
+        self.blacklist = blacklist
+
+    async def _settings(self, uow: UnitOfWork, campaign_id: int) -> CampaignSettings:
+        """The approved version's settings, else the working copy's."""
+        version = await self.campaigns.approved(uow, campaign_id)
+        if version is not None:
+            return version.settings
+        return CampaignSettings.parse((await self.campaigns.get(uow, campaign_id)).settings)
+
+    async def record(
+        self, uow: UnitOfWork, actor: Actor, campaign_id: int, result: ResultIn, *, now: dt.datetime
+    ) -> CallResultRow:
+        settings = await self._settings(uow, campaign_id)
+        lead = await uow.session.get(LeadRow, result.lead_id)
+        if lead is None or lead.campaign_id != campaign_id:
+            raise NotFound(kind="lead", id=result.lead_id)
+        disposition = await uow.session.get(DispositionRow, result.disposition_id)
+        if (
+            disposition is None
+            or not disposition.enabled
+            or (settings.disposition_ids and disposition.id not in settings.disposition_ids)
+        ):
+            raise NotFound(kind="disposition", id=result.disposition_id)
+        flags = set(disposition.flags)
+        values: dict[str, Any] = {}
+        if result.product_id is not None:
+            product = await uow.session.get(ProductRow, result.product_id)
+            if product is None or (settings.product_ids and product.id not in settings.product_ids):
+                raise NotFound(kind="product", id=result.product_id)
+            values = check_values(product.attributes, result.values or {})
+        elif result.values:
+            raise _bad("values", "填写产品属性须先选择产品", "choose a product to give its values")
+        callback_at, callback_agent = self._callback(result, flags, actor, now)
+        row = CallResultRow(
+            campaign_id=campaign_id,
+            lead_id=lead.id,
+            call_id=result.call_id,
+            agent_id=actor.agent_id,
+            agent_no=actor.agent_no[:20],
+            disposition_id=disposition.id,
+            disposition_code=disposition.code,
+            product_id=result.product_id,
+            product_values=values,
+            notes=check_text("notes", result.notes),
+            callback_at=callback_at,
+            callback_agent_id=callback_agent,
+            created_at=now,
+        )
+        uow.session.add(row)
+        lead.last_disposition = disposition.code
+        lead.last_outcome = disposition.outcome
+        lead.callback_at, lead.callback_agent_id = callback_at, callback_agent
+        if Flag.DO_NOT_CALL in flags:
+            lead.status = "dnc"
+            await self.blacklist.block(
+                uow, actor, [lead.phone], reason=BlockReason.DO_NOT_CALL,
+                source=BlockSource.DISPOSITION, campaign_id=campaign_id,
+            )  # fmt: skip
+        elif Flag.FINAL in flags or Flag.WRONG_NUMBER in flags:
+            lead.status = "done"
+        elif callback_at is not None:
+            lead.status = "callback"
+        else:
+            lead.status = "active"
+        await uow.session.flush()
+        audit.record(
+            uow, actor, "result.record", target_type="lead", target_id=lead.id,
+            detail={"campaign_id": campaign_id, "disposition": disposition.code,
+                    "result_id": row.id},
+        )  # fmt: skip
+        uow.emit(
+            "result.recorded",
+            {"campaign_id": campaign_id, "lead_id": lead.id, "disposition": disposition.code},
+            "campaign.view",
+        )
+        await uow.commit()
+        return row
+
+    @staticmethod
+    def _callback(
+        result: ResultIn, flags: set[str], actor: Actor, now: dt.datetime
+    ) -> tuple[dt.datetime | None, int | None]:
+        if Flag.CALLBACK not in flags:
+            if result.callback_at is not None:
+                raise _bad("callback_at", "该结果不安排回访", "this disposition takes no callback")
+            return None, None
+        if result.callback_at is None:
+            raise _bad("callback_at", "须填写回访时间", "a callback needs its time")
+        at = result.callback_at
+        if at.tzinfo is None:
+            raise _bad("callback_at", "回访时间须带时区", "the callback time needs its zone")
+        if at <= now:
+            raise _bad("callback_at", "回访时间须在将来", "the callback must be in the future")
+        return at.astimezone(dt.UTC), actor.agent_id if result.callback_to_self else None
+
+    async def for_lead(self, uow: UnitOfWork, lead_id: int) -> list[CallResultRow]:
+        rows = await uow.session.scalars(
+            select(CallResultRow).where(CallResultRow.lead_id == lead_id).order_by(CallResultRow.id)
+        )
+        return list(rows)
+
+    async def export_rows(
+        self, uow: UnitOfWork, campaign_id: int, *, since: dt.datetime, until: dt.datetime
+    ) -> Export:
+        """The campaign's results recorded in [since, until), one row each."""
+        campaign = await self.campaigns.get(uow, campaign_id)
+        found = (
+            await uow.session.execute(
+                select(CallResultRow, LeadRow, DispositionRow.name, ProductRow)
+                .join(LeadRow, LeadRow.id == CallResultRow.lead_id)
+                .join(DispositionRow, DispositionRow.id == CallResultRow.disposition_id)
+                .outerjoin(ProductRow, ProductRow.id == CallResultRow.product_id)
+                .where(
+                    CallResultRow.campaign_id == campaign_id,
+                    CallResultRow.created_at >= since,
+                    CallResultRow.created_at < until,
+                )
+                .order_by(CallResultRow.id)
+                .limit(EXPORT_MAX)
+            )
+        ).all()
+        attributes: dict[str, str] = {}
+        custom: dict[str, None] = {}
+        for _, lead, _, product in found:
+            custom.update(dict.fromkeys(lead.fields))
+            if product is not None:
+                for attribute in product.attributes:
+                    attributes.setdefault(attribute["key"], attribute["label"])
+        columns = [
+            ("recorded_at", "登记时间 / Recorded at"),
+            ("campaign", "外呼任务 / Campaign"),
+            ("phone", "号码 / Number"),
+            ("region", "地区 / Region"),
+            ("carrier", "运营商 / Carrier"),
+            ("disposition", "结果代码 / Disposition"),
+            ("disposition_name", "呼叫结果 / Result"),
+            ("agent_no", "工号 / Agent"),
+            ("product", "产品 / Product"),
+            *((f"product.{key}", label) for key, label in attributes.items()),
+            ("notes", "备注 / Notes"),
+            ("callback_at", "回访时间 / Callback"),
+            *((f"lead.{key}", key) for key in custom),
+        ]
+        rows = []
+        for result, lead, disposition_name, product in found:
+            row: dict[str, Any] = {
+                "recorded_at": result.created_at.isoformat(),
+                "campaign": campaign.name,
+                "phone": lead.phone,
+                "region": lead.region,
+                "carrier": lead.carrier,
+                "disposition": result.disposition_code,
+                "disposition_name": disposition_name,
+                "agent_no": result.agent_no,
+                "product": product.name if product else "",
+                "notes": result.notes,
+                "callback_at": result.callback_at.isoformat() if result.callback_at else "",
+            }
+            row.update({f"product.{k}": v for k, v in result.product_values.items()})
+            row.update({f"lead.{k}": v for k, v in lead.fields.items()})
+            rows.append(row)
+        return Export(columns, rows)
+
+    async def numbers_by_outcome(
+        self,
+        uow: UnitOfWork,
+        campaign_id: int,
+        *,
+        dispositions: Sequence[str],
+        outcomes: Sequence[str],
+    ) -> list[LeadRow]:
+        """Leads whose last disposition or last outcome is one of those given."""
+        await self.campaigns.get(uow, campaign_id)
+        if not dispositions and not outcomes:
+            raise _bad("disposition", "请指定结果或结局", "give dispositions or outcomes")
+        rows = await uow.session.scalars(
+            select(LeadRow)
+            .where(
+                LeadRow.campaign_id == campaign_id,
+                or_(
+                    LeadRow.last_disposition.in_(list(dispositions)),
+                    LeadRow.last_outcome.in_(list(outcomes)),
+                ),
+            )
+            .order_by(LeadRow.id)
+            .limit(EXPORT_MAX)
+        )
+        return list(rows)

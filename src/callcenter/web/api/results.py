@@ -1,0 +1,102 @@
+"""营销结果 / call results: recorded by agents, exported by campaign and date range."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from callcenter.app.auth import Principal
+from callcenter.app.results import ResultIn as Result
+from callcenter.store.tables import CallResultRow
+from callcenter.web.api.campaigns import CampaignId, lead_out
+from callcenter.web.api.common import ERROR_RESPONSES
+from callcenter.web.campaign_schemas import Code, LeadOut, OutcomeName, ResultIn, ResultOut
+from callcenter.web.security import Requires, UoW, actor_of, platform_of
+
+router = APIRouter(tags=["results"], responses=ERROR_RESPONSES)
+LeadId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def result_out(row: CallResultRow) -> ResultOut:
+    return ResultOut(
+        id=row.id,
+        campaign_id=row.campaign_id,
+        lead_id=row.lead_id,
+        call_id=row.call_id,
+        agent_no=row.agent_no,
+        disposition_code=row.disposition_code,
+        product_id=row.product_id,
+        values=row.product_values,
+        notes=row.notes,
+        callback_at=row.callback_at,
+        callback_agent_id=row.callback_agent_id,
+        created_at=row.created_at,
+    )
+
+
+@router.post("/campaigns/{campaign_id}/results", status_code=201)
+async def record_result(
+    campaign_id: CampaignId,
+    body: ResultIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(Requires("result.record"))],
+    uow: UoW,
+) -> ResultOut:
+    """登记呼叫结果 / record a call's disposition, product values, notes and callback."""
+    row = await platform_of(request).outbound.results.record(
+        uow,
+        actor_of(request, principal),
+        campaign_id,
+        Result(
+            lead_id=body.lead_id,
+            disposition_id=body.disposition_id,
+            product_id=body.product_id,
+            values=body.values,
+            notes=body.notes,
+            callback_at=body.callback_at,
+            callback_to_self=body.callback_to_self,
+            call_id=body.call_id,
+        ),
+        now=dt.datetime.now(dt.UTC),
+    )
+    return result_out(row)
+
+
+@router.get("/leads/{lead_id}")
+async def get_lead(
+    lead_id: LeadId,
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("lead.view"))],
+    uow: UoW,
+) -> LeadOut:
+    return lead_out(await platform_of(request).outbound.leads.get_lead(uow, lead_id))
+
+
+@router.get("/leads/{lead_id}/results")
+async def lead_results(
+    lead_id: LeadId,
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("lead.view"))],
+    uow: UoW,
+) -> list[ResultOut]:
+    outbound = platform_of(request).outbound
+    await outbound.leads.get_lead(uow, lead_id)
+    return [result_out(r) for r in await outbound.results.for_lead(uow, lead_id)]
+
+
+@router.get("/campaigns/{campaign_id}/numbers")
+async def numbers_by_outcome(
+    campaign_id: CampaignId,
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("campaign.export"))],
+    uow: UoW,
+    disposition: Annotated[list[Code] | None, Query(max_length=50)] = None,
+    outcome: Annotated[list[OutcomeName] | None, Query(max_length=10)] = None,
+) -> list[LeadOut]:
+    """按结果取号码 / the leads whose last result is one of those given (for a new list)."""
+    rows = await platform_of(request).outbound.results.numbers_by_outcome(
+        uow, campaign_id, dispositions=disposition or [], outcomes=outcome or []
+    )
+    return [lead_out(r) for r in rows]
