@@ -223,6 +223,13 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
+        """Parse one Via value. Equal texts give the same (immutable) Via from a bounded
+        cache: a Via we build is read again for its transaction key and comes back in
+        the responses."""
+        return _parse_via(text)
+
+    @staticmethod
+    def _parse(text: str) -> Via:
         text = text.strip()
         # Linear-time on purpose: no backtracking pattern over the whole value.
         m = _VIA_PROTOCOL_RE.match(text)
@@ -236,7 +243,7 @@ class Via:
         sent_by, params_text = (rest, "") if semi < 0 else (rest[:semi], rest[semi:])
         host, port = parse_host_port(_squeeze_colon(sent_by.strip()))
         params = parse_params(params_text)
-        via = cls(transport=transport.upper(), host=host, port=port, params=params)
+        via = Via(transport=transport.upper(), host=host, port=port, params=params)
         rport = via.param("rport")
         if rport and not (rport.isdigit() and rport.isascii() and int(rport) <= 65535):
             raise SipParseError(f"bad rport in Via {text[:60]!r}")
@@ -285,6 +292,9 @@ class Via:
     @property
     def reliable(self) -> bool:
         return self.transport not in ("UDP", "DTLS")
+
+
+_parse_via: Final = functools.lru_cache(maxsize=4096)(Via._parse)
 
 
 def parse_vias(values: Iterable[str]) -> list[Via]:

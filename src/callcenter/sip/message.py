@@ -109,7 +109,7 @@ def reason_phrase(status: int) -> str:
 # caches are bounded, so a flood of distinct values only recycles them.
 _PARSE_CACHE: Final = 4096
 _parse_cseq = functools.lru_cache(maxsize=_PARSE_CACHE)(CSeq.parse)
-_parse_name_addr = functools.lru_cache(maxsize=_PARSE_CACHE)(NameAddr.parse)
+_parse_name_addr = NameAddr.parse  # cached where it is defined
 
 
 @functools.lru_cache(maxsize=_PARSE_CACHE)

@@ -407,6 +407,12 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
+        """Parse a name-addr or addr-spec; equal texts give the same (immutable) result
+        from a bounded cache (From, To and Contact repeat in every message of a call)."""
+        return _parse_name_addr(text)
+
+    @staticmethod
+    def _parse(text: str) -> NameAddr:
         s = text.strip()
         if not s:
             raise SipParseError("empty name-addr")
@@ -427,12 +433,12 @@ class NameAddr:
             # addr-spec: parameters after the URI belong to the header (RFC 3261 20.10).
             semi = s.find(";")
             uri_text, params_text = (s, "") if semi < 0 else (s[:semi], s[semi:])
-            return cls(uri=parse_uri(uri_text), params=parse_params(params_text))
+            return NameAddr(uri=parse_uri(uri_text), params=parse_params(params_text))
         gt = rest.find(">")
         if gt < 0:
             raise SipParseError("missing '>' in name-addr")
         uri = parse_uri(rest[1:gt])
-        return cls(uri=uri, display_name=display, params=parse_params(rest[gt + 1 :]))
+        return NameAddr(uri=uri, display_name=display, params=parse_params(rest[gt + 1 :]))
 
     def __str__(self) -> str:
         prefix = "" if self.display_name is None else quote(self.display_name) + " "
@@ -454,3 +460,6 @@ class NameAddr:
 
     def with_param(self, name: str, value: str | None) -> NameAddr:
         return NameAddr(self.uri, self.display_name, set_param(self.params, name, value))
+
+
+_parse_name_addr: Final = functools.lru_cache(maxsize=4096)(NameAddr._parse)
