@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 import socket
@@ -38,6 +37,15 @@ from callcenter.media.control import EngineError
 from callcenter.media.core import TICK, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
 from callcenter.media.errors import RtcpParseError
+from callcenter.media.player import (
+    Looping,
+    Playlist,
+    Prompt,
+    PromptCache,
+    PromptFileError,
+    Silence,
+    ToneSource,
+)
 from callcenter.media.room import AudioSource, RecordingSink
 from callcenter.media.rtcp import parse_compound
 
@@ -45,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SOCKET_BUFFER: Final = 1 << 20  # asked for; the kernel caps it at net.core.*mem_max
 LINE_LIMIT: Final = 1 << 24
+MAX_CATCH_UP: Final = 5  # ticks run back to back after the process was not scheduled
 
 
 @dataclass(slots=True)
@@ -131,16 +140,35 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
         log.debug("RTCP socket: %s", exc)
 
 
-def make_source(args: dict[str, Any]) -> AudioSource:
-    """Prompts, music on hold, tones and silence come from the player module."""
-    try:
-        player = importlib.import_module("callcenter.media.player")
-    except ImportError:
-        raise EngineError("not-supported", what="play") from None
-    factory = getattr(player, "source_from_command", None)
-    if factory is None:
-        raise EngineError("not-supported", what="play")
-    return cast(AudioSource, factory(args))
+@dataclass(eq=False)
+class Sources:
+    """Turns a ``play`` command into a player source; prompts share one cache.
+
+    ``prompt``: a file, or ``prompts``: files played one after another; with
+    ``loop`` they repeat forever (music on hold). ``tone`` with ``plan`` (cn, us) and
+    optional ``seconds``; ``silence``: seconds.
+    """
+
+    cache: PromptCache = field(default_factory=PromptCache)
+
+    def __call__(self, args: dict[str, Any]) -> AudioSource:
+        try:
+            if "tone" in args:
+                seconds = args.get("seconds")
+                return ToneSource.from_plan(
+                    str(args.get("plan", "cn")),
+                    str(args["tone"]),
+                    None if seconds is None else float(seconds),
+                )
+            if "silence" in args:
+                return Silence(float(args["silence"]))
+            paths = [args["prompt"]] if "prompt" in args else list(args["prompts"])
+            clips = [Prompt(str(path), self.cache) for path in paths]
+        except PromptFileError as exc:
+            raise EngineError("bad-arguments", reason=exc.message("en")) from None
+        if args.get("loop"):
+            return Looping(clips)
+        return clips[0] if len(clips) == 1 else Playlist(clips)
 
 
 def make_sink(path: str, fmt: str, stereo: bool) -> RecordingSink:
@@ -159,7 +187,7 @@ class EngineServer:
     address: str = "127.0.0.1"
     ports: PortRange = field(default_factory=lambda: PortRange(20000, 39998))
     rtcp: bool = False
-    core: MediaCore = field(default_factory=lambda: MediaCore(make_source, make_sink))
+    core: MediaCore = field(default_factory=lambda: MediaCore(Sources(), make_sink))
     overruns: int = 0
     _transports: dict[str, list[asyncio.DatagramTransport]] = field(default_factory=dict)
     _rtcp_counters: dict[str, RtcpCounters] = field(default_factory=dict)
@@ -267,19 +295,22 @@ class EngineServer:
         return {"stats": endpoint.stats.as_dict()}
 
     async def _tick_forever(self) -> None:
+        """Tick every 20 ms; after a stall, run the missed ticks (up to ``MAX_CATCH_UP``)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time()
+        deadline = loop.time() + TICK
         while True:
-            deadline += TICK
-            delay = deadline - loop.time()
-            if delay < -TICK:
-                self.overruns += 1  # more than a tick late: skip, do not run a burst
-                deadline = loop.time()
-            await asyncio.sleep(max(delay, 0.0))
-            try:
-                self.core.tick(time.monotonic())
-            except Exception:
-                log.exception("tick failed")
+            await asyncio.sleep(max(deadline - loop.time(), 0.0))
+            for _ in range(MAX_CATCH_UP):
+                try:
+                    self.core.tick(time.monotonic())
+                except Exception:
+                    log.exception("tick failed")
+                deadline += TICK
+                if deadline > loop.time():
+                    break
+            else:
+                self.overruns += 1  # too far behind: skip ahead rather than burst
+                deadline = loop.time() + TICK
             self._write_events()
 
     def _write_events(self) -> None:
