@@ -435,6 +435,7 @@ class PredictiveConfig:
     recovery_answers: float = 100.0  # live answers over which budget slack is evened out
     recovery_horizons: float = 10.0  # ... or this many horizons' answers, if more
     rate_window: float = 30.0  # seconds over which the recent dial rate is measured
+    stream_weight: float = 1.0  # share of the recent dial rate assumed to go on
     refresh_interval: float = 5.0  # seconds between rebuilds of the model's tables
     ring_grid: int = 121  # seconds tabulated for ringing calls (then the last value)
     talk_grid: int = 3601  # seconds tabulated for talk and wrap-up
@@ -695,7 +696,7 @@ class PredictivePacer:
         # The calls the next decisions will launch answer within this horizon too: at
         # the recent dial rate, a Poisson stream (its counts' covariance is the mean at
         # the earlier checkpoint).
-        rate_now = self.dial_rate(now)
+        rate_now = self.dial_rate(now) * cfg.stream_weight
         base = certain + detecting * h
         demand = [base + rate_now * x for x in t.stream]
         cov = cov + (rate_now * t.stream_covariance + detecting * h * (1.0 - h))
