@@ -85,6 +85,13 @@ class RecordingClosed(RecordingError):
     message_en = "recording {path} is closed and cannot be written to"
 
 
+class RecordingOpenFailed(RecordingError):
+    code = "recording-open-failed"
+    status = 500
+    message_zh = "无法创建录音文件 {path}：{reason}"
+    message_en = "cannot create recording file {path}: {reason}"
+
+
 class RecordingRepairFailed(RecordingError):
     code = "recording-repair-failed"
     message_zh = "无法修复录音文件 {path}：{reason_zh}"
@@ -125,13 +132,12 @@ def _check_format(fmt: str, channels: int) -> str:
     return subtype
 
 
-def _as_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
-    array = np.asarray(samples)
-    if array.dtype != np.int16:
-        raise TypeError(f"recordings take int16 samples, not {array.dtype}")
-    if array.ndim != 1:
+def _as_int16(samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    if not isinstance(samples, np.ndarray) or samples.dtype.char != "h":
+        raise TypeError(f"recordings take int16 samples, not {getattr(samples, 'dtype', samples)}")
+    if samples.ndim != 1:
         raise ValueError("each channel is a 1-D array of samples")
-    return array
+    return samples
 
 
 class Recorder:
@@ -153,13 +159,17 @@ class Recorder:
         subtype = _check_format(fmt, self.channels)
         self._block = GSM_BLOCK_SAMPLES if fmt == "gsm" else 1
         self._max_buffer = max(self._block, round(max_buffer_seconds * rate))
-        self._pending: list[npt.NDArray[np.int16]] = []
+        self._pending: list[npt.NDArray[np.int16]] = []  # mono, or the left channel
+        self._pending_right: list[npt.NDArray[np.int16]] = []
         self._pending_frames = 0
         self.flushed_frames = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: sf.SoundFile | None = sf.SoundFile(
-            self.path, "w", rate, self.channels, subtype, format="WAV"
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: sf.SoundFile | None = sf.SoundFile(
+                self.path, "w", rate, self.channels, subtype, format="WAV"
+            )
+        except (OSError, sf.LibsndfileError) as exc:
+            raise RecordingOpenFailed(path=str(self.path), reason=str(exc)) from exc
         log.info("recording %s started (%s, %d channels)", self.path, fmt, self.channels)
 
     @property
@@ -177,7 +187,8 @@ class Recorder:
         """Append one tick. Stereo: customer ``left``, agent ``right`` (silence if None).
 
         Mono: ``left`` is the mix; if ``right`` is given too, the two are summed
-        (saturating) into the mix.
+        (saturating) into the mix. The samples are copied: the caller may reuse its
+        buffers. Channels are interleaved only at ``flush``, once per batch.
         """
         if self._file is None:
             raise RecordingClosed(path=str(self.path))
@@ -186,33 +197,37 @@ class Recorder:
         if b is not None and len(b) != len(a):
             raise ValueError("left and right must have the same number of samples")
         if self.channels == 2:
-            block = np.zeros((len(a), 2), dtype=np.int16)
-            block[:, 0] = a
-            if b is not None:
-                block[:, 1] = b
+            self._pending.append(a.copy())
+            self._pending_right.append(np.zeros(len(a), np.int16) if b is None else b.copy())
         elif b is None:
-            block = a.reshape(-1, 1).copy()
+            self._pending.append(a.copy())
         else:
             mix = np.clip(a.astype(np.int32) + b, -32768, 32767)
-            block = mix.astype(np.int16).reshape(-1, 1)
-        self._pending.append(block)
-        self._pending_frames += len(block)
+            self._pending.append(mix.astype(np.int16))
+        self._pending_frames += len(a)
         if self._pending_frames >= self._max_buffer:
             self.flush()
+
+    def _take(self, count: int) -> npt.NDArray[np.int16]:
+        """The first ``count`` buffered frames as (count, channels); the rest stays."""
+        channels = [self._pending] if self.channels == 1 else [self._pending, self._pending_right]
+        data = np.empty((count, self.channels), dtype=np.int16)
+        for c, parts in enumerate(channels):
+            joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            data[:, c] = joined[:count]
+            parts[:] = [joined[count:]] if len(joined) > count else []
+        self._pending_frames -= count
+        return data
 
     def flush(self) -> int:
         """Hand buffered audio to the OS; returns the frames flushed.
 
         For GSM only whole 320-sample blocks go out; the remainder stays buffered.
         """
-        if self._file is None or self._pending_frames < self._block:
+        count = self._pending_frames - self._pending_frames % self._block
+        if self._file is None or count == 0:
             return 0
-        data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
-        count = len(data) - len(data) % self._block
-        rest = data[count:]
-        self._file.write(data[:count])
-        self._pending = [rest] if len(rest) else []
-        self._pending_frames = len(rest)
+        self._file.write(self._take(count))
         self.flushed_frames += count
         return count
 
@@ -220,12 +235,10 @@ class Recorder:
         """Write out everything (GSM pads its last block), fix the header, report."""
         if self._file is None:
             raise RecordingClosed(path=str(self.path))
-        if self._pending:
-            data = np.concatenate(self._pending)
-            self._file.write(data)
-            self.flushed_frames += len(data)
-            self._pending = []
-            self._pending_frames = 0
+        if self._pending_frames:
+            count = self._pending_frames
+            self._file.write(self._take(count))
+            self.flushed_frames += count
         self._file.close()
         self._file = None
         info = inspect(self.path)  # GSM: libsndfile pads (or drops) the last block

@@ -20,6 +20,7 @@ import soundfile as sf
 from callcenter.media.recorder import (
     Recorder,
     RecordingClosed,
+    RecordingOpenFailed,
     RecordingRepairFailed,
     UnsupportedRecordingFormat,
     repair,
@@ -167,6 +168,18 @@ def test_writes_stay_buffered_until_flush_hands_them_to_the_os(tmp_path: Path) -
     recorder.close()
 
 
+def test_the_engine_may_reuse_its_frame_buffers(tmp_path: Path) -> None:
+    """What was written is what is recorded, even if the caller's array changes after."""
+    recorder = Recorder(tmp_path / "reuse.wav", "pcm16", stereo=True)
+    left, right = tone(440, 0.02), tone(1000, 0.02)
+    recorder.write(left, right)
+    left[:] = 0
+    right[:] = 0
+    got = read_int16(recorder.close().path)
+    assert np.array_equal(got[:, 0], tone(440, 0.02))
+    assert np.array_equal(got[:, 1], tone(1000, 0.02))
+
+
 def test_a_full_buffer_flushes_itself(tmp_path: Path) -> None:
     recorder = Recorder(tmp_path / "auto.wav", "pcm16", stereo=False, max_buffer_seconds=0.1)
     for frame in frames_of(tone(440, 0.1)):
@@ -185,6 +198,16 @@ def test_gsm_flushes_whole_blocks_and_keeps_the_rest(tmp_path: Path) -> None:
     assert recorder.buffered_frames == 160
     info = recorder.close()
     assert info.frames == 960  # the last block is padded with silence
+
+
+def test_a_recording_that_cannot_be_created_says_where(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where a directory should be")
+    with pytest.raises(RecordingOpenFailed) as error:
+        Recorder(tmp_path / "taken" / "call.wav", "pcm16", stereo=True)
+    assert f"{tmp_path}/taken/call.wav" in error.value.message("en")
+    assert "无法创建录音文件" in error.value.message("zh-CN")
+    with pytest.raises(RecordingOpenFailed):
+        Recorder(tmp_path, "pcm16", stereo=True)  # a directory
 
 
 def test_a_closed_recording_refuses_more_audio(tmp_path: Path) -> None:
