@@ -28,6 +28,7 @@ BENCHMARKS = {
     "api": "callcenter.bench.api",
     "acd": "callcenter.bench.acd",
     "sip": "callcenter.bench.sip",
+    "dialer": "callcenter.bench.dialer",
 }
 
 
@@ -84,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--json", action="store_true", help="print figures as JSON")
     bench.add_argument("--seconds", type=float, default=5.0, help="measurement time per target")
+    bench.add_argument(
+        "--model", help="dialer: traffic model, agents-20|agents-5|agents-100 or FILE.yaml"
+    )
+    bench.add_argument("--seeds", help="dialer: comma-separated seeds (default 1,2,3,4,5)")
     return parser
 
 
