@@ -30,9 +30,10 @@ classic choice is 1.5 s, and the word count, which a noisy line inflates
 (Mandarin syllables come out as separate "words"), is only a backstop at 8. The
 beep catches the short greetings the longer ``greeting`` lets through.
 
-States: WAITING (nothing said yet) -> IN_WORD <-> BETWEEN_WORDS -> decided. Durations
-are counted in audio samples, so the decision does not depend on how the ticks fall;
-``now`` only stamps the decision.
+States (``_TRANSITIONS``): WAITING (nothing said yet) -> IN_WORD <-> BETWEEN_WORDS,
+and any of them -> DECIDED. Durations are counted in audio samples, so the decision
+does not depend on how the ticks fall; ``now`` stamps the decision and bounds the
+total analysis time when audio stops coming.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ class _State(enum.Enum):
     IN_WORD = "in-word"
     BETWEEN_WORDS = "between-words"
     DECIDED = "decided"
+
+
+_TRANSITIONS: Final[Mapping[_State, frozenset[_State]]] = {
+    _State.WAITING: frozenset({_State.IN_WORD, _State.DECIDED}),
+    _State.IN_WORD: frozenset({_State.BETWEEN_WORDS, _State.DECIDED}),
+    _State.BETWEEN_WORDS: frozenset({_State.IN_WORD, _State.DECIDED}),
+    _State.DECIDED: frozenset(),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +168,8 @@ class AmdDetector:
         return samples / self.rate
 
     def _set_state(self, new: _State) -> None:
+        if new not in _TRANSITIONS[self._state]:
+            raise RuntimeError(f"amd cannot go from {self._state.value} to {new.value}")
         log.debug("amd %s -> %s at %.2f s", self._state.value, new.value, self._elapsed)
         self._state = new
 
@@ -194,11 +205,15 @@ class AmdDetector:
         return self._seconds(self._tone_run) >= self.params.beep
 
     def feed(self, frame: npt.NDArray[np.int16], now: float) -> AmdDecision | None:
-        """One frame (normally 20 ms); returns the decision when it is made, once."""
+        """One frame (normally 20 ms) ending at ``now``; returns the decision once.
+
+        Durations are measured in audio, except that ``total_analysis_time`` is
+        also kept by ``now``: a leg whose audio stops still gets its UNSURE in time.
+        """
         if self.decision is not None:
             return None
         if self._started is None:
-            self._started = now
+            self._started = now - self._seconds(len(frame))  # ``now`` ends the frame
         p = self.params
         voiced = self._voiced(frame)
         self._samples += len(frame)
@@ -234,7 +249,7 @@ class AmdDetector:
             return self._decide("machine", "too-many-words", now)
         if self.words and self._greeting() >= p.greeting:
             return self._decide("machine", "long-greeting", now)
-        if self._elapsed >= p.total_analysis_time:
+        if max(self._elapsed, now - self._started) >= p.total_analysis_time:
             return self._decide("unsure", "analysis-time", now)
         return None
 
@@ -277,8 +292,8 @@ def detect(
         chunk = audio[position : position + frame]
         if len(chunk) < frame:
             chunk = np.concatenate([chunk, np.zeros(frame - len(chunk), dtype=np.int16)])
-        decision = detector.feed(chunk, now=position / rate)
         position += frame
+        decision = detector.feed(chunk, now=position / rate)
         if decision is not None:
             return decision
 
