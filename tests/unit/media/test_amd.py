@@ -377,7 +377,7 @@ def test_accuracy_on_the_labelled_set(labelled_set: list[tuple[Sample, Path]]) -
     costs an agent a few seconds, nothing more). The mean decision time includes
     the leading silence (1 s on average); a person is recognised 0.8 s after they
     stop speaking, which leaves 1.2 s of the 2 s the FTC allows between the end of
-    their greeting and an agent (16 CFR 310.4(b)(4)(i)).
+    their greeting and an agent (16 CFR 310.4(b)(1)(iv)).
     """
     loaded: list[tuple[AmdResult, npt.NDArray[np.int16]]] = []
     for sample, path in labelled_set:
