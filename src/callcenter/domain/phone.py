@@ -124,6 +124,9 @@ REGION_DEFAULT_ZONE: Final = {
     "KZ": "Asia/Almaty",
 }
 
+_MOBILE_TYPES: Final = frozenset(
+    {NumberType.MOBILE, NumberType.FIXED_LINE_OR_MOBILE, NumberType.PAGER}
+)
 _UNKNOWN_ZONE: Final = "Etc/Unknown"
 _EXTENSION = re.compile(
     r"\s*(?:转|分机|ext\.?|extension|x|#)\s*[:.]?\s*(\d{1,8})\s*$", re.IGNORECASE
@@ -293,18 +296,19 @@ class PhoneNormaliser:
         zones = _zones(number)
         national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
         national_digits = str(number.national_number)
+        number_type = _number_type(number)
         return PhoneInfo(
             e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
             national=national,
             region=region,
             country_code=number.country_code or 0,
-            number_type=_number_type(number),
-            carrier_zh=pn_carrier.name_for_number(number, "zh"),
-            carrier_en=pn_carrier.name_for_number(number, "en"),
+            number_type=number_type,
+            carrier_zh=_carrier(number, number_type, "zh"),
+            carrier_en=_carrier(number, number_type, "en"),
             virtual_operator=region == "CN"
             and national_digits.startswith(VIRTUAL_OPERATOR_PREFIXES),
-            location_zh=pn_geocoder.description_for_number(number, "zh"),
-            location_en=pn_geocoder.description_for_number(number, "en"),
+            location_zh=pn_geocoder.description_for_valid_number(number, "zh"),
+            location_en=pn_geocoder.description_for_valid_number(number, "en"),
             time_zones=zones,
             time_zone=_calling_zone(region, zones),
             extension=extension or (number.extension or ""),
@@ -334,7 +338,8 @@ _POSSIBLE_REASONS: Final = {
 
 def _clean(raw: str) -> tuple[str, bool, str] | PhoneError:
     """The digits, whether an international "+" led them, and the extension."""
-    text = unicodedata.normalize("NFKC", raw).translate(_INVISIBLE).strip()
+    text = raw if raw.isascii() else unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)
+    text = text.strip()
     if not text:
         return PhoneError(PhoneReason.EMPTY, raw)
     extension = ""
@@ -375,11 +380,12 @@ def _from_excel(text: str) -> str | PhoneReason | None:
 def _range_facts(national: str) -> _RangeFacts:
     number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
     valid = phonenumbers.is_valid_number(number)
+    number_type = _number_type(number)
     return _RangeFacts(
         valid=valid,
-        number_type=_number_type(number),
-        carrier_zh=pn_carrier.name_for_valid_number(number, "zh") if valid else "",
-        carrier_en=pn_carrier.name_for_valid_number(number, "en") if valid else "",
+        number_type=number_type,
+        carrier_zh=_carrier(number, number_type, "zh") if valid else "",
+        carrier_en=_carrier(number, number_type, "en") if valid else "",
         time_zones=_zones(number),
     )
 
@@ -390,6 +396,13 @@ def _place(national: str) -> tuple[str, str]:
         pn_geocoder.description_for_valid_number(number, "zh"),
         pn_geocoder.description_for_valid_number(number, "en"),
     )
+
+
+def _carrier(number: phonenumbers.PhoneNumber, number_type: NumberType, language: str) -> str:
+    """The carrier a mobile range was given to; "" for other types, as phonenumbers does."""
+    if number_type not in _MOBILE_TYPES:
+        return ""
+    return str(pn_carrier.name_for_valid_number(number, language))
 
 
 def _number_type(number: phonenumbers.PhoneNumber) -> NumberType:
