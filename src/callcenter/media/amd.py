@@ -38,13 +38,14 @@ total analysis time when audio stops coming.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, get_args
+from typing import Any, Final, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +76,24 @@ class AmdParams:
     beep: float = 0.2  # a steady pure tone this long is a machine's beep (0: off)
     beep_purity: float = 0.8  # share of a frame's power within one tone for "pure"
     initial_silence_result: AmdResult = "unsure"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> AmdParams:
+        """Parameters from a command's JSON object; unknown names are refused."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown AMD parameters: {', '.join(unknown)}")
+        converted: dict[str, Any] = {}
+        for name, value in values.items():
+            default = getattr(cls(), name)
+            if isinstance(default, str):
+                converted[name] = str(value)
+            elif isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(f"AMD parameter {name} must be a number")
+            else:
+                converted[name] = type(default)(value)
+        return cls(**converted)
 
     def __post_init__(self) -> None:
         if self.initial_silence_result not in RESULTS:

@@ -197,6 +197,22 @@ def test_nonsense_parameters_are_refused(bad: dict[str, object]) -> None:
         AmdParams(**bad)  # type: ignore[arg-type]
 
 
+def test_parameters_come_from_a_commands_json_object() -> None:
+    params = AmdParams.from_mapping(
+        {"greeting": 1.5, "max_words": 4, "initial_silence_result": "machine"}
+    )
+    assert params == AmdParams(greeting=1.5, max_words=4, initial_silence_result="machine")
+    assert AmdParams.from_mapping({"max_words": "3"}).max_words == 3
+    with pytest.raises(ValueError, match="unknown AMD parameters: greting"):
+        AmdParams.from_mapping({"greting": 1.5})
+    with pytest.raises(ValueError, match="must be a number"):
+        AmdParams.from_mapping({"greeting": [1]})
+    with pytest.raises(ValueError, match="must be a number"):
+        AmdParams.from_mapping({"greeting": True})
+    with pytest.raises(ValueError):
+        AmdParams.from_mapping({"greeting": "long"})
+
+
 def test_evaluate_counts_verdicts_against_the_truth() -> None:
     labelled: list[tuple[AmdResult, npt.NDArray[np.int16]]] = [
         ("human", pcm(quiet(0.2), babble(0.4), quiet(2))),
