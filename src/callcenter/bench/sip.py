@@ -19,14 +19,23 @@ hang up the other. sippy's ``b2bua_simple`` (PyPI ``sippy``, in its own venv und
 ``~/.cache/callcenter-bench``, never ours) takes the same place, pointed at the same
 carrier; it relays no media (no rtpproxy), so it opens no RTP ports.
 
-Rates step up (``RATES``), each held for ``step_seconds`` with a fresh B2BUA, until
-the first step that is not clean; ``REFINE_STEPS`` halvings of the gap below it then
-narrow the answer. A step is not clean when a call failed (either SIPp counts it: an
-error status, a message lost after its retransmissions, a message not received
-within ``RECV_TIMEOUT_MS``) or when the step overran its schedule (the rate was not
-kept). ``cps`` is the highest clean rate; ``cpu_ms_per_call`` the B2BUA process's
-user + system CPU (``/proc/<pid>/stat``, every thread) during that step, per call.
-The whole run is capped at ``BUDGET_SECONDS``; every process is killed and reaped.
+Rates step up (``RATES``, fixed steps, finer around the target), each held for
+``step_seconds`` with a fresh B2BUA, until the first step that is not clean;
+``REFINE_STEPS`` halvings of the gap below it then narrow the answer. A step is not
+clean when a call failed (either SIPp counts it: an error status, a message lost after
+its retransmissions, a message not received within ``RECV_TIMEOUT_MS``) or when the
+step overran its schedule (the rate was not kept). The machine may be shared, so an
+unclean step is run ``RETRIES`` more times and the rate counts as sustained when one
+full run of it is clean; every run is in the table, with the 1-minute load average
+when it ended. ``cps`` is the highest clean rate; ``cpu_ms_per_call`` the B2BUA
+process's user + system CPU (``/proc/<pid>/stat``, every thread) during that step,
+per call. The whole run is capped at ``BUDGET_SECONDS``; every process is killed and
+reaped.
+
+SIPp shares the two cores with the B2BUA: each SIPp uses well under half a core at
+the rates measured here, and both run at ``SIPP_NICE`` so that, when the cores are
+contended, the B2BUA under test gets them first (the same for ours and sippy's). A
+step where SIPp itself cannot keep the rate shows as "rate not kept".
 """
 
 from __future__ import annotations
@@ -66,7 +75,9 @@ log = logging.getLogger(__name__)
 
 SIPP: Final = "/usr/bin/sipp"
 HOST: Final = "127.0.0.1"
-RATES: Final = (25, 50, 100, 150, 175, 200, 225, 250, 300, 400, 500, 600, 800)
+RATES: Final = (50, 100, 150, 175, 200, 225, 250, 275, 300, 350, 400, 500, 600, 800)
+RETRIES: Final = 1  # an unclean step runs once more before the climb stops there
+SIPP_NICE: Final = 5  # SIPp yields the cores to the B2BUA under test
 HOLD_SECONDS: Final = 2.0
 RECV_TIMEOUT_MS: Final = 15_000  # a message not here by then fails the call
 SCHEDULE_SLACK: Final = 1.1  # a step may take 10 % longer than its rate says ...
@@ -477,6 +488,7 @@ class Step:
     retransmissions: int
     on_schedule: bool
     note: str = ""
+    load: float = 0.0  # 1-minute load average when the step ended
 
     @property
     def clean(self) -> bool:
@@ -490,7 +502,11 @@ class Step:
 def _sipp(*argv: str, workdir: Path, name: str) -> subprocess.Popen[bytes]:
     with (workdir / f"{name}.log").open("wb") as log_file:
         return subprocess.Popen(
-            [SIPP, *argv], cwd=workdir, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
+            ["nice", "-n", str(SIPP_NICE), SIPP, *argv],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
         )
 
 
@@ -560,6 +576,7 @@ def run_step(b2bua: B2bua, rate: int, calls: int, workdir: Path) -> Step:
         retransmissions=caller.retransmissions + carrier.retransmissions,
         on_schedule=seconds <= schedule,
         note=note,
+        load=os.getloadavg()[0],
     )
 
 
@@ -587,12 +604,16 @@ def climb(b2bua: B2bua, step_seconds: float, deadline: float, workdir: Path) -> 
 
     def step(rate: int) -> Step | None:
         calls = min(MAX_CALLS_PER_STEP, int(rate * step_seconds))
-        if time.monotonic() + _worst_case_seconds(calls, rate) > deadline:
-            ladder.stopped = f"time budget spent before {rate}/s"
-            return None
-        done = run_step(b2bua, rate, calls, workdir / f"{rate}")
-        ladder.steps.append(done)
-        log.info("%s: %d/s -> %d failed in %.1f s", b2bua.name, rate, done.failed, done.seconds)
+        done: Step | None = None
+        for attempt in range(1 + RETRIES):
+            if time.monotonic() + _worst_case_seconds(calls, rate) > deadline:
+                ladder.stopped = f"time budget spent before {rate}/s"
+                return done
+            done = run_step(b2bua, rate, calls, workdir / f"{rate}-{attempt}")
+            ladder.steps.append(done)
+            log.info("%s: %d/s -> %d failed in %.1f s", b2bua.name, rate, done.failed, done.seconds)
+            if done.clean:
+                break
         return done
 
     failing: Step | None = None
@@ -669,12 +690,13 @@ def _tail(path: Path, size: int = 1500) -> str:
 
 def _table(ladder: Ladder) -> Iterator[str]:
     yield f"{ladder.name}:"
-    yield "   rate   calls  failed  seconds  set-up ms  retrans  CPU ms/call  clean"
+    yield "   rate   calls  failed  seconds  set-up ms  retrans  CPU ms/call  load  clean"
     for s in ladder.steps:
         setup = f"{s.setup_ms:9.1f}" if s.setup_ms is not None else "        -"
         yield (
             f"  {s.rate:5d}  {s.calls:6d}  {s.failed:6d}  {s.seconds:7.1f}  {setup}  "
-            f"{s.retransmissions:7d}  {s.cpu_ms_per_call:11.3f}  {'yes' if s.clean else 'no'}"
+            f"{s.retransmissions:7d}  {s.cpu_ms_per_call:11.3f}  {s.load:4.1f}  "
+            f"{'yes' if s.clean else 'no'}"
         )
     yield f"  first unclean step: {ladder.stopped}; highest clean rate {ladder.cps}/s"
 
@@ -683,9 +705,6 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("callcenter").setLevel(logging.WARNING)
     results = run(step_seconds=args.seconds * 2)
     figures = results.figures()
-    if args.json:
-        print(json.dumps(figures))  # noqa: T201
-        return 0
     lines = [
         f"SIPp caller -> B2BUA -> SIPp carrier on {HOST}; each call INVITE, 180, 200, ACK, "
         f"{HOLD_SECONDS:g} s, BYE; each rate held {args.seconds * 2:g} s ({os.cpu_count()} CPUs)",
@@ -695,8 +714,14 @@ def main(args: argparse.Namespace) -> int:
         lines += list(_table(results.sippy))
     else:
         lines.append(f"sippy: not measured ({results.sippy_problem})")
-    lines.append(json.dumps(figures))
+    if figures["ratio"] is not None:
+        lines.append(f"ratio ours / sippy: {figures['ratio']}")
     lines.append(f"benchmark time: {results.seconds:.0f} s")
+    if args.json:  # the figures alone on stdout, the table for the record on stderr
+        sys.stderr.write("\n".join(lines) + "\n")
+        print(json.dumps(figures))  # noqa: T201
+        return 0
+    lines.append(json.dumps(figures))
     print("\n".join(lines))  # noqa: T201
     return 0
 

@@ -221,6 +221,24 @@ class ScriptedCarrier:
         return []
 
 
+def rss_kib() -> int:
+    """This process's resident memory now (proc(5), statm: pages)."""
+    with open("/proc/self/statm", "rb") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() // 1024
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the switch holds after ``calls`` calls ended."""
+
+    calls: int
+    rss_kib: int
+    transactions: int
+    known_calls: int
+    legs: int
+
+
 @dataclass
 class DriverResult:
     calls: int
@@ -231,6 +249,7 @@ class DriverResult:
     known_calls: int  # Call-IDs the signalling still recognises after the drain
     legs: int  # leg records the switch still keeps after the drain
     max_rss_kib: int
+    samples: list[Sample] = field(default_factory=list)  # ten along the run
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -246,6 +265,9 @@ class DriverResult:
             "known_calls": self.known_calls,
             "legs": self.legs,
             "max_rss_kib": self.max_rss_kib,
+            "samples": [
+                [s.calls, s.rss_kib, s.transactions, s.known_calls, s.legs] for s in self.samples
+            ],
         }
 
 
@@ -304,6 +326,8 @@ async def drive(calls: int, rate: float, hold: float) -> DriverResult:
     async with switch:
         router = Router(switch, trunk.name)
         subscription = switch.subscribe(router.on_event)
+        samples: list[Sample] = []
+        every = max(1, calls // 10)
         cpu_started = time.process_time()
         started = 0
         next_start = loop.time()
@@ -318,6 +342,18 @@ async def drive(calls: int, rate: float, hold: float) -> DriverResult:
             await _settle(network, router, loop)
             loop.advance(TICK)
             await _settle(network, router, loop)
+            ended = caller.succeeded + caller.failed
+            if ended >= every * (len(samples) + 1):
+                endpoint = transport.endpoint
+                samples.append(
+                    Sample(
+                        ended,
+                        rss_kib(),
+                        endpoint.transaction_count,
+                        signalling.known_calls,
+                        switch.leg_count,
+                    )
+                )
             if now > calls / rate + hold + DRAIN:
                 log.warning("calls still up at %.1f s: %d", now, len(caller.calls))
                 break
@@ -335,6 +371,7 @@ async def drive(calls: int, rate: float, hold: float) -> DriverResult:
             known_calls=signalling.known_calls,
             legs=switch.leg_count,
             max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            samples=samples,
         )
         subscription.close()
     return result

@@ -175,14 +175,14 @@ def _salvage_error_response(data: bytes, status: int, detail: str = "") -> Respo
     return Response(status=status, reason=reason_phrase(status), headers=Headers(tuple(fields)))
 
 
-@dataclass
+@dataclass(slots=True)
 class _ClientEntry:
     tx: ClientTransaction
     addr: Address
     cancel_pending: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _ServerEntry:
     tx: ServerTransaction
     addr: Address
