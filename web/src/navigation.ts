@@ -1,7 +1,7 @@
 // The side menu: each entry names the permission that shows it (see app/permissions.py).
 
 import type { Component } from 'vue'
-import { Document, House, Key, User, UserFilled } from '@element-plus/icons-vue'
+import { DataBoard, Document, Headset, House, Key, User, UserFilled } from '@element-plus/icons-vue'
 
 export interface MenuEntry {
   name: string
@@ -47,5 +47,23 @@ export const ADMIN_ENTRIES: readonly MenuEntry[] = [
     permission: 'audit.view',
     icon: Document,
     label: (t) => t('menu.audit'),
+  },
+]
+
+// The day's work: the agent desktop and the supervisor console.
+export const WORK_ENTRIES: readonly MenuEntry[] = [
+  {
+    name: 'desk',
+    path: '/desk',
+    permission: 'desk.use',
+    icon: Headset,
+    label: (t) => t('menu.desk'),
+  },
+  {
+    name: 'supervisor',
+    path: '/supervisor',
+    permission: 'supervisor.monitor',
+    icon: DataBoard,
+    label: (t) => t('menu.supervisor'),
   },
 ]

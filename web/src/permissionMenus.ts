@@ -11,6 +11,11 @@ export const PERMISSION_MENUS = [
   'desktop',
   'reports',
   'campaigns',
+  'leads',
+  'blacklist',
+  'products',
+  'scripts',
+  'dispositions',
 ] as const
 
 export type PermissionMenu = (typeof PERMISSION_MENUS)[number]

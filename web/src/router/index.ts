@@ -1,7 +1,7 @@
 import { createRouter, createWebHistory, type Router, type RouterHistory } from 'vue-router'
 import type { Pinia } from 'pinia'
 import { useAuthStore } from '@/stores/auth'
-import { ADMIN_ENTRIES } from '@/navigation'
+import { ADMIN_ENTRIES, WORK_ENTRIES } from '@/navigation'
 import LoginView from '@/views/LoginView.vue'
 import AppLayout from '@/layouts/AppLayout.vue'
 import HomeView from '@/views/HomeView.vue'
@@ -18,6 +18,8 @@ const screens = {
   groups: () => import('@/views/admin/GroupsView.vue'),
   roles: () => import('@/views/admin/RolesView.vue'),
   audit: () => import('@/views/admin/AuditView.vue'),
+  desk: () => import('@/views/desk/DeskView.vue'),
+  supervisor: () => import('@/views/supervisor/SupervisorView.vue'),
 } as const
 
 export function createAppRouter(pinia: Pinia, history: RouterHistory = createWebHistory()): Router {
@@ -30,7 +32,7 @@ export function createAppRouter(pinia: Pinia, history: RouterHistory = createWeb
         component: AppLayout,
         children: [
           { path: '', name: 'home', component: HomeView },
-          ...ADMIN_ENTRIES.map((entry) => ({
+          ...[...WORK_ENTRIES, ...ADMIN_ENTRIES].map((entry) => ({
             path: entry.path.slice(1),
             name: entry.name,
             component: screens[entry.name as keyof typeof screens],

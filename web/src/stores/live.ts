@@ -10,6 +10,14 @@ export const useLiveStore = defineStore('live', () => {
   const retryInMs = ref<number | null>(null)
   const lastEvent = shallowRef<LiveEvent | null>(null)
   let socket: EventSocket | null = null
+  // Screens that must see every event (not only the last of a burst) subscribe here.
+  const listeners = new Set<(event: LiveEvent) => void>()
+
+  /** Call `listener` for every event from now on; returns the unsubscribe function. */
+  function subscribe(listener: (event: LiveEvent) => void): () => void {
+    listeners.add(listener)
+    return () => listeners.delete(listener)
+  }
 
   function start(onSessionEnded: () => void): void {
     if (socket) return
@@ -21,6 +29,7 @@ export const useLiveStore = defineStore('live', () => {
       },
       onEvent: (event) => {
         lastEvent.value = event
+        for (const listener of listeners) listener(event)
       },
       onSessionEnded,
     })
@@ -32,5 +41,5 @@ export const useLiveStore = defineStore('live', () => {
     socket = null
   }
 
-  return { status, retryInMs, lastEvent, start, stop }
+  return { status, retryInMs, lastEvent, start, stop, subscribe }
 })

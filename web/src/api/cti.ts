@@ -1,0 +1,161 @@
+// The agent desktop, the supervisor console and the call history
+// (src/callcenter/web/api/desk.py, supervisor.py, calls.py). Times in live views are the
+// engine clock's seconds: a duration is `at - since`, counted on from when it was read.
+
+import { http } from './http'
+import type { Page } from './types'
+
+export type AgentStateCode =
+  | 'logged-out'
+  | 'ready'
+  | 'not-ready'
+  | 'reserved'
+  | 'talking'
+  | 'on-hold'
+  | 'wrap-up'
+
+export interface LiveCall {
+  call_id: string
+  direction: string
+  state: string
+  caller: string
+  dialled: string
+  queue_id: string | null
+  agent_no: string | null
+  agents: string[]
+  ringing: string[]
+  held: boolean
+  consult: { agent_no: string | null; dest: string; answered: boolean } | null
+  conference: boolean
+  supervisors: Record<string, string>
+  taken_over_by: string | null
+  created_at: number
+  queued_at: number | null
+  answered_at: number | null
+  ended_at: number | null
+  cause: string | null
+  end_reason: string | null
+  at?: number
+}
+
+export interface LiveAgent {
+  agent_no: string
+  state: AgentStateCode
+  reason: string | null
+  since: number
+  call_id: string | null
+  phone: string
+  pending_not_ready: string | null
+  wrap_up_until: number | null
+  calls_answered: number
+  at?: number
+}
+
+export interface QueueStats {
+  queue_id: string
+  waiting: number
+  longest_wait: number
+  oldest_entered_at: number | null
+  ringing: number
+  agents_ready: number
+  answered: number
+  at?: number
+}
+
+export interface Snapshot {
+  at: number
+  agents: LiveAgent[]
+  calls: LiveCall[]
+  queues: QueueStats[]
+}
+
+/** /desk/state: the agent as the console sees it, with the call in hand (if logged in). */
+export interface DeskState extends Partial<Omit<LiveAgent, 'agent_no' | 'state'>> {
+  agent_no: string
+  state: AgentStateCode
+  at?: number
+  call?: LiveCall | null
+}
+
+export interface CallLeg {
+  leg_id: string
+  purpose: string
+  dest: string
+  agent_no: string | null
+  created_at: string
+  answered_at: string | null
+  ended_at: string | null
+  cause: string | null
+}
+
+export interface CallRecord {
+  call_id: string
+  direction: string
+  state: string
+  caller: string
+  dialled: string
+  queue_id: string | null
+  agent_no: string | null
+  agents: string[]
+  created_at: string
+  answered_at: string | null
+  ended_at: string | null
+  cause: string | null
+  end_reason: string | null
+  talk_seconds: number | null
+  legs: CallLeg[]
+}
+
+export type TransferTarget = { agent_no: string } | { number: string } | { queue_id: string }
+
+/** A fresh id per click: a retry of the same request is harmless on the server. */
+export function newCommandId(): string {
+  const random = globalThis.crypto?.randomUUID?.()
+  return random ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+}
+
+const command = (path: string, body: Record<string, unknown> = {}) =>
+  http.post<void>(path, { command_id: newCommandId(), ...body })
+
+export const deskApi = {
+  state: () => http.get<DeskState>('/desk/state'),
+  virtualPhone: (autoAnswer = false) =>
+    http.post<{ phone: string }>('/desk/virtual-phone', { auto_answer: autoAnswer }),
+  login: (phone: string) => command('/desk/login', { phone }),
+  logout: () => command('/desk/logout'),
+  ready: () => command('/desk/ready'),
+  notReady: (reason: string) => command('/desk/not-ready', { reason }),
+  answer: () => command('/desk/answer'),
+  hangup: () => command('/desk/hangup'),
+  hold: () => command('/desk/hold'),
+  resume: () => command('/desk/resume'),
+  dtmf: (digits: string) => command('/desk/dtmf', { digits }),
+  dial: (number: string) =>
+    http.post<{ call_id: string }>('/desk/dial', { command_id: newCommandId(), number }),
+  transfer: (target: TransferTarget) => command('/desk/transfer', target),
+  consult: (target: TransferTarget) => command('/desk/consult', target),
+  completeTransfer: () => command('/desk/consult/complete'),
+  cancelConsult: () => command('/desk/consult/cancel'),
+  conference: () => command('/desk/conference'),
+}
+
+export type MonitorMode = 'listen' | 'whisper' | 'barge'
+
+export const supervisorApi = {
+  snapshot: () => http.get<Snapshot>('/supervisor/snapshot'),
+  monitor: (mode: MonitorMode, callId: string, phone: string) =>
+    command(`/supervisor/calls/${encodeURIComponent(callId)}/${mode}`, { phone }),
+  forceHangup: (callId: string) =>
+    command(`/supervisor/calls/${encodeURIComponent(callId)}/hangup`),
+  forceLogout: (agentNo: string) =>
+    command(`/supervisor/agents/${encodeURIComponent(agentNo)}/logout`),
+  forceReady: (agentNo: string) =>
+    command(`/supervisor/agents/${encodeURIComponent(agentNo)}/ready`),
+  forceNotReady: (agentNo: string, reason: string) =>
+    command(`/supervisor/agents/${encodeURIComponent(agentNo)}/not-ready`, { reason }),
+}
+
+export const callsApi = {
+  search: (query: { number?: string; agent_no?: string; limit?: number; offset?: number }) =>
+    http.get<Page<CallRecord>>('/calls', query),
+}

@@ -1,0 +1,227 @@
+// The agent desktop: its state and time in it, the call bar's buttons for the holders of
+// their codes only, the keypad sending DTMF key by key, the wrap-up countdown, and a
+// reread of the server's state when the server says this desktop changed.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
+import DeskView from '@/views/desk/DeskView.vue'
+import { useLiveStore } from '@/stores/live'
+import { formatDuration } from '@/stores/desk'
+import type { DeskState, LiveCall } from '@/api/cti'
+import { fakeFetch, mountWith, person, setup, type Answer, type RecordedCall } from './helpers'
+
+const SLOW = 20_000 // two Element Plus mounts on a busy machine
+const AGENT = ['desk.use', 'call.answer', 'call.dial', 'call.transfer', 'call.conference']
+
+class FakeSocket {
+  static last: FakeSocket | null = null
+  onopen: ((ev: Event) => unknown) | null = null
+  onmessage: ((ev: MessageEvent) => unknown) | null = null
+  onclose: ((ev: CloseEvent) => unknown) | null = null
+  onerror: ((ev: Event) => unknown) | null = null
+  readyState = 1
+  constructor() {
+    FakeSocket.last = this
+  }
+  send(): void {}
+  close(): void {}
+  deliver(event: object): void {
+    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
+  }
+}
+
+function liveCall(overrides: Partial<LiveCall> = {}): LiveCall {
+  return {
+    call_id: 'cti-c1', direction: 'inbound', state: 'connected', caller: '13912345678',
+    dialled: '4008001000', queue_id: 'service', agent_no: '1001', agents: ['1001'], ringing: [],
+    held: false, consult: null, conference: false, supervisors: {}, taken_over_by: null,
+    created_at: 90, queued_at: 90, answered_at: 100, ended_at: null, cause: null, end_reason: null,
+    ...overrides,
+  }
+}
+
+function deskState(overrides: Partial<DeskState> = {}): DeskState {
+  return {
+    agent_no: '1001', state: 'talking', reason: 'ready', since: 100, at: 175, call_id: 'cti-c1',
+    phone: 'agent:browser-1001', pending_not_ready: null, wrap_up_until: null, calls_answered: 3,
+    call: liveCall(),
+    ...overrides,
+  }
+}
+
+const HISTORY = {
+  items: [
+    {
+      call_id: 'old-1', direction: 'inbound', state: 'ended', caller: '13912345678',
+      dialled: '4008001000', queue_id: 'service', agent_no: '2001', agents: ['2001'],
+      created_at: '2026-11-20T02:00:00Z', answered_at: '2026-11-20T02:00:05Z',
+      ended_at: '2026-11-20T02:01:20Z', cause: 'normal', end_reason: 'customer-hung-up',
+      talk_seconds: 75, legs: [],
+    },
+  ],
+  total: 1,
+}
+
+let current: DeskState
+let fetches: { calls: RecordedCall[] }
+
+function routes(extra: Record<string, Answer | ((call: RecordedCall) => Answer)> = {}) {
+  fetches = fakeFetch({
+    'GET /desk/state': () => ({ body: current }),
+    'GET /calls': { body: HISTORY },
+    'POST /desk/dtmf': { status: 204 },
+    'POST /desk/answer': { status: 204 },
+    'POST /desk/virtual-phone': { body: { phone: 'agent:browser-1001' } },
+    'POST /desk/login': { status: 204 },
+    ...extra,
+  })
+}
+
+async function mountDesk(permissions: string[] = AGENT, locale: 'zh-CN' | 'en' = 'zh-CN') {
+  const env = await setup(person(permissions, { agent_no: '1001' }), locale, '/desk')
+  const wrapper = mountWith(DeskView, env)
+  await flushPromises()
+  return wrapper
+}
+
+beforeEach(() => {
+  current = deskState()
+  FakeSocket.last = null
+  vi.stubGlobal('WebSocket', FakeSocket)
+  routes()
+})
+
+afterEach(() => {
+  document.body.innerHTML = ''
+})
+
+describe('the agent desktop', () => {
+  it('shows the state, the time in it and the caller with earlier calls', async () => {
+    const wrapper = await mountDesk()
+    expect(wrapper.find('[data-test="agent-state"]').text()).toBe('通话中')
+    expect(wrapper.find('[data-test="desk-timer"]').text()).toBe('01:15')
+    expect(wrapper.find('[data-test="call-line"]').text()).toBe('通话中：13912345678')
+    expect(wrapper.find('[data-test="pop-number"]').text()).toBe('13912345678')
+    expect(wrapper.find('[data-test="pop-history"]').text()).toContain('01:15')
+    const history = fetches.calls.find((c) => c.path === '/calls')
+    expect(history).toBeDefined()
+  })
+
+  it('speaks English when asked', async () => {
+    const wrapper = await mountDesk(AGENT, 'en')
+    expect(wrapper.find('[data-test="agent-state"]').text()).toBe('Talking')
+    expect(wrapper.find('[data-test="call-hangup"]').text()).toBe('Hang up')
+  })
+
+  it('offers Answer on a ringing call only to holders of call.answer', async () => {
+    current = deskState({ state: 'reserved', call: liveCall({ state: 'queued', answered_at: null }) })
+    const allowed = await mountDesk()
+    expect(allowed.find('[data-test="call-line"]').text()).toBe('来电振铃：13912345678')
+    await allowed.find('[data-test="call-answer"]').trigger('click')
+    await flushPromises()
+    expect(fetches.calls.some((c) => c.method === 'POST' && c.path === '/desk/answer')).toBe(true)
+    const answer = fetches.calls.find((c) => c.path === '/desk/answer')
+    expect((answer?.body as { command_id: string }).command_id).toMatch(/\S{8,}/)
+    allowed.unmount()
+
+    const refused = await mountDesk(['desk.use'])
+    expect(refused.find('[data-test="call-answer"]').exists()).toBe(false)
+    expect(refused.find('[data-test="call-hangup"]').exists()).toBe(true)
+  }, SLOW)
+
+  it('hides transfer from someone without call.transfer', async () => {
+    const full = await mountDesk()
+    expect(full.find('[data-test="call-transfer"]').exists()).toBe(true)
+    full.unmount()
+    const plain = await mountDesk(['desk.use', 'call.answer'])
+    expect(plain.find('[data-test="call-transfer"]').exists()).toBe(false)
+    expect(plain.find('[data-test="call-hold"]').exists()).toBe(true)
+  }, SLOW)
+
+  it('hides dial from someone without call.dial', async () => {
+    current = deskState({ state: 'ready', call: null, call_id: null })
+    const dialler = await mountDesk()
+    expect(dialler.find('[data-test="dial-submit"]').exists()).toBe(true)
+    dialler.unmount()
+    const noDial = await mountDesk(['desk.use'])
+    expect(noDial.find('[data-test="dial-submit"]').exists()).toBe(false)
+    expect(noDial.find('[data-test="desk-ready"]').exists()).toBe(true)
+  }, SLOW)
+
+  it('sends each keypad key as DTMF at once', async () => {
+    const wrapper = await mountDesk()
+    await wrapper.find('[data-test="keypad-toggle"]').trigger('click')
+    for (const key of ['1', '#', '0']) {
+      await wrapper.find(`[data-test="key-${key}"]`).trigger('click')
+      await flushPromises()
+    }
+    const sent = fetches.calls.filter((c) => c.path === '/desk/dtmf').map((c) => (c.body as { digits: string }).digits)
+    expect(sent).toEqual(['1', '#', '0'])
+    expect(wrapper.find('[data-test="dtmf-sent"]').text()).toContain('1#0')
+  })
+
+  it('counts the wrap-up down', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] })
+    try {
+      current = deskState({ state: 'wrap-up', since: 170, at: 173, wrap_up_until: 180, call: null })
+      const wrapper = await mountDesk()
+      expect(wrapper.find('[data-test="wrap-up-left"]').text()).toBe('剩余 7 秒')
+      vi.advanceTimersByTime(3000)
+      await flushPromises()
+      expect(wrapper.find('[data-test="wrap-up-left"]').text()).toBe('剩余 4 秒')
+      expect(wrapper.find('[data-test="desk-timer"]').text()).toBe('00:06')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('rereads its state when the server says this desktop changed, and after a reconnect', async () => {
+    const wrapper = await mountDesk()
+    const live = useLiveStore()
+    live.start(() => undefined)
+    const socket = FakeSocket.last!
+    const reads = () => fetches.calls.filter((c) => c.path === '/desk/state').length
+    const before = reads()
+
+    current = deskState({ state: 'on-hold', call: liveCall({ held: true }) })
+    socket.deliver({ type: 'desk.changed', data: { agent_no: '2002' } })
+    await flushPromises()
+    expect(reads()).toBe(before) // another agent's desktop
+    socket.deliver({ type: 'desk.changed', data: { agent_no: '1001' } })
+    await flushPromises()
+    expect(reads()).toBe(before + 1)
+    expect(wrapper.find('[data-test="agent-state"]').text()).toBe('保持')
+    expect(wrapper.find('[data-test="call-hold"]').text()).toBe('恢复')
+
+    current = deskState({ state: 'ready', call: null, call_id: null })
+    socket.deliver({ type: 'hello', data: { agent_no: '1001', permissions: AGENT } })
+    await flushPromises()
+    expect(wrapper.find('[data-test="agent-state"]').text()).toBe('示闲')
+    live.stop()
+  })
+
+  it('logs in with the browser virtual phone', async () => {
+    current = { agent_no: '1001', state: 'logged-out' }
+    routes({
+      'POST /desk/login': (call) => {
+        current = deskState({ state: 'not-ready', reason: 'login', call: null, call_id: null })
+        return { status: call.body ? 204 : 422 }
+      },
+    })
+    const wrapper = await mountDesk()
+    await wrapper.find('[data-test="desk-login-submit"]').trigger('click')
+    await flushPromises()
+    const login = fetches.calls.find((c) => c.path === '/desk/login')
+    expect((login?.body as { phone: string }).phone).toBe('agent:browser-1001')
+    expect(wrapper.find('[data-test="agent-state"]').text()).toBe('示忙')
+    expect(wrapper.find('[data-test="desk-reason"]').text()).toContain('刚签入')
+  })
+})
+
+describe('durations', () => {
+  it('read as minutes and seconds, with hours when needed', () => {
+    expect(formatDuration(0)).toBe('00:00')
+    expect(formatDuration(75.9)).toBe('01:15')
+    expect(formatDuration(3725)).toBe('1:02:05')
+  })
+})
