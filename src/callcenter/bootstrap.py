@@ -45,6 +45,7 @@ class Platform:
 
     async def close(self) -> None:
         try:
+            await self.outbound.close()
             if self.telephony is not None:
                 await self.telephony.stop()
         finally:
@@ -78,5 +79,5 @@ def bootstrap(
         groups=GroupService(),
         roles=roles,
         telephony=build_telephony(settings.telephony, bus, sessions, clock),
-        outbound=Outbound.build(),
+        outbound=Outbound.build(lambda: UnitOfWork(sessions, bus), bus),
     )

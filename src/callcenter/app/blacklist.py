@@ -84,9 +84,14 @@ class BlacklistService:
                 reason_en=f"at most {BULK_MAX} numbers at once",
             )
         rows = await self.block(
-            uow, actor, numbers, reason=reason, source=source,
-            note=check_text("note", note), campaign_id=campaign_id,
-        )  # fmt: skip
+            uow,
+            actor,
+            numbers,
+            reason=reason,
+            source=source,
+            note=check_text("note", note),
+            campaign_id=campaign_id,
+        )
         await uow.commit()
         return rows
 
@@ -128,20 +133,31 @@ class BlacklistService:
         added = [n for n in numbers if n not in existing]
         if added:
             audit.record(
-                uow, actor, "blacklist.add", target_type="blacklist",
+                uow,
+                actor,
+                "blacklist.add",
+                target_type="blacklist",
                 target_id=added[0] if len(added) == 1 else f"{len(added)} numbers",
-                detail={"count": len(added), "reason": str(reason), "source": str(source),
-                        "campaign_id": campaign_id},
-            )  # fmt: skip
+                detail={
+                    "count": len(added),
+                    "reason": str(reason),
+                    "source": str(source),
+                    "campaign_id": campaign_id,
+                },
+            )
             uow.emit("blacklist.changed", {"added": len(added)}, VIEW)
         return rows
 
     async def opt_out(self, uow: UnitOfWork, phone: str, *, campaign_id: int | None) -> None:
         """The IVR's opt-out key: the number is blocked from the next lead handed out."""
         await self.block(
-            uow, SYSTEM, [e164(phone, self.default_region)], reason=BlockReason.OPT_OUT,
-            source=BlockSource.IVR, campaign_id=campaign_id,
-        )  # fmt: skip
+            uow,
+            SYSTEM,
+            [e164(phone, self.default_region)],
+            reason=BlockReason.OPT_OUT,
+            source=BlockSource.IVR,
+            campaign_id=campaign_id,
+        )
         await uow.commit()
 
     async def remove(self, uow: UnitOfWork, actor: Actor, entry_id: int) -> None:
@@ -151,9 +167,13 @@ class BlacklistService:
         phone, reason = row.phone, row.reason
         await uow.session.delete(row)
         audit.record(
-            uow, actor, "blacklist.remove", target_type="blacklist", target_id=phone,
+            uow,
+            actor,
+            "blacklist.remove",
+            target_type="blacklist",
+            target_id=phone,
             detail={"reason": reason},
-        )  # fmt: skip
+        )
         uow.emit("blacklist.changed", {"removed": 1}, VIEW)
         await uow.commit()
 

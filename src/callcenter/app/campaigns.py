@@ -103,9 +103,13 @@ class CampaignService:
         uow.session.add(row)
         await flush_unique(uow, "campaign", name)
         audit.record(
-            uow, actor, "campaign.create", target_type="campaign", target_id=row.id,
+            uow,
+            actor,
+            "campaign.create",
+            target_type="campaign",
+            target_id=row.id,
             detail={"name": name},
-        )  # fmt: skip
+        )
         self._changed(uow, row)
         await uow.commit()
         return row
@@ -142,10 +146,14 @@ class CampaignService:
             setattr(row, key, value)
         await flush_unique(uow, "campaign", row.name)
         audit.record(
-            uow, actor, "campaign.update", target_type="campaign", target_id=row.id,
+            uow,
+            actor,
+            "campaign.update",
+            target_type="campaign",
+            target_id=row.id,
             detail={k: v for k, v in changes.items() if k != "settings"}
             | {"settings_changed": "settings" in changes},
-        )  # fmt: skip
+        )
         self._changed(uow, row)
         await uow.commit()
         return row
@@ -175,17 +183,25 @@ class CampaignService:
             violations = start_violations(row.id, version.settings)
             if violations:
                 audit.record(
-                    uow, actor, f"campaign.{command}", target_type="campaign",
-                    target_id=row.id, outcome="failed",
+                    uow,
+                    actor,
+                    f"campaign.{command}",
+                    target_type="campaign",
+                    target_id=row.id,
+                    outcome="failed",
                     detail={"violations": [v.code for v in violations]},
-                )  # fmt: skip
+                )
                 await uow.commit()
                 raise cannot_start(row.id, violations)
         self._apply(row, after)
         audit.record(
-            uow, actor, f"campaign.{command}", target_type="campaign", target_id=row.id,
+            uow,
+            actor,
+            f"campaign.{command}",
+            target_type="campaign",
+            target_id=row.id,
             detail=detail | {"to": row.state},
-        )  # fmt: skip
+        )
         self._changed(uow, row)
         await uow.commit()
         return row

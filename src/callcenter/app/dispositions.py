@@ -40,15 +40,27 @@ DEFAULTS: tuple[tuple[str, str, tuple[Flag, ...], Outcome], ...] = (
     ("sale", "成交 / Sale", (Flag.SALE, Flag.CONTACT, Flag.FINAL), Outcome.SALE),
     ("not_interested", "无意向 / Not interested", (Flag.CONTACT, Flag.FINAL), Outcome.ANSWERED),
     ("callback", "预约回访 / Call back", (Flag.CONTACT, Flag.CALLBACK), Outcome.ANSWERED),
-    ("do_not_call", "拒绝再联系 / Do not call", (Flag.CONTACT, Flag.DO_NOT_CALL, Flag.FINAL),
-     Outcome.ANSWERED),
-    ("answering_machine", "语音信箱 / Answering machine", (Flag.ANSWERING_MACHINE,),
-     Outcome.MACHINE),
-    ("wrong_number", "号码错误 / Wrong number", (Flag.WRONG_NUMBER, Flag.FINAL),
-     Outcome.INVALID_NUMBER),
+    (
+        "do_not_call",
+        "拒绝再联系 / Do not call",
+        (Flag.CONTACT, Flag.DO_NOT_CALL, Flag.FINAL),
+        Outcome.ANSWERED,
+    ),
+    (
+        "answering_machine",
+        "语音信箱 / Answering machine",
+        (Flag.ANSWERING_MACHINE,),
+        Outcome.MACHINE,
+    ),
+    (
+        "wrong_number",
+        "号码错误 / Wrong number",
+        (Flag.WRONG_NUMBER, Flag.FINAL),
+        Outcome.INVALID_NUMBER,
+    ),
     ("no_answer", "无人接听 / No answer", (), Outcome.NO_ANSWER),
     ("busy", "占线 / Busy", (), Outcome.BUSY),
-)  # fmt: skip
+)
 
 
 def check_flags(flags: Iterable[str]) -> list[str]:
@@ -92,10 +104,15 @@ class DispositionService:
         for code, name, flags, outcome in missing:
             uow.session.add(
                 DispositionRow(
-                    code=code, name=name, flags=sorted(flags), outcome=outcome,
-                    enabled=True, created_at=now, updated_at=now,
+                    code=code,
+                    name=name,
+                    flags=sorted(flags),
+                    outcome=outcome,
+                    enabled=True,
+                    created_at=now,
+                    updated_at=now,
                 )
-            )  # fmt: skip
+            )
         await uow.session.flush()
         audit.record(uow, actor, "disposition.defaults", detail={"count": len(missing)})
         uow.emit("disposition.changed", {"added": len(missing)}, VIEW)
@@ -127,8 +144,14 @@ class DispositionService:
         )
         uow.session.add(row)
         await flush_unique(uow, "disposition", code)
-        audit.record(uow, actor, "disposition.create", target_type="disposition",
-                     target_id=row.id, detail={"code": code})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "disposition.create",
+            target_type="disposition",
+            target_id=row.id,
+            detail={"code": code},
+        )
         uow.emit("disposition.changed", {"id": row.id}, VIEW)
         await uow.commit()
         return row
@@ -154,8 +177,14 @@ class DispositionService:
         if enabled is not None:
             row.enabled = enabled
         row.updated_at = utc_now()
-        audit.record(uow, actor, "disposition.update", target_type="disposition",
-                     target_id=row.id, detail={"code": row.code})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "disposition.update",
+            target_type="disposition",
+            target_id=row.id,
+            detail={"code": row.code},
+        )
         uow.emit("disposition.changed", {"id": row.id}, VIEW)
         await uow.commit()
         return row
@@ -170,8 +199,14 @@ class DispositionService:
             raise InUse(kind="disposition", id=disposition_id)
         code = row.code
         await uow.session.delete(row)
-        audit.record(uow, actor, "disposition.delete", target_type="disposition",
-                     target_id=disposition_id, detail={"code": code})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "disposition.delete",
+            target_type="disposition",
+            target_id=disposition_id,
+            detail={"code": code},
+        )
         uow.emit("disposition.changed", {"id": disposition_id}, VIEW)
         await uow.commit()
 

@@ -315,9 +315,13 @@ class LeadService:
         row = await self.get_lead(uow, lead_id)
         row.status = "dnc"
         await self.blacklist.block(
-            uow, SYSTEM, [row.phone], reason=BlockReason.OPT_OUT, source=BlockSource.IVR,
+            uow,
+            SYSTEM,
+            [row.phone],
+            reason=BlockReason.OPT_OUT,
+            source=BlockSource.IVR,
             campaign_id=row.campaign_id,
-        )  # fmt: skip
+        )
         await uow.commit()
         log.info("lead %s of campaign %s opted out", row.id, row.campaign_id)
 

@@ -160,8 +160,14 @@ class ProductService:
         )
         uow.session.add(row)
         await flush_unique(uow, "product", name)
-        audit.record(uow, actor, "product.create", target_type="product", target_id=row.id,
-                     detail={"name": name})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "product.create",
+            target_type="product",
+            target_id=row.id,
+            detail={"name": name},
+        )
         uow.emit("product.changed", {"id": row.id}, VIEW)
         await uow.commit()
         return row
@@ -191,8 +197,14 @@ class ProductService:
             row.attributes = check_attributes(attributes)
         row.updated_at = utc_now()
         await flush_unique(uow, "product", row.name)
-        audit.record(uow, actor, "product.update", target_type="product", target_id=row.id,
-                     detail={"name": row.name})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "product.update",
+            target_type="product",
+            target_id=row.id,
+            detail={"name": row.name},
+        )
         uow.emit("product.changed", {"id": row.id}, VIEW)
         await uow.commit()
         return row
@@ -209,8 +221,14 @@ class ProductService:
         if used is not None:
             raise InUse(kind="product", id=product_id)
         await uow.session.delete(row)
-        audit.record(uow, actor, "product.delete", target_type="product", target_id=product_id,
-                     detail={"name": row.name})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "product.delete",
+            target_type="product",
+            target_id=product_id,
+            detail={"name": row.name},
+        )
         uow.emit("product.changed", {"id": product_id}, VIEW)
         await uow.commit()
 

@@ -25,6 +25,7 @@ from callcenter.app.audit import Actor
 from callcenter.app.blacklist import BlacklistService, BlockReason, BlockSource
 from callcenter.app.campaigns import CampaignService
 from callcenter.app.dispositions import Flag
+from callcenter.app.exports import Column, ColumnKind
 from callcenter.app.products import check_values
 from callcenter.app.validation import check_text
 from callcenter.domain.campaign import CampaignSettings
@@ -38,6 +39,12 @@ from callcenter.store.tables import (
 from callcenter.store.uow import UnitOfWork
 
 EXPORT_MAX = 1_000_000
+_KINDS = {
+    "text": ColumnKind.TEXT,
+    "choice": ColumnKind.TEXT,
+    "number": ColumnKind.NUMBER,
+    "date": ColumnKind.DATE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +63,7 @@ class ResultIn:
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    columns: list[tuple[str, str]]  # (key, header)
+    columns: list[Column]
     rows: list[dict[str, Any]]
 
 
@@ -122,9 +129,13 @@ class ResultService:
         if Flag.DO_NOT_CALL in flags:
             lead.status = "dnc"
             await self.blacklist.block(
-                uow, actor, [lead.phone], reason=BlockReason.DO_NOT_CALL,
-                source=BlockSource.DISPOSITION, campaign_id=campaign_id,
-            )  # fmt: skip
+                uow,
+                actor,
+                [lead.phone],
+                reason=BlockReason.DO_NOT_CALL,
+                source=BlockSource.DISPOSITION,
+                campaign_id=campaign_id,
+            )
         elif Flag.FINAL in flags or Flag.WRONG_NUMBER in flags:
             lead.status = "done"
         elif callback_at is not None:
@@ -133,10 +144,17 @@ class ResultService:
             lead.status = "active"
         await uow.session.flush()
         audit.record(
-            uow, actor, "result.record", target_type="lead", target_id=lead.id,
-            detail={"campaign_id": campaign_id, "disposition": disposition.code,
-                    "result_id": row.id},
-        )  # fmt: skip
+            uow,
+            actor,
+            "result.record",
+            target_type="lead",
+            target_id=lead.id,
+            detail={
+                "campaign_id": campaign_id,
+                "disposition": disposition.code,
+                "result_id": row.id,
+            },
+        )
         uow.emit(
             "result.recorded",
             {"campaign_id": campaign_id, "lead_id": lead.id, "disposition": disposition.code},
@@ -188,32 +206,34 @@ class ResultService:
                 .limit(EXPORT_MAX)
             )
         ).all()
-        attributes: dict[str, str] = {}
+        labels: dict[str, str] = {}
+        kinds: dict[str, ColumnKind] = {}
         custom: dict[str, None] = {}
         for _, lead, _, product in found:
             custom.update(dict.fromkeys(lead.fields))
             if product is not None:
                 for attribute in product.attributes:
-                    attributes.setdefault(attribute["key"], attribute["label"])
+                    labels.setdefault(attribute["key"], attribute["label"])
+                    kinds.setdefault(attribute["key"], _KINDS[attribute["type"]])
         columns = [
-            ("recorded_at", "登记时间 / Recorded at"),
-            ("campaign", "外呼任务 / Campaign"),
-            ("phone", "号码 / Number"),
-            ("region", "地区 / Region"),
-            ("carrier", "运营商 / Carrier"),
-            ("disposition", "结果代码 / Disposition"),
-            ("disposition_name", "呼叫结果 / Result"),
-            ("agent_no", "工号 / Agent"),
-            ("product", "产品 / Product"),
-            *((f"product.{key}", label) for key, label in attributes.items()),
-            ("notes", "备注 / Notes"),
-            ("callback_at", "回访时间 / Callback"),
-            *((f"lead.{key}", key) for key in custom),
+            Column("recorded_at", "登记时间", "Recorded at", ColumnKind.DATETIME),
+            Column("campaign", "外呼任务", "Campaign"),
+            Column("phone", "号码", "Number", ColumnKind.PHONE),
+            Column("region", "地区", "Region"),
+            Column("carrier", "运营商", "Carrier"),
+            Column("disposition", "结果代码", "Disposition"),
+            Column("disposition_name", "呼叫结果", "Result"),
+            Column("agent_no", "工号", "Agent"),
+            Column("product", "产品", "Product"),
+            *(Column(f"product.{key}", label, label, kinds[key]) for key, label in labels.items()),
+            Column("notes", "备注", "Notes"),
+            Column("callback_at", "回访时间", "Callback", ColumnKind.DATETIME),
+            *(Column(f"lead.{key}", key, key) for key in custom),
         ]
         rows = []
         for result, lead, disposition_name, product in found:
             row: dict[str, Any] = {
-                "recorded_at": result.created_at.isoformat(),
+                "recorded_at": result.created_at,
                 "campaign": campaign.name,
                 "phone": lead.phone,
                 "region": lead.region,
@@ -223,7 +243,7 @@ class ResultService:
                 "agent_no": result.agent_no,
                 "product": product.name if product else "",
                 "notes": result.notes,
-                "callback_at": result.callback_at.isoformat() if result.callback_at else "",
+                "callback_at": result.callback_at,
             }
             row.update({f"product.{k}": v for k, v in result.product_values.items()})
             row.update({f"lead.{k}": v for k, v in lead.fields.items()})

@@ -81,8 +81,14 @@ class ScriptService:
         row = ScriptRow(name=name, body=_body(body), created_at=now, updated_at=now)
         uow.session.add(row)
         await flush_unique(uow, "script", name)
-        audit.record(uow, actor, "script.create", target_type="script", target_id=row.id,
-                     detail={"name": name})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "script.create",
+            target_type="script",
+            target_id=row.id,
+            detail={"name": name},
+        )
         uow.emit("script.changed", {"id": row.id}, VIEW)
         await uow.commit()
         return row
@@ -104,8 +110,14 @@ class ScriptService:
             row.body = _body(body)
         row.updated_at = utc_now()
         await flush_unique(uow, "script", row.name)
-        audit.record(uow, actor, "script.update", target_type="script", target_id=row.id,
-                     detail={"name": row.name})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "script.update",
+            target_type="script",
+            target_id=row.id,
+            detail={"name": row.name},
+        )
         uow.emit("script.changed", {"id": row.id}, VIEW)
         await uow.commit()
         return row
@@ -116,8 +128,14 @@ class ScriptService:
             if settings.get("script_id") == script_id:
                 raise InUse(kind="script", id=script_id)
         await uow.session.delete(row)
-        audit.record(uow, actor, "script.delete", target_type="script", target_id=script_id,
-                     detail={"name": row.name})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "script.delete",
+            target_type="script",
+            target_id=script_id,
+            detail={"name": row.name},
+        )
         uow.emit("script.changed", {"id": script_id}, VIEW)
         await uow.commit()
 

@@ -34,10 +34,15 @@ class Kit:
         """A second person who may approve (the admin authors)."""
         if not self.approver_ready:
             self.ok(
-                "POST", "/roles", 201,
-                json={"code": "approver", "name": "审批人",
-                      "permissions": ["campaign.view", "campaign.approve"]},
-            )  # fmt: skip
+                "POST",
+                "/roles",
+                201,
+                json={
+                    "code": "approver",
+                    "name": "审批人",
+                    "permissions": ["campaign.view", "campaign.approve"],
+                },
+            )
             self.api.person(APPROVER, "approver")
             self.approver_ready = True
         return APPROVER

@@ -171,9 +171,11 @@ def test_start_is_refused_for_each_compliance_rule_with_every_reason_listed() ->
 
 def test_the_settings_drive_the_pre_dial_policy_in_the_leads_local_time() -> None:
     settings = CampaignSettings.parse(
-        {"windows": [{"start": "09:00", "end": "12:00", "weekdays": "12345"}],
-         "holidays": ["2026-12-25"]}
-    )  # fmt: skip
+        {
+            "windows": [{"start": "09:00", "end": "12:00", "weekdays": "12345"}],
+            "holidays": ["2026-12-25"],
+        }
+    )
     rules = policy_rules(settings, running=True)
     lead = Lead("1", "+8613800000000", "Asia/Shanghai")
     zone = dt.timezone(dt.timedelta(hours=8))

@@ -18,9 +18,13 @@ DispositionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def disposition_out(row: DispositionRow) -> DispositionOut:
     return DispositionOut(
-        id=row.id, code=row.code, name=row.name, flags=row.flags, outcome=row.outcome,
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        flags=row.flags,
+        outcome=row.outcome,
         enabled=row.enabled,
-    )  # fmt: skip
+    )
 
 
 @router.get("")

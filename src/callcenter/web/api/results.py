@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import io
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 
+from callcenter.app import exports
 from callcenter.app.auth import Principal
 from callcenter.app.results import ResultIn as Result
 from callcenter.store.tables import CallResultRow
 from callcenter.web.api.campaigns import CampaignId, lead_out
 from callcenter.web.api.common import ERROR_RESPONSES
 from callcenter.web.campaign_schemas import Code, LeadOut, OutcomeName, ResultIn, ResultOut
+from callcenter.web.errors import language_of
+from callcenter.web.schemas import Moment
 from callcenter.web.security import Requires, UoW, actor_of, platform_of
 
 router = APIRouter(tags=["results"], responses=ERROR_RESPONSES)
 LeadId = Annotated[int, Path(ge=1, le=2**62)]
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def result_out(row: CallResultRow) -> ResultOut:
@@ -100,3 +107,38 @@ async def numbers_by_outcome(
         uow, campaign_id, dispositions=disposition or [], outcomes=outcome or []
     )
     return [lead_out(r) for r in rows]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/results/export",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}, XLSX: {}}, "description": "营销结果清单 / results"}},
+)
+async def export_results(
+    campaign_id: CampaignId,
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("campaign.export"))],
+    uow: UoW,
+    since: Annotated[Moment, Query(description="起 / from (inclusive)")],
+    until: Annotated[Moment, Query(description="止 / until (exclusive)")],
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+) -> Response:
+    """营销结果清单 / the campaign's results recorded in [since, until), as CSV or XLSX."""
+    platform = platform_of(request)
+    found = await platform.outbound.results.export_rows(uow, campaign_id, since=since, until=until)
+    out = io.BytesIO()
+    write = exports.write_xlsx if format == "xlsx" else exports.write_csv
+    write(
+        found.rows,
+        found.columns,
+        out,
+        language=language_of(request, platform.settings.language),
+        time_zone=platform.settings.timezone,
+    )
+    return Response(
+        out.getvalue(),
+        media_type=XLSX if format == "xlsx" else CSV,
+        headers={
+            "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-results.{format}"'
+        },
+    )

@@ -18,9 +18,12 @@ ScriptId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def script_out(row: ScriptRow) -> ScriptOut:
     return ScriptOut(
-        id=row.id, name=row.name, body=row.body, created_at=row.created_at,
+        id=row.id,
+        name=row.name,
+        body=row.body,
+        created_at=row.created_at,
         updated_at=row.updated_at,
-    )  # fmt: skip
+    )
 
 
 @router.get("")
