@@ -18,8 +18,11 @@ words and silences by frame energy and decides on the shape:
 
 Frames are voiced when their energy is above ``silence_threshold`` (dBFS) and
 ``noise_margin`` dB above the noise floor, which follows the quietest frames down at
-once and up by at most ``noise_rise`` dB per second, so a noisy line does not read
-as one endless word and a long greeting does not become the floor. A voiced run
+once and up by at most ``noise_rise`` dB per second, so a long greeting does not
+become the floor. Energy that stays within ``steady_range`` dB for ``steady``
+seconds is line noise (a voice rises and falls with every syllable): it becomes the
+floor at once, and a first "word" made only of it is taken back, so noise that
+starts after the answer does not read as one endless word. A voiced run
 becomes a word once it lasts ``min_word_length``; a word ends after
 ``between_words_silence`` of quiet. A frame is a pure tone when the main lobe of its
 strongest spectral peak holds ``beep_purity`` of its power.
@@ -43,6 +46,7 @@ import enum
 import functools
 import logging
 import math
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, get_args
@@ -73,6 +77,8 @@ class AmdParams:
     silence_threshold: float = -50.0  # dBFS: quieter frames are always silence
     noise_margin: float = 5.0  # dB above the noise floor for a frame to be voiced
     noise_rise: float = 5.0  # dB per second the noise floor may climb
+    steady: float = 0.3  # energy this steady for this long is noise, not a voice
+    steady_range: float = 3.0  # dB: "steady" means frame energies within this range
     beep: float = 0.2  # a steady pure tone this long is a machine's beep (0: off)
     beep_purity: float = 0.8  # share of a frame's power within one tone for "pure"
     initial_silence_result: AmdResult = "unsure"
@@ -102,6 +108,8 @@ class AmdParams:
             raise ValueError("greeting, after_greeting_silence and total time must be positive")
         if self.max_words < 1:
             raise ValueError("max_words must be at least 1")
+        if 0 < self.steady <= self.beep:
+            raise ValueError("steady must be longer than beep, or a beep becomes the floor")
 
 
 class _State(enum.Enum):
@@ -113,8 +121,8 @@ class _State(enum.Enum):
 
 _TRANSITIONS: Final[Mapping[_State, frozenset[_State]]] = {
     _State.WAITING: frozenset({_State.IN_WORD, _State.DECIDED}),
-    _State.IN_WORD: frozenset({_State.BETWEEN_WORDS, _State.DECIDED}),
-    _State.BETWEEN_WORDS: frozenset({_State.IN_WORD, _State.DECIDED}),
+    _State.IN_WORD: frozenset({_State.BETWEEN_WORDS, _State.WAITING, _State.DECIDED}),
+    _State.BETWEEN_WORDS: frozenset({_State.IN_WORD, _State.WAITING, _State.DECIDED}),
     _State.DECIDED: frozenset(),
 }
 
@@ -170,6 +178,10 @@ class AmdDetector:
         self._samples = 0  # audio seen so far
         self._started: float | None = None
         self._floor: float | None = None  # dBFS, set by the first frame
+        self._recent: deque[float] = deque()  # energies of the last ``steady`` seconds
+        self._recent_samples = 0
+        self._run_peak = -math.inf  # loudest frame of the current voiced run, dBFS
+        self._greeting_peak = -math.inf  # loudest frame since the first word began
         self._voiced_run = 0  # samples of the current voiced run
         self._quiet_run = 0  # samples of the current quiet run
         self._greeting_start = 0  # sample where the first word began
@@ -211,7 +223,39 @@ class AmdDetector:
         else:
             climbed = self._floor + p.noise_rise * self._seconds(len(frame))
             self._floor = max(lowest, min(energy, climbed))
-        return energy > p.silence_threshold and energy > self._floor + p.noise_margin
+        if self._steady(energy, len(frame)):
+            self._floor = max(lowest, min(self._recent))
+            self._forget_noise_word()
+        voiced = energy > p.silence_threshold and energy > self._floor + p.noise_margin
+        self._run_peak = max(self._run_peak, energy) if voiced else -math.inf
+        self._greeting_peak = max(self._greeting_peak, energy)
+        return voiced
+
+    def _steady(self, energy: float, samples: int) -> bool:
+        """The last ``steady`` seconds stayed within ``steady_range`` dB: line noise
+        (a voice rises and falls with every syllable), so it becomes the floor at once.
+        """
+        p = self.params
+        if p.steady <= 0:
+            return False
+        self._recent.append(energy)
+        self._recent_samples += samples
+        window = round(p.steady * self.rate)
+        while self._recent_samples - samples >= window and len(self._recent) > 1:
+            self._recent.popleft()
+            self._recent_samples -= samples
+        if self._recent_samples < window or not math.isfinite(min(self._recent)):
+            return False
+        return max(self._recent) - min(self._recent) <= p.steady_range
+
+    def _forget_noise_word(self) -> None:
+        """The first "word" was the noise that just became the floor: take it back."""
+        assert self._floor is not None
+        if self.words == 1 and self._greeting_peak <= self._floor + self.params.steady_range:
+            self.words = 0
+            self._voiced_run = 0
+            self._greeting_peak = -math.inf
+            self._set_state(_State.WAITING)
 
     def _beeping(self, frame: npt.NDArray[np.int16], voiced: bool) -> bool:
         """A steady pure tone (one spectral peak, same pitch) for ``beep`` seconds."""
@@ -250,6 +294,7 @@ class AmdDetector:
         if self._state is _State.WAITING:
             if min_word:
                 self._greeting_start = self._samples - self._voiced_run
+                self._greeting_peak = self._run_peak
                 self._start_word()
             elif self._elapsed >= p.initial_silence:
                 return self._decide(p.initial_silence_result, "initial-silence", now)

@@ -49,10 +49,19 @@ def quiet(seconds: float) -> npt.NDArray[np.float64]:
     return np.zeros(round(seconds * RATE))
 
 
-def babble(seconds: float, level_dbfs: float = -20.0) -> npt.NDArray[np.float64]:
-    """Speech-like: noise shaped to the voice band, not one pure tone."""
+def hiss(seconds: float, level_dbfs: float = -20.0) -> npt.NDArray[np.float64]:
+    """Steady noise in the voice band, like a bad line."""
     noise = np.random.default_rng(round(seconds * 1000)).normal(0, 1, round(seconds * RATE))
-    voiced = np.convolve(noise, np.ones(4) / 4, mode="same")
+    shaped = np.convolve(noise, np.ones(4) / 4, mode="same")
+    scaled: npt.NDArray[np.float64] = shaped / np.sqrt(np.mean(shaped**2))
+    return scaled * 32768 * 10 ** (level_dbfs / 20)
+
+
+def babble(seconds: float, level_dbfs: float = -20.0) -> npt.NDArray[np.float64]:
+    """Speech-like: voice-band noise rising and falling 20 dB with 4 syllables a second."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    syllables = 0.55 - 0.45 * np.cos(2 * np.pi * 4 * t)
+    voiced = hiss(seconds) * syllables
     scaled: npt.NDArray[np.float64] = voiced / np.sqrt(np.mean(voiced**2))
     return scaled * 32768 * 10 ** (level_dbfs / 20)
 
@@ -100,7 +109,7 @@ def test_the_beep_after_a_short_greeting_gives_the_machine_away() -> None:
 
 def test_a_dtmf_digit_is_not_a_beep() -> None:
     """Two tones at once (a key pressed) are not one pure tone."""
-    n = np.arange(round(0.5 * RATE))
+    n = np.arange(round(0.25 * RATE))
     digit = 6000 * (np.sin(2 * np.pi * 770 * n / RATE) + np.sin(2 * np.pi * 1336 * n / RATE))
     assert detect(pcm(quiet(0.3), digit, quiet(2))).result == "human"
     assert tone_peak(pcm(digit[:FRAME]), 0.8) == -1
@@ -132,11 +141,28 @@ def test_clicks_shorter_than_a_word_are_not_words() -> None:
 
 def test_a_noisy_line_is_not_one_endless_word() -> None:
     """Loud line noise at -30 dBFS throughout; a word 15 dB above it still stands out."""
-    line = babble(4, -30)
+    line = hiss(4, -30)
     line[4000:7200] += babble(0.4, -15)
     decision = detect(pcm(line))
-    assert (decision.result, decision.words) == ("human", 1)
+    assert decision.result == "human"
+    assert decision.greeting <= 0.4
     assert decision.elapsed == pytest.approx(0.5 + 0.4 + 0.8, abs=0.1)
+
+
+def test_line_noise_starting_after_the_answer_is_not_taken_for_a_greeting() -> None:
+    """Quiet, then hiss for good: the hiss becomes the floor and its "word" is withdrawn."""
+    decision = detect(pcm(quiet(0.3), hiss(5, -35)))
+    assert (decision.result, decision.reason, decision.words) == ("unsure", "initial-silence", 0)
+    line = np.concatenate([quiet(0.3), hiss(5, -35)])
+    line[6400:9600] += babble(0.4, -15)  # "喂?" 0.5 s into the hiss
+    decision = detect(pcm(line))
+    assert (decision.result, decision.words) == ("human", 1)
+
+
+def test_a_drawn_out_steady_vowel_is_at_worst_unsure() -> None:
+    """ "喂——" held level for a second looks like noise: never a machine."""
+    decision = detect(pcm(quiet(0.3), hiss(1.0, -15), quiet(4)))
+    assert decision.result != "machine"
 
 
 def test_the_decision_comes_once_stamped_with_the_callers_clock() -> None:
@@ -190,6 +216,7 @@ def test_frame_energy_is_measured_against_full_scale() -> None:
         {"greeting": 0},
         {"max_words": 0},
         {"initial_silence_result": "robot"},
+        {"steady": 0.2, "beep": 0.2},
     ],
 )
 def test_nonsense_parameters_are_refused(bad: dict[str, object]) -> None:
