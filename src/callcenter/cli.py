@@ -28,6 +28,7 @@ BENCHMARKS = {
     "api": "callcenter.bench.api",
     "acd": "callcenter.bench.acd",
     "sip": "callcenter.bench.sip",
+    "media": "callcenter.bench.media",
     "dialer": "callcenter.bench.dialer",
 }
 
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", action="append", dest="roles", help="role code (repeatable)")
     create.add_argument("--password-stdin", action="store_true", help="read the password")
 
+    engine = commands.add_parser("media-engine", help="run one media engine process")
+    engine.add_argument("engine_args", nargs=argparse.REMAINDER, help="see --help of the engine")
+
     bench = commands.add_parser("bench", help="run a benchmark")
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--json", action="store_true", help="print figures as JSON")
@@ -93,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["media-engine"]:  # the engine parses its own options
+        from callcenter.media import engine
+
+        return engine.main(raw[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("alembic", "httpx2", "httpcore2", "httpx", "httpcore"):

@@ -168,6 +168,7 @@ class EngineClient(_Commands):
         self._events: asyncio.Queue[MediaEvent | object] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._gone: str | None = None
+        self._closing = False
 
     @property
     def pid(self) -> int | None:
@@ -244,7 +245,10 @@ class EngineClient(_Commands):
         if self._gone is not None:
             return
         self._gone = reason
-        log.warning("media engine %s is gone: %s", self.pid, reason)
+        if self._closing:
+            log.info("media engine %s stopped: %s", self.pid, reason)
+        else:
+            log.warning("media engine %s is gone: %s", self.pid, reason)
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(EngineError("engine-gone", reason=reason))
@@ -265,6 +269,7 @@ class EngineClient(_Commands):
         process = self.process
         if process is None:
             return
+        self._closing = True
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
         try:

@@ -22,13 +22,15 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
+import stat
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, Final, TextIO, cast
 
 import uvloop
 
@@ -196,9 +198,12 @@ class EngineServer:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=LINE_LIMIT)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        self._out, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout)
+        reader: asyncio.StreamReader | None = None
+        if _is_stream(sys.stdin):
+            reader = asyncio.StreamReader(limit=LINE_LIMIT)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        if _is_stream(sys.stdout):
+            self._out, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stopping.set)
         ticker = asyncio.create_task(self._tick_forever())
@@ -216,8 +221,16 @@ class EngineServer:
                     transport.close()
             log.info("media engine stopped")
 
-    async def _read_commands(self, reader: asyncio.StreamReader) -> None:
-        while line := await reader.readline():
+    async def _read_commands(self, reader: asyncio.StreamReader | None) -> None:
+        """Lines from the pipe; from a file (stdin redirected), read in a thread."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if reader is not None:
+                line = await reader.readline()
+            else:
+                line = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+            if not line:
+                return
             if line.strip():
                 await self._handle_line(line)
 
@@ -318,8 +331,17 @@ class EngineServer:
             self._write(control.event_message(event))
 
     def _write(self, data: bytes) -> None:
-        if self._out is not None and not self._out.is_closing():
+        if self._out is None:
+            sys.stdout.buffer.write(data)  # a file, not a pipe: a plain write
+            sys.stdout.buffer.flush()
+        elif not self._out.is_closing():
             self._out.write(data)
+
+
+def _is_stream(file: TextIO) -> bool:
+    """A pipe, socket or terminal (the loop can watch it); a regular file cannot be."""
+    mode = os.fstat(file.fileno()).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
 
 
 def _unbound_send(data: bytes, addr: Address) -> None:
