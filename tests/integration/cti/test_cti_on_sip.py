@@ -5,8 +5,9 @@ records. Two baresip phones register extensions 1001 and 1002 at the switch; the
 agents log in with those extensions. SIPp, as the carrier, calls the DID; its media
 gateway is a small RTP peer playing a 1 kHz tone and keeping what it hears. The call
 is queued and offered to agent 1001, whose baresip answers by itself and talks (a
-400 Hz tone); 1001 blind-transfers it to 1002 (a 600 Hz tone), who answers and talks
-until the customer hangs up. Each phone's recording holds the customer's tone, the
+400 Hz tone); 1001 blind-transfers it to 1002 (a 600 Hz tone): the customer is held
+(re-INVITE inactive, which SIPp checks) while 1002 rings, resumed when 1002 answers,
+and they talk until the customer hangs up. Each phone's recording holds the customer's tone, the
 customer heard both agents, and the call record names both agents in order.
 """
 
@@ -90,12 +91,7 @@ async def test_inbound_call_is_queued_answered_by_baresip_and_blind_transferred(
         settings.telephony, EventBus(), async_sessionmaker(db, expire_on_commit=False)
     )
     assert telephony is not None
-    scenario = tmp_path / "customer.xml"
-    scenario.write_text(
-        (SCENARIOS / "b2bua_carrier_calls_did.xml")
-        .read_text()
-        .replace('<pause milliseconds="4000" />', '<pause milliseconds="7000" />')
-    )
+    scenario = SCENARIOS / "b2bua_customer_held.xml"
     media = RtpTonePeer()
     processes: list[asyncio.subprocess.Process] = []
     recordings = {no: tmp_path / f"rec-{no}" for no in AGENT_HZ}

@@ -22,9 +22,11 @@ from callcenter.switch.ports import (
     HangupCause,
     LegAnswered,
     LegBridged,
+    LegHeld,
     LegHungUp,
     LegId,
     LegOffered,
+    LegResumed,
     LegRinging,
     LegUnbridged,
     SwitchEvent,
@@ -589,4 +591,95 @@ async def test_the_callers_tone_reaches_the_agents_baresip(tmp_path: Path) -> No
         assert len(audio) >= 2 * RATE, len(audio)
         strength = tone_strength(np.asarray(audio[: 3 * RATE], dtype=np.float64), 1000.0)
         assert strength > 0.8, strength
+        events.close()
+
+
+# -- mid-call: hold, session timers, RTP inactivity ------------------------------------
+
+
+@pytest.mark.sipp
+async def test_hold_and_resume_reach_the_carrier_as_reinvites(tmp_path: Path) -> None:
+    """hold: SIPp gets a re-INVITE with a=inactive and answers it (its scenario checks
+    the direction), LegHeld; resume: a=sendrecv, LegResumed; then our BYE."""
+    port = free_udp_port()
+    async with asyncio.timeout(HARD_TIMEOUT), SipSwitch([carrier(port)]) as switch:
+        events = Events(switch)
+        peer = await sipp_carrier(tmp_path, "b2bua_carrier_held.xml", port)
+        try:
+            leg = LegId("out-held")
+            await switch.originate(leg, "13800138000", caller_id="4000")
+            await events.answered(leg)
+            await switch.hold(leg, "moh")
+            await events.wait(lambda e: isinstance(e, LegHeld), 5)
+            await switch.resume(leg)
+            await events.wait(lambda e: isinstance(e, LegResumed), 5)
+            await switch.hangup(leg)
+            assert await peer.finished() == 0, peer.log()
+        finally:
+            await peer.stop()
+        kinds = [type(e) for e in events.of(leg)]
+        assert kinds == [LegRinging, LegAnswered, LegHeld, LegResumed, LegHungUp], kinds
+        events.close()
+
+
+@pytest.mark.sipp
+async def test_a_session_whose_refresh_goes_unanswered_is_torn_down(tmp_path: Path) -> None:
+    """The carrier answers with a 2 s session timer that we refresh (RFC 4028), then
+    goes silent: our refresh re-INVITE (at 1 s) gets no answer, and at the deadline
+    (2 s less a third) we send BYE, which SIPp answers, and report failed."""
+    port = free_udp_port()
+    async with (
+        asyncio.timeout(HARD_TIMEOUT),
+        SipSwitch([carrier(port)], session_expires=90) as switch,
+    ):
+        events = Events(switch)
+        peer = await sipp_carrier(tmp_path, "b2bua_carrier_goes_silent.xml", port)
+        try:
+            leg = LegId("out-silent")
+            await switch.originate(leg, "13800138000", caller_id="4000")
+            answered = await events.answered(leg)
+            ended = await events.hung_up(leg, within=5)
+            assert await peer.finished() == 0, peer.log()
+        finally:
+            await peer.stop()
+        assert (ended.cause, ended.sip_status, ended.by) == (HangupCause.FAILED, None, "switch")
+        assert 1.2 <= ended.at - answered.at <= 2.0, ended.at - answered.at
+        events.close()
+
+
+@pytest.mark.sipp
+async def test_a_bridged_leg_that_sends_no_rtp_is_torn_down(tmp_path: Path) -> None:
+    """rtp_timeout 1 s: a caller streaming a tone is bridged to a carrier that answers
+    but never sends RTP. About a second later the carrier gets our BYE (its scenario
+    ends on it) and its leg is reported failed by the switch; the caller, whose RTP
+    keeps coming, stays up until it hangs up by itself."""
+    write_tone(tmp_path / "tone.wav")
+    port = free_udp_port()
+    async with (
+        asyncio.timeout(HARD_TIMEOUT),
+        SipSwitch([carrier(port)], rtp_timeout=1.0) as switch,
+    ):
+        events = Events(switch)
+        callee = await sipp_carrier(tmp_path, "b2bua_carrier_answer.xml", port)
+        caller: Peer | None = None
+        try:
+            agent = LegId("silent-carrier")
+            await switch.originate(agent, "13800138000", caller_id="4000")
+            await events.answered(agent)
+            caller = await sipp_caller(tmp_path, "b2bua_caller_streams.xml", switch.address)
+            offered = await events.offered()
+            await switch.answer(offered.leg)
+            await switch.bridge(BridgeId("b-silent"), [offered.leg, agent])
+            bridged_at = switch.now()
+            ended = await events.hung_up(agent, within=5)
+            assert await callee.finished() == 0, callee.log()
+            customer_end = await events.hung_up(offered.leg, within=8)
+            assert await caller.finished() == 0, caller.log()
+        finally:
+            if caller is not None:
+                await caller.stop()
+            await callee.stop()
+        assert (ended.cause, ended.by) == (HangupCause.FAILED, "switch")
+        assert 0.9 <= ended.at - bridged_at <= 2.5, ended.at - bridged_at
+        assert (customer_end.cause, customer_end.by) == (HangupCause.NORMAL, "remote")
         events.close()

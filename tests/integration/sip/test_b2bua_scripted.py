@@ -370,17 +370,18 @@ async def test_commands_refuse_what_makes_no_sense() -> None:
             await switch.bridge(BridgeId("x"), [a, a])
         with pytest.raises(UnknownBridge):
             await switch.unbridge(BridgeId("x"))
+        with pytest.raises(LegNotAnswered):
+            await switch.hold(b)
+        with pytest.raises(InvalidLegState):
+            await switch.redirect(b, "2000")
         with pytest.raises(NotSupported) as raised:
-            await switch.hold(a)
+            await switch.play(a, "welcome")
         assert raised.value.code == "not-supported"
         for command in (
-            switch.resume(a),
-            switch.play(a, "welcome"),
             switch.collect(a, max_digits=1, timeout=1.0),
             switch.send_dtmf(a, "1"),
             switch.record(RecordingId("r"), a),
             switch.join(BridgeId("conf"), a, TalkListen()),  # type: ignore[arg-type]
-            switch.redirect(a, "2000"),
         ):
             with pytest.raises(NotSupported):
                 await command
@@ -493,8 +494,9 @@ def in_dialog(invite: Request, answer: Response, method: str, cseq: int, port: i
 
 
 async def test_a_reinvite_is_refused_and_an_ended_call_is_forgotten() -> None:
-    """A re-INVITE gets 488 and the call stays up (RFC 3261 14.2); the caller's BYE ends
-    it; after the ACK wait the Call-ID is forgotten and a repeated BYE gets 481."""
+    """A re-INVITE offering no codec of ours gets 488 and the call stays up (RFC 3261
+    14.2); the caller's BYE ends it; after the ACK wait the Call-ID is forgotten and a
+    repeated BYE gets 481."""
     async with (
         asyncio.timeout(TIMEOUT),
         SipSwitch(ack_wait=0.5) as switch,
@@ -512,7 +514,18 @@ async def test_a_reinvite_is_refused_and_an_ended_call_is_forgotten() -> None:
         assert answer.status == 200
         ack = in_dialog(invite, answer, "ACK", 1, port)
         peer.send_request(ack, switch.address)
-        peer.send_request(in_dialog(invite, answer, "INVITE", 2, port), switch.address)
+        reinvite = in_dialog(invite, answer, "INVITE", 2, port)
+        g729 = (
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
+        )
+        reinvite = Request(
+            method="INVITE",
+            uri=reinvite.uri,
+            headers=reinvite.headers.add("Content-Type", "application/sdp"),
+            body=g729.encode(),
+        )
+        peer.send_request(reinvite, switch.address)
         assert (await final_response(peer)).status == 488
         assert switch.leg_state(offered.leg) is LegState.ANSWERED
         peer.send_request(in_dialog(invite, answer, "BYE", 3, port), switch.address)

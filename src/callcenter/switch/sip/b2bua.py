@@ -64,12 +64,15 @@ from callcenter.switch.ports import (
     LegAlreadyEnded,
     LegAnswered,
     LegBridged,
+    LegHeld,
     LegHungUp,
     LegId,
     LegInUse,
     LegNotAnswered,
     LegOffered,
     LegProgressed,
+    LegRedirected,
+    LegResumed,
     LegRinging,
     LegUnbridged,
     RecordingId,
@@ -141,6 +144,8 @@ class SipSwitch:
         ack_wait: float = ACK_WAIT,
         max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
         registrar: Registrar | None = None,
+        session_expires: int | None = None,
+        rtp_timeout: float | None = None,
     ) -> None:
         self.trunks: dict[str, Trunk] = {t.name: t for t in trunks}
         self._default_trunk = trunks[0] if trunks else None
@@ -167,6 +172,9 @@ class SipSwitch:
         if registrar is not None:
             self.phones = RegistrarService(registrar, shared=self.sip.transport)
             self.sip.registrar_events = self.phones.handle
+        self.sip.session_expires = session_expires
+        self.rtp_timeout = rtp_timeout
+        self._watchdog: asyncio.TimerHandle | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -174,6 +182,8 @@ class SipSwitch:
         address = await self.sip.transport.start(self._host, self._port)
         if self.phones is not None:
             await self.phones.start()
+        if self.rtp_timeout:
+            self._arm_watchdog()
         return address
 
     @property
@@ -183,10 +193,12 @@ class SipSwitch:
     async def aclose(self) -> None:
         """Hang up every live leg (BYE, CANCEL, or 480 to an offered call, each with its
         LegHungUp), then close the SIP socket and every RTP port."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self.sip.transport.is_open:
             for record in list(self._legs.values()):
                 if record.state is not LegState.ENDED:
-                    await self.hangup(record.id)
+                    self._end_here(record, HangupCause.NORMAL)
         for record in self._legs.values():
             record.cancel_timers()
             record.rtp.close()
@@ -216,6 +228,9 @@ class SipSwitch:
             self._subscriptions.remove(subscription)
 
     def _emit(self, event: SwitchEvent) -> None:
+        record = self._legs.get(getattr(event, "leg", LegId("")))
+        if record is not None and record.hidden:
+            return  # a leg of the switch's own (a transfer's far side): the core never sees it
         for subscription in list(self._subscriptions):
             try:
                 subscription.handler(event)
@@ -259,6 +274,20 @@ class SipSwitch:
             raise InvalidArgument(f"ring_timeout must be positive, not {ring_timeout}")
         if amd:
             raise NotSupported("answering-machine detection needs the media engine")
+        await self._dial(leg, dest, signature, caller_id, trunk, ring_timeout)
+
+    async def _dial(
+        self,
+        leg: LegId,
+        dest: str,
+        signature: tuple[object, ...],
+        caller_id: str,
+        trunk: str | None,
+        ring_timeout: float,
+        *,
+        hidden: bool = False,
+    ) -> SipLeg | None:
+        """Send the INVITE of a new outbound leg; None if it ended at once (or raced)."""
         phone: Binding | None = None
         if trunk is None and self._is_extension(dest):
             dest = AGENT_PREFIX + dest
@@ -271,19 +300,19 @@ class SipSwitch:
             raise InvalidArgument(f"bad caller id {caller!r}")
         if dest.startswith(AGENT_PREFIX) and phone is None:
             self._refused(leg, signature, dest, caller, HangupCause.NO_ANSWER, UNREGISTERED)
-            return
+            return None
         if chosen is not None and not self._admits(chosen):
             self._refused(leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY)
-            return
+            return None
         uri = phone.contact.uri if phone is not None else request_uri_for(dest, chosen)
         assert isinstance(uri, SipUri)
         rtp = RtpPort()
         media = await rtp.open(self.media_host)
         if leg in self._legs:  # the same originate won the race while the port opened
             rtp.close()
-            return await self.originate(
-                leg, dest, caller_id=caller_id, trunk=trunk, ring_timeout=ring_timeout, vars=vars
-            )
+            if self._legs[leg].signature != signature:
+                raise ConflictingCommand(f"leg {leg} exists with other arguments")
+            return None
         record = SipLeg(
             leg,
             "outbound",
@@ -296,6 +325,7 @@ class SipSwitch:
             rtp=rtp,
             trunk=chosen,
             session_id=secrets.randbelow(2**31),
+            hidden=hidden,
         )
         self._legs[leg] = record
         self.sip.register(record)
@@ -309,6 +339,7 @@ class SipSwitch:
             sdp=build_offer(
                 address=media[0], port=media[1], session_id=record.session_id, version=1
             ),
+            session_expires=self.sip.session_expires,
         )
         if phone is not None:
             record.target = phone.source
@@ -320,6 +351,7 @@ class SipSwitch:
         loop = asyncio.get_running_loop()
         record.timers["ring"] = loop.call_later(ring_timeout, self._ring_timeout, record)
         self.sip.send_invite(record, invite)
+        return record
 
     async def answer(self, leg: LegId) -> None:
         record = self._leg(leg)
@@ -338,11 +370,19 @@ class SipSwitch:
         self.sip.answer(record, media)
         set_state(record, LegState.ANSWERED)
         self._emit(LegAnswered(self.now(), leg, None))
+        if record.session_expires is not None:
+            self.sip.midcall.start_session(
+                record, record.session_expires, we_refresh=record.we_refresh
+            )
 
     async def hangup(self, leg: LegId, cause: HangupCause = HangupCause.NORMAL) -> None:
         record = self._leg(leg)
-        if record.state is LegState.ENDED:
-            return
+        if record.state is LegState.ENDED or record.redirected_to is not None:
+            return  # a redirected leg ended for the core when it was handed over
+        self._end_here(record, cause)
+
+    def _end_here(self, record: SipLeg, cause: HangupCause) -> None:
+        """End a live leg from our side: 4xx/6xx, CANCEL or BYE as its state asks."""
         if record.state is LegState.OFFERED:
             status = SIP_STATUS_FOR_CAUSE[cause] or NO_ANSWER_STATUS
             self.sip.reject(record, status)
@@ -374,6 +414,7 @@ class SipSwitch:
         now = self.now()
         for record, peer in ((first, second), (second, first)):
             record.bridge = bridge
+            self._reset_rtp_watch(record)
             self._emit(LegBridged(now, record.id, bridge, peer.id))
         log.info("bridge %s: %s <-> %s", bridge, first.id, second.id)
 
@@ -386,12 +427,22 @@ class SipSwitch:
     # -- commands that need the media engine ------------------------------------------
 
     async def hold(self, leg: LegId, music: str = "default") -> None:
-        self._answered(leg)
-        raise NotSupported("hold needs the media engine")
+        """Stop relaying to the leg and re-INVITE it ``inactive``; LegHeld on the 2xx."""
+        record = self._answered(leg)
+        if record.want_hold:
+            return
+        record.want_hold, record.music = True, music
+        record.rtp.sending = False
+        self.sip.midcall.sync(record)
 
     async def resume(self, leg: LegId) -> None:
-        self._answered(leg)
-        raise NotSupported("resume needs the media engine")
+        """Re-INVITE the leg ``sendrecv``; LegResumed on the 2xx."""
+        record = self._answered(leg)
+        if not record.want_hold:
+            return
+        record.want_hold = False
+        record.rtp.sending = record.remote_sends
+        self.sip.midcall.sync(record)
 
     async def play(
         self, leg: LegId, prompt: str, *, loop: bool = False, barge_in_digits: str = ""
@@ -433,8 +484,26 @@ class SipSwitch:
         self._leg(leg)  # no leg is ever in a conference
 
     async def redirect(self, leg: LegId, dest: str) -> None:
-        self._leg(leg)
-        raise NotSupported("redirect (REFER / 302) is not built yet")
+        """Blind transfer: an offered leg gets 302 to ``dest``; an answered one is
+        handed to a new leg of the switch's own to ``dest`` (see :meth:`_hand_over`)."""
+        record = self._leg(leg)
+        if record.redirected_to is not None:
+            if record.redirected_to != dest:
+                raise ConflictingCommand(f"leg {leg} is redirected to {record.redirected_to}")
+            return
+        if record.state is LegState.ENDED:
+            raise LegAlreadyEnded(f"leg {leg} has ended")
+        if record.state is LegState.OFFERED:
+            uri = request_uri_for(dest, self._trunk(None, dest))
+            self.sip.redirect(record, uri)
+            self._emit(LegRedirected(self.now(), leg, dest))
+            self.ended(record, HangupCause.NORMAL, 302, "switch")
+            record.redirected_to = dest
+            return
+        if record.state is not LegState.ANSWERED:
+            raise InvalidLegState(f"leg {leg} is outbound and {record.state.value}")
+        self._trunk(None, dest)  # a bad destination fails the command, not the call
+        await self._hand_over(record, dest, notify=None)
 
     # -- what the signalling reports (signalling.LegOwner) ----------------------------
 
@@ -478,6 +547,35 @@ class SipSwitch:
         record.cancel_timer("ring")
         set_state(record, LegState.ANSWERED)
         self._emit(LegAnswered(self.now(), record.id, None))
+        caller = self._legs.get(record.handoff) if record.handoff else None
+        if record.hidden and caller is not None and caller.state is LegState.ANSWERED:
+            connect(caller.rtp, record.rtp)
+            self._reset_rtp_watch(caller)
+            self._reset_rtp_watch(record)
+            log.info("leg %s: handed over to %s", caller.id, record.dest)
+            if record.notify is not None:
+                self.sip.midcall.notify(record.notify, "200 OK", final=True)
+
+    def hold_confirmed(self, record: SipLeg) -> None:
+        if record.held:
+            self._emit(LegHeld(self.now(), record.id, record.music))
+        else:
+            self._emit(LegResumed(self.now(), record.id))
+
+    def transfer(self, record: SipLeg, dest: str) -> bool:
+        """A phone REFERred its call to ``dest``: hand its bridge partner over."""
+        bridge = self._bridges.get(record.bridge) if record.bridge else None
+        if bridge is None:
+            log.info("leg %s: REFER to %s with nobody to transfer", record.id, dest)
+            return False
+        other = self._legs[bridge.legs[1] if bridge.legs[0] == record.id else bridge.legs[0]]
+        try:
+            self._trunk(None, dest)
+        except SwitchError as exc:
+            log.info("leg %s: REFER to %s refused: %s", record.id, dest, exc)
+            return False
+        asyncio.get_running_loop().create_task(self._hand_over(other, dest, notify=record))
+        return True
 
     def ended(
         self,
@@ -487,6 +585,7 @@ class SipSwitch:
         by: Literal["remote", "switch"],
     ) -> None:
         record.cancel_timers()
+        was_answered = record.state is LegState.ANSWERED
         if record.bridge is not None:
             self._dissolve(self._bridges[record.bridge])
         record.rtp.close()
@@ -494,7 +593,14 @@ class SipSwitch:
         self.sip.retire(record)
         self._ended.append((self.now() + self.sip.ack_wait, record.id))
         self._forget_ended()
-        self._emit(LegHungUp(self.now(), record.id, cause, sip_status, by))
+        partner = self._legs.get(record.handoff) if record.handoff else None
+        if record.hidden and record.notify is not None and not was_answered:
+            failed = f"{sip_status or 487} Transfer Failed"
+            self.sip.midcall.notify(record.notify, failed, final=True)
+        if partner is not None and partner.state is not LegState.ENDED:
+            self._end_here(partner, HangupCause.NORMAL)  # the other half of a transfer
+        if record.redirected_to is None:
+            self._emit(LegHungUp(self.now(), record.id, cause, sip_status, by))
 
     def _forget_ended(self) -> None:
         """Drop the legs that ended and the bridges dissolved ``ack_wait`` ago."""
@@ -509,6 +615,37 @@ class SipSwitch:
                 del self._bridges[bridge.id]
 
     # -- internals --------------------------------------------------------------------
+
+    async def _hand_over(self, record: SipLeg, dest: str, *, notify: SipLeg | None) -> None:
+        """The core's answered ``record`` goes to ``dest``: for the core it is redirected
+        and has ended (LegRedirected, LegHungUp); for the far end the call goes on,
+        relayed to a hidden leg of the switch's own to ``dest`` once that answers. When
+        either half ends, the switch ends the other."""
+        if record.bridge is not None:
+            self._dissolve(self._bridges[record.bridge])
+        record.redirected_to = dest
+        now = self.now()
+        self._emit(LegRedirected(now, record.id, dest))
+        self._emit(LegHungUp(now, record.id, HangupCause.NORMAL, None, "switch"))
+        hidden = LegId(f"{record.id}>transfer")
+        record.handoff = hidden
+        log.info("leg %s: blind transfer to %s", record.id, dest)
+        try:
+            far = await self._dial(
+                hidden, dest, ("transfer", dest), record.caller, None, 30.0, hidden=True
+            )
+        except SwitchError as exc:
+            log.warning("leg %s: transfer to %s failed: %s", record.id, dest, exc)
+            far = None
+        if far is None:
+            failed = self._legs.get(hidden)
+            if failed is None or failed.state is not LegState.ENDED:
+                if notify is not None:
+                    self.sip.midcall.notify(notify, "503 Service Unavailable", final=True)
+                if record.state is not LegState.ENDED:
+                    self._end_here(record, HangupCause.FAILED)
+            return
+        far.handoff, far.notify = record.id, notify
 
     def _ring_timeout(self, record: SipLeg) -> None:
         record.timers.pop("ring", None)
@@ -573,6 +710,30 @@ class SipSwitch:
         log.info("leg %s: %s refused here (%d)", leg, dest, status)
         self.ended(record, cause, status, "switch")
 
+    def _reset_rtp_watch(self, record: SipLeg) -> None:
+        record.rtp_seen = (record.rtp.stats.received, self.now())
+
+    def _arm_watchdog(self) -> None:
+        assert self.rtp_timeout
+        loop = asyncio.get_running_loop()
+        self._watchdog = loop.call_later(min(1.0, self.rtp_timeout / 4), self._watch_rtp)
+
+    def _watch_rtp(self) -> None:
+        """End the relayed, not held legs whose far end sent no RTP for ``rtp_timeout``."""
+        assert self.rtp_timeout
+        now = self.now()
+        for record in list(self._legs.values()):
+            relayed = record.rtp.partner is not None
+            if record.state is not LegState.ANSWERED or not relayed or record.held:
+                continue
+            received = record.rtp.stats.received
+            if received != record.rtp_seen[0]:
+                record.rtp_seen = (received, now)
+            elif now - record.rtp_seen[1] >= self.rtp_timeout:
+                log.warning("leg %s: no RTP for %.1f s, hanging up", record.id, self.rtp_timeout)
+                self._end_here(record, HangupCause.FAILED)
+        self._arm_watchdog()
+
     def _dissolve(self, bridge: _Bridge) -> None:
         if not bridge.active:
             return
@@ -602,7 +763,7 @@ class SipSwitch:
 
     def _answered(self, leg: LegId) -> SipLeg:
         record = self._leg(leg)
-        if record.state is LegState.ENDED:
+        if record.state is LegState.ENDED or record.redirected_to is not None:
             raise LegAlreadyEnded(f"leg {leg} has ended")
         if record.state is not LegState.ANSWERED:
             raise LegNotAnswered(f"leg {leg} is {record.state.value}")

@@ -1,7 +1,8 @@
 """The SIP switch as the settings describe it (``telephony.sip``).
 
 Builds one :class:`SipSwitch` listening at ``host:port`` with its trunks (limits
-included) and a registrar on the same socket for the agents' phones, whose digest
+included), its session timer and RTP inactivity limit, and a registrar on the same
+socket for the agents' phones, whose digest
 passwords come from the settings (stored as H(A1) per algorithm, never as given).
 The nonce secret signs the registrar's stateless nonces; when the settings leave it
 empty a random one is drawn, so nonces do not survive a restart (phones simply get a
@@ -56,4 +57,6 @@ def sip_switch_from(settings: SipSettings) -> SipSwitch:
         port=settings.port,
         media_host=settings.media_host,
         registrar=registrar_from(settings),
+        session_expires=settings.session_expires_seconds,
+        rtp_timeout=settings.rtp_timeout_seconds or None,
     )

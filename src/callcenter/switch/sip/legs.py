@@ -89,6 +89,28 @@ class SipLeg:
     session_id: int = 0
     bridge: BridgeId | None = None
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    # Mid-call (midcall.py): our SDP version, hold wanted and confirmed, our pending
+    # re-INVITE and what it asks, its ACK (sent again for a repeated 2xx).
+    sdp_version: int = 1
+    want_hold: bool = False
+    held: bool = False
+    music: str = ""
+    remote_sends: bool = True  # the far end's last SDP lets it send (not holding us)
+    reinvite: Request | None = None
+    reinvite_key: TransactionKey = ()
+    reinvite_hold: bool = False
+    reinvite_ack: Request | None = None
+    # RFC 4028: the session interval and whether we refresh it (else the far end does).
+    session_expires: float | None = None
+    we_refresh: bool = False
+    # RTP inactivity: packets received when last looked at, and when that count moved.
+    rtp_seen: tuple[int, float] = (0, 0.0)
+    # Blind transfer (redirect): the core's leg handed to a hidden leg of the switch,
+    # each naming the other; ``notify`` is the phone whose REFER asked for it.
+    redirected_to: str | None = None
+    hidden: bool = False
+    handoff: LegId | None = None
+    notify: SipLeg | None = None
 
     def cancel_timer(self, name: str) -> None:
         handle = self.timers.pop(name, None)
@@ -116,8 +138,10 @@ def build_invite(
     call_id: str,
     tag: str,
     sdp: SessionDescription,
+    session_expires: int | None = None,
 ) -> Request:
-    """An initial INVITE with an SDP offer (RFC 3261 8.1.1, 13.2.1)."""
+    """An initial INVITE with an SDP offer (RFC 3261 8.1.1, 13.2.1), offering a session
+    timer (RFC 4028 7.1) when ``session_expires`` is given."""
     host, port = local
     from_uri = SipUri(host, user=caller_id or None, port=port)
     contact = SipUri(host, user=caller_id or None, port=port)
@@ -129,9 +153,11 @@ def build_invite(
         ("Call-ID", call_id),
         ("CSeq", "1 INVITE"),
         ("Contact", f"<{contact}>"),
-        ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
+        ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY"),
         ("Content-Type", "application/sdp"),
     )
+    if session_expires is not None:
+        headers = headers.add("Supported", "timer").add("Session-Expires", str(session_expires))
     return Request(method="INVITE", uri=uri, headers=headers, body=bytes(sdp))
 
 

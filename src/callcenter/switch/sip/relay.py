@@ -10,7 +10,9 @@ receives (symmetric RTP, RFC 4961, :class:`SymmetricRtpLatch`) and sends there a
 :func:`connect` joins two ports: a datagram arriving on one leaves the other towards
 that leg's far end, byte for byte (payload, SSRC, sequence numbers and timestamps pass
 through: the relay decodes nothing; the media engine comes later). Until two ports are
-connected, their media is received (and latched) but dropped. Datagrams that cannot be
+connected, their media is received (and latched) but dropped. A port whose far end
+must not get media (on hold: our SDP said inactive or recvonly) has ``sending`` off and
+drops what its partner relays to it. Datagrams that cannot be
 RTP (too short, version not 2) are dropped and counted; RTCP is not relayed yet.
 """
 
@@ -62,6 +64,7 @@ class RtpPort:
         self.latch = SymmetricRtpLatch()
         self.stats = RelayStats()
         self.partner: RtpPort | None = None
+        self.sending = True
         self.local_address: Address = ("", 0)
         self._transport: asyncio.DatagramTransport | None = None
 
@@ -91,7 +94,7 @@ class RtpPort:
 
     def send(self, data: bytes) -> None:
         target = self.latch.send_to
-        if self._transport is None or target is None:
+        if self._transport is None or target is None or not self.sending:
             self.stats.dropped += 1
             return
         self._transport.sendto(data, target)

@@ -18,9 +18,10 @@ an unusable one gets 488 (no state). ``send_2xx`` repeats our 200 at T1, 2 T1 ..
 until the ACK, and gives up with a BYE after 64 T1 (13.3.1.4). The caller's CANCEL
 gets 487 on the INVITE and ``ended(cancelled)``.
 
-In a dialog: BYE -> 200 and ``ended(normal)``; a re-INVITE -> 488, the session
-unchanged (14.2: hold and media changes come with the media engine); other methods ->
-501; anything matching no dialog -> 481 (12.2.2); OPTIONS -> 200 with Allow, in a
+In a dialog: BYE -> 200 and ``ended(normal)``; re-INVITE, UPDATE and REFER go to
+:class:`MidCall` (hold, session refresh, transfer), as do the answers to our own
+re-INVITEs; a NOTIFY gets 200; other methods -> 501; anything matching no dialog ->
+481 (12.2.2); OPTIONS -> 200 with Allow, in a
 dialog or not. With a registrar on the same socket (``registrar_events``), REGISTER,
 the answers to its qualify OPTIONS and their timeouts go there. An ended leg's Call-ID
 is remembered for ``ACK_WAIT`` (late 2xx, retransmitted BYE), then forgotten, so the
@@ -62,13 +63,14 @@ from callcenter.sip.transport import UdpTransport
 from callcenter.sip.uri import NameAddr, SipUri
 from callcenter.switch.ports import HangupCause
 from callcenter.switch.sip.legs import UNANSWERED, LegState, SipLeg, next_hop, remote_media
+from callcenter.switch.sip.midcall import MidCall, parse_session_expires
 from callcenter.switch.sip.trunks import Trunk, cause_for_status
 
 __all__ = ["ACK_WAIT", "ALLOW", "LegOwner", "Signalling"]
 
 log = logging.getLogger(__name__)
 
-ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, REFER, NOTIFY"
 ACK_WAIT: Final = 64 * T1  # RFC 3261 13.3.1.4: give up on the ACK of our 2xx
 
 
@@ -80,6 +82,10 @@ class LegOwner(Protocol):
     def alerting(self, record: SipLeg, status: int, early_media: bool) -> None: ...
 
     def connected(self, record: SipLeg) -> None: ...
+
+    def hold_confirmed(self, record: SipLeg) -> None: ...
+
+    def transfer(self, record: SipLeg, dest: str) -> bool: ...
 
     def ended(
         self,
@@ -114,6 +120,10 @@ class Signalling:
         self._forget: dict[str, asyncio.TimerHandle] = {}
         # The registrar sharing this socket, if any (RegistrarService.handle).
         self.registrar_events: Callable[[EndpointEvent], None] | None = None
+        self.allow = ALLOW
+        self.midcall = MidCall(self)
+        # RFC 4028: the interval our INVITEs offer (None: no session timer).
+        self.session_expires: int | None = None
 
     @property
     def address(self) -> Address:
@@ -156,7 +166,7 @@ class Signalling:
 
     # -- outbound ---------------------------------------------------------------------
 
-    def _send(self, request: Request, addr: Address) -> TransactionKey | None:
+    def send(self, request: Request, addr: Address) -> TransactionKey | None:
         """Start a client transaction; None when the endpoint is full (overload)."""
         try:
             return self.transport.send_request(request, addr)
@@ -168,7 +178,7 @@ class Signalling:
         """Start the INVITE; an overloaded endpoint ends the leg (congestion, 503)."""
         record.invite = invite
         record.provisional_seen = False
-        key = self._send(invite, record.target)
+        key = self.send(invite, record.target)
         if key is None:
             self.owner.ended(record, HangupCause.CONGESTION, 503, "switch")
             return
@@ -181,7 +191,7 @@ class Signalling:
         if not record.provisional_seen:
             record.cancel_pending = True
             return
-        self._send(build_cancel(record.invite), record.target)
+        self.send(build_cancel(record.invite), record.target)
 
     def send_bye(self, record: SipLeg) -> None:
         dialog = record.dialog
@@ -189,7 +199,7 @@ class Signalling:
             return
         bye = dialog.create_request("BYE", via=self.via())
         dialog.terminate()
-        self._send(bye, next_hop(bye))
+        self.send(bye, next_hop(bye))
 
     def _on_invite_response(self, record: SipLeg, response: Response) -> None:
         if response.is_provisional:
@@ -237,6 +247,10 @@ class Signalling:
             return
         self._learn_media(record, response)
         self.owner.connected(record)
+        agreed = parse_session_expires(response.headers.get("Session-Expires"))
+        if agreed is not None and record.state is LegState.ANSWERED:
+            interval, refresher = agreed
+            self.midcall.start_session(record, interval, we_refresh=refresher != "uas")
 
     def _retry_with_credentials(self, record: SipLeg, challenge: Response) -> bool:
         trunk = record.trunk
@@ -302,23 +316,46 @@ class Signalling:
         record.dialog = Dialog.as_uas(
             invite, record.local_tag, confirmed=True, local_contact=contact
         )
-        ok = make_response(
-            invite,
-            200,
-            to_tag=record.local_tag,
-            headers=[
-                ("Contact", str(contact)),
-                ("Allow", ALLOW),
-                ("Content-Type", "application/sdp"),
-            ],
-            body=bytes(sdp),
-        )
-        self._send_2xx(record, ok, T1, 0.0)
+        headers = [
+            ("Contact", str(contact)),
+            ("Allow", ALLOW),
+            ("Content-Type", "application/sdp"),
+            *self._session_timer(record, invite),
+        ]
+        ok = make_response(invite, 200, to_tag=record.local_tag, headers=headers, body=bytes(sdp))
+        self.send_2xx(record, ok)
+
+    def redirect(self, record: SipLeg, target: SipUri) -> None:
+        """302 Moved Temporarily to ``target`` for an offered leg (RFC 3261 21.3.3)."""
+        if record.invite is not None:
+            moved = make_response(
+                record.invite, 302, to_tag=record.local_tag, headers=[("Contact", f"<{target}>")]
+            )
+            self.transport.send_response(moved)
+
+    def _session_timer(self, record: SipLeg, invite: Request) -> list[tuple[str, str]]:
+        """RFC 4028 9: take the caller's Session-Expires; it refreshes when it can."""
+        offered = parse_session_expires(invite.headers.get("Session-Expires"))
+        if offered is None:
+            return []
+        interval, refresher = offered
+        supported = invite.headers.get_all("Supported")
+        they_can = "timer" in {t.strip().lower() for v in supported for t in v.split(",")}
+        we_refresh = refresher == "uas" or not they_can
+        record.session_expires, record.we_refresh = interval, we_refresh
+        chosen = "uas" if we_refresh else "uac"
+        headers = [("Session-Expires", f"{int(interval)};refresher={chosen}")]
+        return [*headers, ("Require", "timer")] if not we_refresh else headers
 
     def reject(self, record: SipLeg, status: int) -> None:
         if record.invite is not None:
             reject = make_response(record.invite, status, to_tag=record.local_tag)
             self.transport.send_response(reject)
+
+    def send_2xx(self, record: SipLeg, ok: Response) -> None:
+        """Send our 2xx to an INVITE (first or re-INVITE) until its ACK comes."""
+        record.cancel_timer("2xx")
+        self._send_2xx(record, ok, T1, 0.0)
 
     def _send_2xx(self, record: SipLeg, ok: Response, interval: float, waited: float) -> None:
         """Send (again) our 2xx until its ACK (RFC 3261 13.3.1.4: T1 doubling to T2)."""
@@ -351,7 +388,7 @@ class Signalling:
             self._on_cancel(event)
         elif isinstance(event, AckReceived):
             record = self._find(event.request)
-            if record is not None and record.direction == "inbound":
+            if record is not None:
                 record.acked = True
                 record.cancel_timer("2xx")
         elif isinstance(event, TransactionTimedOut):
@@ -362,21 +399,30 @@ class Signalling:
 
     def _on_response(self, key: TransactionKey, response: Response) -> None:
         if response.cseq.method != "INVITE":
-            return  # BYE and CANCEL answers change nothing: the leg already ended
+            return  # BYE, CANCEL and NOTIFY answers change nothing
         record = self._find(response)
+        if record is not None and record.reinvite_key and key == record.reinvite_key:
+            self.midcall.on_response(record, response)
+            return
         if record is None or record.direction != "outbound" or key != record.invite_key:
             return
         self._on_invite_response(record, response)
 
     def _on_stray(self, response: Response) -> None:
         record = self._find(response)
-        if record is None or record.direction != "outbound" or record.ack is None:
+        if record is None or not response.is_success or response.cseq.method != "INVITE":
             return
-        if response.is_success and response.cseq.method == "INVITE":
-            self.transport.send_request(record.ack, next_hop(record.ack))
+        again = record.reinvite_ack
+        if again is None or again.cseq.seq != response.cseq.seq:
+            again = record.ack if record.direction == "outbound" else None
+        if again is not None:
+            self.transport.send_request(again, next_hop(again))
 
     def _on_timeout(self, event: TransactionTimedOut) -> None:
         for record in self._by_call_id.values():
+            if record.reinvite_key and record.reinvite_key == event.key:
+                self.midcall.on_timeout(record)
+                return
             if record.invite_key == event.key and record.direction == "outbound":
                 if record.state in UNANSWERED:
                     log.info("leg %s: no answer to INVITE (Timer %s)", record.id, event.timer)
@@ -403,8 +449,15 @@ class Signalling:
             if record.state is not LegState.ENDED:
                 self.owner.ended(record, HangupCause.NORMAL, None, "remote")
         elif request.method == "INVITE":
-            # RFC 3261 14.2: a re-INVITE we cannot take leaves the session as it was.
-            response = make_response(request, 488)
+            if (refused := self.midcall.on_invite(record, request)) is None:
+                return  # our 2xx is out, repeated until the ACK
+            response = refused
+        elif request.method == "UPDATE":
+            response = self.midcall.on_update(record, request)
+        elif request.method == "REFER":
+            response = self.midcall.on_refer(record, request)
+        elif request.method == "NOTIFY":
+            response = make_response(request, 200)
         else:
             response = make_response(request, 501)
         self.transport.send_response(response)

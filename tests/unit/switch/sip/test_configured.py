@@ -61,6 +61,8 @@ def test_the_switch_listens_where_the_settings_say_with_its_registrar() -> None:
     assert switch.phones is not None
     assert set(switch.phones.registrar.credentials) == {"1001"}
     assert switch.trunks == {}
+    assert switch.sip.session_expires == 1800
+    assert switch.rtp_timeout is None
 
 
 @pytest.mark.parametrize(
