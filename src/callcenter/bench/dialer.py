@@ -53,8 +53,10 @@ import importlib.resources
 import json
 import logging
 import math
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,7 @@ from callcenter.domain.pacing import (
     FixedRatioPacer,
     Pacer,
     PacingModel,
+    PredictiveConfig,
     PredictivePacer,
     ProgressivePacer,
     VicidialAdaptTapered,
@@ -342,24 +345,24 @@ class _NullCdr(MemoryCdr):
 
 # --- the policies ----------------------------------------------------------------------
 
-
-def predictive(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
-    return PredictivePacer(model), None
-
-
-def progressive(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
-    return ProgressivePacer(), None
+PREDICTIVE = PredictiveConfig(safety=0.92)
+"""The predictive controller as the dialer runs it (planning for 92% of the target)."""
 
 
-def adapt_tapered(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
-    return VicidialAdaptTapered(AdaptConfig(shift_start=start, shift_end=end)), (
-        Window.CALENDAR_DAY
-    )
+def make_pacer(spec: str) -> PacerFactory:
+    """A policy by name: predictive, progressive, vicidial_adapt_tapered, ratio:R."""
 
-
-def fixed_ratio(ratio: float) -> PacerFactory:
     def make(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
-        return FixedRatioPacer(ratio), None
+        if spec == "predictive":
+            return PredictivePacer(model, PREDICTIVE), None
+        if spec == "progressive":
+            return ProgressivePacer(), None
+        if spec == "vicidial_adapt_tapered":
+            adapt = VicidialAdaptTapered(AdaptConfig(shift_start=start, shift_end=end))
+            return adapt, Window.CALENDAR_DAY
+        if spec.startswith("ratio:"):
+            return FixedRatioPacer(float(spec.removeprefix("ratio:"))), None
+        raise ValueError(f"no policy {spec!r}")
 
     return make
 
@@ -380,49 +383,65 @@ def summarise(model: TrafficModel, shifts: Sequence[Shift]) -> dict[str, float]:
     }
 
 
-async def _policy(model: TrafficModel, seeds: Sequence[int], make: PacerFactory) -> list[Shift]:
-    return [await run_shift(model, seed, make) for seed in seeds]
+def _shift_job(job: tuple[TrafficModel, int, str]) -> Shift:
+    model, seed, spec = job
+    logging.getLogger("callcenter").setLevel(logging.WARNING)
+    return asyncio.run(run_shift(model, seed, make_pacer(spec)))
 
 
-async def _best_ratio(model: TrafficModel, seeds: Sequence[int]) -> tuple[float, list[Shift]]:
-    """The highest grid ratio whose every seed stayed within 3% (bisection: abandonment
-    grows with the ratio)."""
-    cache: dict[int, list[Shift]] = {}
+@dataclass
+class Runner:
+    """Runs shifts, in ``jobs`` processes (each seed of a policy is independent)."""
 
-    async def at(k: int) -> list[Shift]:
-        if k not in cache:
-            cache[k] = await _policy(model, seeds, fixed_ratio(RATIO_GRID[k]))
-        return cache[k]
+    model: TrafficModel
+    seeds: Sequence[int]
+    jobs: int = 1
 
-    def ok(shifts: list[Shift]) -> bool:
-        return max(s.abandon_rate for s in shifts) <= TARGET
+    def policy(self, spec: str) -> list[Shift]:
+        work = [(self.model, seed, spec) for seed in self.seeds]
+        if self.jobs <= 1 or len(work) == 1:
+            return [_shift_job(job) for job in work]
+        with ProcessPoolExecutor(min(self.jobs, len(work))) as pool:
+            return list(pool.map(_shift_job, work))
 
-    lo, hi = 0, len(RATIO_GRID) - 1
-    if ok(await at(hi)):
-        return RATIO_GRID[hi], cache[hi]
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(await at(mid)):
-            lo = mid
-        else:
-            hi = mid
-    return RATIO_GRID[lo], await at(lo)
+    def best_ratio(self) -> tuple[float, list[Shift]]:
+        """The highest grid ratio whose every seed stayed within 3% (bisection:
+        abandonment grows with the ratio)."""
+        cache: dict[int, list[Shift]] = {}
+
+        def at(k: int) -> list[Shift]:
+            if k not in cache:
+                cache[k] = self.policy(f"ratio:{RATIO_GRID[k]}")
+            return cache[k]
+
+        def ok(k: int) -> bool:
+            return max(s.abandon_rate for s in at(k)) <= TARGET
+
+        lo, hi = 0, len(RATIO_GRID) - 1
+        if ok(hi):
+            return RATIO_GRID[hi], at(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid
+        return RATIO_GRID[lo], at(lo)
+
+    def compare(self) -> dict[str, Any]:
+        model = self.model
+        policies: dict[str, dict[str, float]] = {}
+        policies["predictive"] = summarise(model, self.policy("predictive"))
+        policies["progressive"] = summarise(model, self.policy("progressive"))
+        ratio, shifts = self.best_ratio()
+        policies["best_ratio"] = summarise(model, shifts)
+        policies["vicidial_adapt_tapered"] = summarise(model, self.policy("vicidial_adapt_tapered"))
+        about = model.as_dict() | {"seeds": list(self.seeds), "best_ratio": ratio}
+        return {"model": about, "policies": policies}
 
 
-async def compare(model: TrafficModel, seeds: Sequence[int]) -> dict[str, Any]:
-    policies: dict[str, dict[str, float]] = {}
-    policies["predictive"] = summarise(model, await _policy(model, seeds, predictive))
-    policies["progressive"] = summarise(model, await _policy(model, seeds, progressive))
-    ratio, shifts = await _best_ratio(model, seeds)
-    policies["best_ratio"] = summarise(model, shifts) | {"ratio": ratio}
-    policies["vicidial_adapt_tapered"] = summarise(
-        model, await _policy(model, seeds, adapt_tapered)
-    )
-    return {"model": model.as_dict() | {"seeds": list(seeds)}, "policies": policies}
-
-
-def run(model: TrafficModel, seeds: Sequence[int]) -> dict[str, Any]:
-    return asyncio.run(compare(model, seeds))
+def run(model: TrafficModel, seeds: Sequence[int], jobs: int = 1) -> dict[str, Any]:
+    return Runner(model, seeds, jobs).compare()
 
 
 def _table(result: Mapping[str, Any]) -> str:
@@ -446,7 +465,8 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("callcenter").setLevel(logging.WARNING)  # a line per call costs time
     model = load_model(getattr(args, "model", None) or "agents-20")
     seeds = [int(s) for s in str(getattr(args, "seeds", None) or "1,2,3,4,5").split(",") if s]
-    result = run(model, seeds)
+    jobs = int(getattr(args, "jobs", None) or min(2, os.cpu_count() or 1))
+    result = run(model, seeds, jobs)
     if args.json:
         print(json.dumps(result))  # noqa: T201
     else:

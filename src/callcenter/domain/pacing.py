@@ -436,6 +436,11 @@ class PredictiveConfig:
     recovery_horizons: float = 10.0  # ... or this many horizons' answers, if more
     rate_window: float = 30.0  # seconds over which the recent dial rate is measured
     stream_weight: float = 1.0  # share of the recent dial rate assumed to go on
+    # Marginal rule (see :meth:`PredictivePacer._marginal_lines`): launch each call whose
+    # own expected abandons per expected live answer stay below a price that an integral
+    # controller on the binding window moves. None: the average rule above.
+    marginal_price: float | None = None  # the price at budget, in multiples of the target
+    marginal_scale: float = 4.0  # abandoned calls of slack that scale the price by e
     refresh_interval: float = 5.0  # seconds between rebuilds of the model's tables
     ring_grid: int = 121  # seconds tabulated for ringing calls (then the last value)
     talk_grid: int = 3601  # seconds tabulated for talk and wrap-up
@@ -758,6 +763,16 @@ class PredictivePacer:
         # checks (and, when the guess is too high, a short search down).
         # E[X+] >= E[X] as well: past the n whose mean shortfall at some checkpoint
         # passes the allowance, nothing fits; that bounds the candidates.
+        if cfg.marginal_price is not None:
+            lines = self._marginal_lines(abandons, budget, q_last, cap, progressive)
+            return PacingPlan(
+                lines=lines,
+                free_agents=free[-1],
+                answers=answers0 + lines * q_last,
+                abandons=abandons(lines),
+                allowed=allowed(lines),
+                fallback=lines == progressive and lines > 0,
+            )
         bound = cap
         for m, qk in zip(mu0, q, strict=True):
             slope = qk - rate * q_last
@@ -793,6 +808,37 @@ class PredictivePacer:
             allowed=allowed(lines),
             fallback=fallback,
         )
+
+    def _marginal_lines(
+        self,
+        abandons: Callable[[int], float],
+        budget: AbandonBudget,
+        q_last: float,
+        cap: int,
+        progressive: int,
+    ) -> int:
+        """The largest n whose last call adds at most ``price`` abandons per live answer.
+
+        Every call is worth its expected live answer ``q`` and costs the expected
+        abandons it adds; the price of an abandon falls as the binding window's slack
+        (at the planning rate) grows and rises as it is overspent, exponentially with
+        ``marginal_scale`` abandoned calls. Calls launched at low marginal risk keep
+        the average well under the price, so the price sits above the target.
+        Over the legal rate, nothing beyond progressive dialing is launched.
+        """
+        cfg = self.config
+        assert cfg.marginal_price is not None
+        if budget.exceeded and budget.live >= 1.0:
+            return progressive
+        slack = cfg.safety * budget.target * budget.live - budget.abandoned
+        exponent = max(-6.0, min(3.0, slack / cfg.marginal_scale))
+        price = cfg.marginal_price * budget.target * math.exp(exponent)
+        limit = price * q_last + 1e-9
+
+        def fits(n: int) -> bool:
+            return n == 0 or abandons(n) - abandons(n - 1) <= limit
+
+        return max(progressive, largest_fitting(fits, 0, cap))
 
     def _nested(self, p: FloatArray) -> FloatArray:
         """Covariances of cumulative indicators ``1[T_i <= h_k]``, summed over items i.

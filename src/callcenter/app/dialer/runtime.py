@@ -72,6 +72,7 @@ from callcenter.domain.pacing import (
     Pacer,
     PacingModel,
     PacingStats,
+    PredictiveConfig,
     PredictivePacer,
     ProgressivePacer,
     VicidialAdaptTapered,
@@ -223,7 +224,7 @@ class CampaignDialer:
     def _default_pacer(self) -> Pacer:
         mode = self.settings.mode
         if mode is DialingMode.PREDICTIVE:
-            return PredictivePacer(self.model)
+            return PredictivePacer(self.model, PredictiveConfig(safety=0.92))
         if mode is DialingMode.POWER:
             return FixedRatioPacer(self.settings.lines_per_agent)
         return ProgressivePacer()
