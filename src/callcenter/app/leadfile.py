@@ -48,7 +48,7 @@ from typing import IO, Any, BinaryIO, Final
 import openpyxl
 
 from callcenter.domain.phone import PhoneError, PhoneInfo, PhoneNormaliser
-from callcenter.errors import AppError
+from callcenter.errors import AppError, Language
 
 SAMPLE_CHARS: Final = 64 * 1024
 CHUNK_BYTES: Final = 1 << 20
@@ -135,8 +135,20 @@ class TooManyRows(LeadFileError):
 
 class CorruptXlsx(LeadFileError):
     code = "lead-file-corrupt-xlsx"
-    message_zh = "XLSX 文件已损坏或不是有效的 Excel 文件（第 {row} 行附近）"
-    message_en = "the XLSX file is damaged or not a valid Excel file (near row {row})"
+    message_zh = "XLSX 文件已损坏或不是有效的 Excel 文件，请在 Excel 中打开并另存后再导入"
+    message_en = (
+        "the XLSX file is damaged or not a valid Excel file: open it in Excel and save again"
+    )
+
+    def message(self, language: Language) -> str:
+        text = super().message(language)
+        if self.row is None:
+            return text
+        return (
+            f"{text}（第 {self.row} 行附近）"
+            if language == "zh-CN"
+            else f"{text} (near row {self.row})"
+        )
 
 
 class SheetNotFound(LeadFileError):
@@ -253,7 +265,7 @@ def read_leads(
         stack.callback(rows.close)
         normaliser = PhoneNormaliser(default_region)
         importer = _Import(rows, normaliser, column_map, is_blocked, max_rows)
-        yield from importer.events(progress_every)
+        yield from importer.events(max(1, progress_every))
 
 
 def _seekable(data: bytes | BinaryIO, stack: contextlib.ExitStack) -> IO[bytes]:
@@ -354,7 +366,7 @@ class _XlsxRows(_Rows):
                 warnings.simplefilter("ignore")
                 self._book: Any = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl fails on damaged files in many ways
-            raise CorruptXlsx(row=0, problem=type(exc).__name__) from None
+            raise CorruptXlsx(problem=type(exc).__name__) from None
         try:
             if sheet is not None:
                 if sheet not in self._book.sheetnames:
@@ -373,7 +385,7 @@ class _XlsxRows(_Rows):
             raise
         except Exception as exc:
             self.close()
-            raise CorruptXlsx(row=0, problem=type(exc).__name__) from None
+            raise CorruptXlsx(problem=type(exc).__name__) from None
         self._max_row = max_row if isinstance(max_row, int) and max_row > 0 else None
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:

@@ -408,6 +408,9 @@ def test_an_xlsx_over_the_row_limit_is_refused() -> None:
 def test_a_damaged_xlsx_is_refused(damage: Any) -> None:
     error = raises(CorruptXlsx, damage(xlsx([["电话"], ["13800138000"]])), "list.xlsx")
     assert error.code == "lead-file-corrupt-xlsx"
+    assert error.row is None
+    assert error.message("zh-CN").startswith("XLSX 文件已损坏")
+    assert "damaged" in error.message("en")
 
 
 def test_an_xlsx_whose_sheet_xml_is_broken_is_refused() -> None:
@@ -419,8 +422,11 @@ def test_an_xlsx_whose_sheet_xml_is_broken_is_refused() -> None:
             if item.filename.endswith("sheet1.xml"):
                 content = content[: len(content) // 2]
             target.writestr(item, content)
-    with pytest.raises(CorruptXlsx):
+    with pytest.raises(CorruptXlsx) as caught:
         read(out.getvalue(), "list.xlsx")
+    assert caught.value.row is not None
+    assert f"第 {caught.value.row} 行附近" in caught.value.message("zh-CN")
+    assert f"near row {caught.value.row}" in caught.value.message("en")
 
 
 def test_old_excel_files_are_refused_with_advice() -> None:
