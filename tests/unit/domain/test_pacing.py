@@ -604,3 +604,27 @@ def test_a_simulated_hour_predictive_stays_compliant_and_beats_progressive() -> 
     assert predictive.ledger.report(1_777_885_200.0 + 3600).compliant
     assert predictive.utilisation >= progressive.utilisation + 0.15
     assert predictive.live > progressive.live * 1.3
+
+
+# --- the marginal-price rule ---------------------------------------------------------------
+
+
+def test_the_marginal_rule_dials_more_with_room_in_the_budget() -> None:
+    """Each call's own expected abandons are priced; with slack the price falls (more
+    lines), overspent it rises (fewer), over the legal rate only progressive remains."""
+    pacer = PredictivePacer(config=PredictiveConfig(marginal_price=3.0))
+    team = agents(*[(READY, 1.0)] * 5, *[(TALKING, 40.0)] * 15)
+    loose = pacer.plan(stats(team, budget=AbandonBudget(1000, 10)), NOW).lines
+    tight = pacer.plan(stats(team, budget=AbandonBudget(1000, 27)), NOW).lines
+    over = pacer.plan(stats(team, ringing(2.0), AbandonBudget(1000, 40)), NOW)
+    assert loose > tight >= 5
+    assert over.lines == 4  # one line per ready agent not already covered
+
+
+def test_the_marginal_rule_stays_compliant_in_a_simulated_hour() -> None:
+    """The domain's hour of 20 agents: within 3%, and well above progressive."""
+    model = PacingModel()
+    floor = simulate(PredictivePacer(model, PredictiveConfig(marginal_price=3.0)), model, seed=7)
+    progressive = simulate(ProgressivePacer(), None, seed=7)
+    assert floor.abandon_rate <= 0.03
+    assert floor.utilisation >= progressive.utilisation + 0.15
