@@ -313,7 +313,7 @@ class LeadService:
     async def opt_out(self, uow: UnitOfWork, lead_id: int) -> None:
         """The person pressed the opt-out key: blocked at once, for every campaign."""
         row = await self.get_lead(uow, lead_id)
-        row.status = "dnc"
+        row.locked_by = row.locked_until = None
         await self.blacklist.block(
             uow,
             SYSTEM,

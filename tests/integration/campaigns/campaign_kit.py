@@ -84,15 +84,13 @@ class Kit:
                 await uow.session.flush()
                 rows = []
                 for n, lead in enumerate(leads, start=1):
+                    values = {"time_zone": "Asia/Shanghai", "region": "CN", "fields": {}} | lead
                     row = LeadRow(
                         campaign_id=campaign_id,
                         list_id=lead_list.id,
                         row_no=n,
-                        time_zone="Asia/Shanghai",
-                        region="CN",
                         created_at=now,
-                        fields={},
-                        **lead,
+                        **values,
                     )
                     uow.session.add(row)
                     rows.append(row)
