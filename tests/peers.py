@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import struct
 from pathlib import Path
@@ -166,11 +167,13 @@ def baresip_phone(
     password: str,
     source: Path,
     recordings: Path,
+    control_port: int | None = None,
 ) -> list[str]:
     """A headless baresip agent phone that registers ``extension`` (digest) at
     ``registrar``, answers every call at once, plays ``source`` as its microphone and
     writes each call's audio (sndfile: *dec* what it heard, *enc* what it sent) in
-    ``recordings``. Returns the command line (run it with :func:`start_peer`)."""
+    ``recordings``. With ``control_port`` it takes commands (:func:`baresip_command`)
+    there. Returns the command line (run it with :func:`start_peer`)."""
     directory.mkdir()
     recordings.mkdir(exist_ok=True)
     (directory / "config").write_text(
@@ -188,6 +191,15 @@ def baresip_phone(
                 "audio_player null",
                 "audio_alert null",
                 f"snd_path {recordings}",
+                *(
+                    [
+                        "module_app menu.so",
+                        "module_app ctrl_tcp.so",
+                        f"ctrl_tcp_listen 127.0.0.1:{control_port}",
+                    ]
+                    if control_port is not None
+                    else []
+                ),
                 "",
             ]
         )
@@ -199,3 +211,21 @@ def baresip_phone(
     )
     (directory / "contacts").write_text("")
     return [BARESIP, "-f", str(directory)]
+
+
+async def baresip_command(control_port: int, command: str, params: str = "") -> dict[str, Any]:
+    """Send one menu command to baresip's ctrl_tcp (a JSON netstring) and return its
+    answer (``{"response": true, "ok": ..., "data": ...}``)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", control_port)
+    try:
+        body = json.dumps({"command": command, "params": params, "token": "test"}).encode()
+        writer.write(str(len(body)).encode() + b":" + body + b",")
+        await writer.drain()
+        while True:
+            size = int((await reader.readuntil(b":"))[:-1])
+            message = json.loads((await reader.readexactly(size + 1))[:-1])
+            if isinstance(message, dict) and message.get("response"):
+                return message
+    finally:
+        writer.close()
+        await writer.wait_closed()

@@ -3,8 +3,9 @@
 The four destinations the checks dial are SIPp carriers, one process per behaviour,
 each called straight at its ``sip:`` URI: one answers, one is busy (486), one rings
 for ever (and takes our CANCEL), one does not know the number (404). The checks run
-on the real clock (``advance`` sleeps). Hold, play, collect, conferences, recording
-and redirect need the media engine and are not run yet.
+on the real clock (``advance`` sleeps). Hold and resume (re-INVITEs: the hold check's
+answering carrier takes them) and redirect run; play, collect, conferences and
+recording need the media engine and are not run yet.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from callcenter.switch.contract import (
     bridged_hangup_leaves_the_other_leg_up,
     errors_carry_stable_codes,
     hangup_while_ringing_cancels,
+    hold_and_resume,
     originate_is_idempotent_per_leg_id,
     originate_to_a_busy_number,
     originate_to_an_answering_number,
     originate_to_an_invalid_number,
+    redirect_hands_the_leg_over,
     ring_timeout_gives_no_answer,
 )
 from callcenter.switch.sip.b2bua import SipSwitch
@@ -41,6 +44,8 @@ APPLICABLE: tuple[Check, ...] = (
     hangup_while_ringing_cancels,
     originate_is_idempotent_per_leg_id,
     bridged_hangup_leaves_the_other_leg_up,
+    hold_and_resume,
+    redirect_hands_the_leg_over,
     errors_carry_stable_codes,
 )
 
@@ -78,7 +83,9 @@ def refusing(cwd: Path, status: int) -> Path:
 async def test_sip_switch_meets_the_contract(check: Check, tmp_path: Path) -> None:
     """One contract check on a fresh SipSwitch with its four SIPp destinations."""
     behaviours = {
-        "answering": SCENARIOS / "b2bua_carrier_answer.xml",
+        # The hold check's answering carrier takes the hold and resume re-INVITEs.
+        "answering": SCENARIOS
+        / ("b2bua_carrier_held.xml" if check is hold_and_resume else "b2bua_carrier_answer.xml"),
         "busy": refusing(tmp_path, 486),
         "silent": SCENARIOS / "b2bua_carrier_rings.xml",
         "invalid": refusing(tmp_path, 404),

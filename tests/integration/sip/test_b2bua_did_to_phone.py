@@ -20,13 +20,22 @@ import pytest
 import soundfile
 
 from callcenter.sip.auth import DigestServer
-from callcenter.switch.ports import BridgeId, HangupCause, LegAnswered, LegHungUp, LegId, LegOffered
+from callcenter.switch.ports import (
+    BridgeId,
+    HangupCause,
+    LegAnswered,
+    LegHungUp,
+    LegId,
+    LegOffered,
+    LegRedirected,
+)
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.switch.sip.trunks import Trunk
 from peers import (
     AUDIO_RATE,
     RtpTonePeer,
+    baresip_command,
     baresip_phone,
     free_udp_port,
     peer_log,
@@ -164,3 +173,112 @@ async def test_carrier_call_to_a_did_talks_both_ways_with_the_registered_phone(
     assert len(received) >= 2 * AUDIO_RATE, len(received)
     assert tone_strength(received, PHONE_HZ) > 0.8, tone_strength(received, CARRIER_HZ)
     assert media.sources == {switch.rtp_port(customer).local_address}
+
+
+@pytest.mark.sipp
+@pytest.mark.baresip
+async def test_a_phone_blind_transfers_the_caller_to_another_phone_with_refer(
+    tmp_path: Path,
+) -> None:
+    """1001's baresip, talking with the carrier's caller, transfers the call to 1002
+    (its menu's /transfer: a REFER to sip:1002@switch). The switch answers 202, hands
+    the caller to 1002's registered phone (the core sees the caller redirected to 1002
+    and gone), NOTIFYs 200 so 1001 hangs up, and the caller then hears 1002's tone."""
+    carrier_port = free_udp_port()
+    registrar = phones_registrar()
+    registrar.credentials["1002"] = Ha1.of("1002", REALM, "secret")
+    scenario = tmp_path / "carrier.xml"
+    scenario.write_text(
+        (SCENARIOS / "b2bua_carrier_calls_did.xml")
+        .read_text()
+        .replace('<pause milliseconds="4000" />', '<pause milliseconds="5000" />')
+    )
+    media = RtpTonePeer()
+    control = free_udp_port()
+    processes: list[asyncio.subprocess.Process] = []
+    async with (
+        asyncio.timeout(HARD_TIMEOUT),
+        SipSwitch([Trunk("carrier", "127.0.0.1", carrier_port)], registrar=registrar) as switch,
+    ):
+        assert switch.phones is not None
+        seen: list[object] = []
+        subscription = switch.subscribe(seen.append)
+        try:
+            for extension, hz in (("1001", PHONE_HZ), ("1002", 600.0)):
+                write_tone_wav(tmp_path / f"{extension}.wav", hz=hz, seconds=15)
+                argv = baresip_phone(
+                    tmp_path / f"baresip-{extension}",
+                    sip_port=free_udp_port(also_next=True),
+                    registrar=switch.address,
+                    extension=extension,
+                    password="secret",
+                    source=tmp_path / f"{extension}.wav",
+                    recordings=tmp_path / f"rec-{extension}",
+                    control_port=control if extension == "1001" else None,
+                )
+                processes.append(await start_peer(*argv, cwd=tmp_path, log=f"{extension}.log"))
+                await switch.phones.wait_for(extension, timeout=10.0)
+            await media.open()
+            processes.append(
+                await start_peer(
+                    SIPP,
+                    "{}:{}".format(*switch.address),
+                    "-sf",
+                    str(scenario),
+                    "-s",
+                    DID,
+                    "-key",
+                    "peer_media_port",
+                    str(media.port),
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(carrier_port),
+                    "-m",
+                    "1",
+                    "-nostdin",
+                    "-timeout",
+                    "15s",
+                    "-timeout_error",
+                    cwd=tmp_path,
+                    log="carrier.log",
+                )
+            )
+            async with asyncio.timeout(10):
+                while not seen:
+                    await asyncio.sleep(0.02)
+            offered = seen[0]
+            assert isinstance(offered, LegOffered)
+            customer = offered.leg
+            await switch.answer(customer)
+            agent = LegId("agent-1001")
+            await switch.originate(agent, "1001", caller_id=offered.caller)
+            await wait_for_leg_event(seen, LegAnswered, agent)
+            await switch.bridge(BridgeId("did-call"), [customer, agent])
+            media.play(switch.rtp_port(customer).local_address, hz=CARRIER_HZ, seconds=5.0)
+            await asyncio.sleep(1.0)
+            address = "sip:1002@{}:{}".format(*switch.address)
+            reply = await baresip_command(control, "transfer", address)
+            assert reply.get("ok"), reply
+            await wait_for_leg_event(seen, LegRedirected, customer)
+            await wait_for_leg_event(seen, LegHungUp, agent)  # 1001 hung up after NOTIFY 200
+            assert await processes[-1].wait() == 0, peer_log(tmp_path, "carrier.log")
+        finally:
+            for process in processes[:2]:
+                if process.returncode is None:
+                    process.terminate()
+            for process in processes:
+                await stop(process)
+            await media.aclose()
+        subscription.close()
+    redirected = [e for e in seen if isinstance(e, LegRedirected)]
+    assert [(e.leg, e.dest) for e in redirected] == [(customer, "1002")]
+    ended = {e.leg: e for e in seen if isinstance(e, LegHungUp)}
+    assert ended[agent].by == "remote" and ended[customer].by == "switch"
+    received = np.asarray(media.audio(), dtype=np.float64)
+    assert tone_strength(received[:AUDIO_RATE], PHONE_HZ) > 0.8
+    assert tone_strength(received[-2 * AUDIO_RATE :], 600.0) > 0.8
+    heard = sorted((tmp_path / "rec-1002").glob("*dec*.wav"))
+    assert heard, peer_log(tmp_path, "1002.log")
+    audio, _ = soundfile.read(heard[-1])
+    assert tone_strength(audio, CARRIER_HZ) > 0.8

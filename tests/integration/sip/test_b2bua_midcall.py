@@ -401,3 +401,33 @@ def from_caller(
             ("CSeq", f"{cseq} {method}"),
         ),
     )
+
+
+async def test_redirect_of_a_held_leg_resumes_it_for_the_target() -> None:
+    """The core held the customer, then redirects it (blind transfer out): the customer
+    is re-INVITEd sendrecv again, the target is called with the customer's number, and
+    the core sees LegRedirected and LegHungUp."""
+    async with (
+        asyncio.timeout(TIMEOUT),
+        SipSwitch() as switch,
+        UdpTransport() as customer,
+        UdpTransport() as target,
+    ):
+        seen = collect(switch)
+        leg = LegId("customer")
+        await answered_outbound(switch, customer, leg)
+        await switch.hold(leg)
+        hold = await request_at(customer, "INVITE")
+        customer.send_response(ok(customer, hold, sdp(40000, Direction.INACTIVE, 2)))
+        await until(lambda: any(isinstance(e, LegHeld) for e in seen))
+        await switch.redirect(leg, uri_of(target, "t"))
+        resume = await request_at(customer, "INVITE")
+        assert direction_of(resume.body) is Direction.SENDRECV
+        customer.send_response(ok(customer, resume, sdp(40000, version=3)))
+        transfer = await request_at(target, "INVITE")
+        target.send_response(ok(target, transfer, sdp(42000)))
+        await next_event(target, AckReceived)
+        await until(lambda: switch.rtp_port(leg).partner is not None)
+        assert switch.rtp_port(leg).sending
+        kinds = [type(e) for e in seen]
+        assert kinds == [LegAnswered, LegHeld, LegRedirected, LegHungUp], kinds

@@ -557,6 +557,8 @@ class SipSwitch:
                 self.sip.midcall.notify(record.notify, "200 OK", final=True)
 
     def hold_confirmed(self, record: SipLeg) -> None:
+        if record.redirected_to is not None:
+            return  # handed over: the core is done with it
         if record.held:
             self._emit(LegHeld(self.now(), record.id, record.music))
         else:
@@ -623,6 +625,10 @@ class SipSwitch:
         either half ends, the switch ends the other."""
         if record.bridge is not None:
             self._dissolve(self._bridges[record.bridge])
+        if record.want_hold:  # the core held it for the transfer: the target must hear it
+            record.want_hold = False
+            record.rtp.sending = record.remote_sends
+            self.sip.midcall.sync(record)
         record.redirected_to = dest
         now = self.now()
         self._emit(LegRedirected(now, record.id, dest))
