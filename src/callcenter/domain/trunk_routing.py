@@ -99,7 +99,11 @@ class TrunkRouter:
         if len(set(names)) != len(names):
             raise ValueError(f"trunk names repeat: {names}")
         self._by_cost = sorted(self.trunks, key=lambda t: t.cost)  # stable: ties keep order
+        self._by_name = {t.name: t for t in self.trunks}
         self._state = {t.name: _TrunkState(tokens=t.cps_burst) for t in self.trunks}
+
+    def trunk(self, name: str) -> Trunk:
+        return self._by_name[name]
 
     def in_use(self, trunk: str) -> int:
         return self._state[trunk].in_use

@@ -131,3 +131,21 @@ async def test_the_ledger_windows_follow_the_calendar_day() -> None:
         }
     finally:
         await f.close()
+
+
+async def test_a_trunk_that_does_not_answer_in_time_fails_over() -> None:
+    """The cheap trunk gives no sign of life within its 5 s setup time: the call is
+    cancelled and the lead goes out on the next trunk."""
+    trunks = TrunkRouter([Trunk("silent", 0.01, setup_timeout=5.0), Trunk("good", 0.02)])
+    f = await DialerFloor.open(DialingMode.PROGRESSIVE, numbers=NUMBERS[:1], trunks=trunks)
+    try:
+        f.book.script(NUMBERS[0], Fate(Outcome.NO_ANSWER, ring_after=60.0), person())
+        await f.dialer.start()
+        await f.run(8.0)
+        assert f.ended == []
+        await f.run(40.0)
+        (ended,) = f.ended
+        assert (ended.trunk, ended.outcome.value) == ("good", "connected")
+        assert f.leads.lead("L0").attempts_lifetime == 1
+    finally:
+        await f.close()

@@ -307,6 +307,16 @@ class OutboundFlows(AgentCommands):
             await self._leg_ended(leg, HangupCause.FAILED)
         return call.call_id
 
+    async def cancel_call(self, call_id: str) -> None:
+        """Give up a campaign call (a trunk that never answered): its end is reported."""
+        async with self._lock:
+            try:
+                call = self._calls.get(call_id)
+                if call is not None and not call.ended:
+                    await self._end_call(call, HangupCause.CANCELLED, "cancelled")
+            finally:
+                await self._commit()
+
     async def dial_for_agent(
         self, campaign_id: str, lead_id: str, agent_no: str, number: str
     ) -> str:

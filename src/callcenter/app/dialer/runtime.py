@@ -49,6 +49,7 @@ from callcenter.app.cti.outbound import (
     DialEnded,
     DialOptedOut,
     DialRequest,
+    DialRinging,
     OutboundEvent,
     OutboundFlows,
 )
@@ -174,6 +175,8 @@ class _Flight:
     since: float
     trunk: str | None
     tried: tuple[str, ...] = ()
+    rang: bool = False  # the network answered the INVITE at all (ringing or progress)
+    timed_out: bool = False  # cancelled: the trunk did not answer in time
 
 
 class CampaignDialer:
@@ -317,6 +320,7 @@ class CampaignDialer:
         """One pacing decision; returns the number of calls launched."""
         await self.open()
         now = self.clock.now()
+        await self._trunk_timeouts(now)
         batch: list[tuple[_Flight, DialRequest]] = []
         for flight in self._redial:
             await self._prepare(flight.lead, now, batch, tried=flight.tried)
@@ -334,6 +338,19 @@ class CampaignDialer:
             self.last_lines = max(0, lines)
             await self._take_leads(lines, now, batch)
         return launched + await self._send(batch)
+
+    async def _trunk_timeouts(self, now: float) -> None:
+        """Cancel the calls a trunk has not answered at all in its setup time; they
+        fail over to the next trunk when their end is reported."""
+        if self.trunks is None:
+            return
+        for call_id, flight in list(self._flights.items()):
+            if flight.rang or flight.timed_out or flight.trunk is None:
+                continue
+            if now - flight.since >= self.trunks.trunk(flight.trunk).setup_timeout:
+                flight.timed_out = True
+                log.info("call=%s trunk %s timed out", call_id, flight.trunk)
+                await self.engine.cancel_call(call_id)
 
     async def dial_leads(self, lines: int, now: float) -> int:
         """Take leads and dial up to ``lines`` of them; returns how many were dialled."""
@@ -428,7 +445,11 @@ class CampaignDialer:
     # --- what the engine reports ----------------------------------------------------
 
     def _on_event(self, event: OutboundEvent) -> None:
-        if isinstance(event, DialAnswered):
+        if isinstance(event, DialRinging):
+            flight = self._flights.get(event.call_id)
+            if flight is not None:
+                flight.rang = True
+        elif isinstance(event, DialAnswered):
             self._answered(event)
         elif isinstance(event, DialConnected):
             flight = self._flights.pop(event.call_id, None)
@@ -468,7 +489,8 @@ class CampaignDialer:
         if self.trunks is not None and event.trunk is not None:
             self.trunks.release(event.trunk)
         if event.answered_at is None:
-            if event.outcome is CampaignOutcome.CONGESTION and event.trunk is not None:
+            congested = event.outcome is CampaignOutcome.CONGESTION
+            if (congested or flight.timed_out) and event.trunk is not None:
                 self._redial.append(flight)  # fail over to the next trunk
                 return
             rang = event.at - flight.since
