@@ -72,6 +72,7 @@ ENCODE: Final = {"PCMU": g711.ULAW_ENCODE, "PCMA": g711.ALAW_ENCODE}
 TRANSCODE: Final = {("PCMU", "PCMA"): g711.ULAW_TO_ALAW, ("PCMA", "PCMU"): g711.ALAW_TO_ULAW}
 
 _HEADER = struct.Struct("!BBHII")
+_REWRITE = struct.Struct("!BHII")  # M and PT, sequence, timestamp, SSRC: after the first octet
 _SIMPLE_HEADER: Final = 0x80  # V=2, no padding, no extension, no CSRC
 
 
@@ -129,7 +130,7 @@ class Endpoint:
 
     endpoint_id: str
     local: Address
-    send: Callable[[bytes, Address], None]
+    send: Callable[[bytes | bytearray, Address], None]
     codec: str = "PCMU"
     event_payload_type: int | None = 101
     inactivity_timeout: float = 0.0  # seconds without packets before rtp_timeout; 0: never
@@ -200,25 +201,52 @@ class Endpoint:
             latch.admit(source)
         pt = data[1] & 0x7F
         if pt == self._audio_pt:
-            payload = data[RTP_HEADER_SIZE:] if first == _SIMPLE_HEADER else self._payload(data)
-            if payload is None or not self._accept_sequence(data, now):
-                return
+            if first == _SIMPLE_HEADER and self._in_order(data, now):
+                payload = data  # the common case: the header is not looked at again
+            else:
+                sliced = data[RTP_HEADER_SIZE:] if first == _SIMPLE_HEADER else self._payload(data)
+                if sliced is None or not self._accept_sequence(data, now):
+                    return
+                payload = sliced
             stats.received += 1
             self.last_packet = now
             self.timed_out = False
             partner = self.partner
+            offset = RTP_HEADER_SIZE if payload is data else 0
             if partner is not None:
-                partner.forward_audio(payload, self.codec, bool(data[1] & 0x80), now)
+                partner.relay(payload, offset, self.codec, data[1] & 0x80)
                 stats.forwarded += 1
             if self.tapped:
                 buffer = self._buffer
-                buffer += payload
+                buffer += payload[offset:]
                 if len(buffer) > BUFFER_LIMIT:
                     del buffer[: len(buffer) - BUFFER_LIMIT]
         elif pt == self.event_payload_type and pt is not None:
             self._receive_event(data, now)
         else:
             stats.bad_payload_type += 1
+
+    def _in_order(self, data: bytes, now: float) -> bool:
+        """The fast path: the locked SSRC's next sequence number, no change pending."""
+        _, _, seq, ts, ssrc = _HEADER.unpack_from(data)
+        transit = self._transit
+        if ssrc != self._ssrc or seq != (self._max_seq + 1) & 0xFFFF or transit is None:
+            return False
+        if self._candidate is not None:
+            return False
+        if seq == 0:
+            self.stats.sequence_wraps += 1
+        self._max_seq = seq
+        now_transit = now * SAMPLE_RATE - ts
+        d = (now_transit - transit + (1 << 31)) % (1 << 32) - (1 << 31)
+        self._transit = now_transit
+        self._last_ts = ts
+        stats = self.stats
+        if -MAX_TIMESTAMP_JUMP <= d <= MAX_TIMESTAMP_JUMP:
+            stats.jitter += (abs(d) - stats.jitter) / 16.0
+        else:
+            stats.timestamp_jumps += 1
+        return True
 
     def _accept_sequence(self, data: bytes, now: float) -> bool:
         """SSRC lock and RFC 3550 A.1-style sequence checks on the raw header."""
@@ -326,13 +354,41 @@ class Endpoint:
         self._buffer.clear()
 
     # --- outbound ------------------------------------------------------------------
-    def forward_audio(self, payload: bytes, codec: str, marker: bool, now: float) -> None:
-        """Send a partner's payload on our stream, transcoded if the codecs differ."""
+    def relay(self, data: bytes, offset: int, codec: str, marker: int) -> None:
+        """Send a partner's audio (``data[offset:]``) on our stream, transcoded if need be.
+
+        With a plain 12-octet header (``offset`` 12) and the same codec, the datagram is
+        copied once and its header rewritten in place.
+        """
         if self.playing or self.injecting:
             return
-        if codec != self.codec:
-            payload = TRANSCODE[(codec, self.codec)][np.frombuffer(payload, np.uint8)].tobytes()
-        self.send_payload(payload, marker=marker)
+        latch = self.latch
+        target = latch.latched or latch.signalled
+        out = self.out
+        samples = len(data) - offset
+        if target is None:
+            self.stats.no_remote += 1
+            out.timestamp = (out.timestamp + samples) & 0xFFFFFFFF
+            return
+        if codec == self.codec and offset == RTP_HEADER_SIZE:
+            packet = bytearray(data)
+            _REWRITE.pack_into(
+                packet, 1, marker | out.payload_type, out.sequence_number, out.timestamp, out.ssrc
+            )
+        else:
+            payload = data[offset:]
+            if codec != self.codec:
+                codes = np.frombuffer(payload, np.uint8)
+                payload = TRANSCODE[(codec, self.codec)][codes].tobytes()
+            header = _HEADER.pack(
+                0x80, marker | out.payload_type, out.sequence_number, out.timestamp, out.ssrc
+            )
+            packet = bytearray(header + payload)
+        out.sequence_number = (out.sequence_number + 1) & 0xFFFF
+        out.timestamp = (out.timestamp + samples) & 0xFFFFFFFF
+        out.packet_count += 1
+        self.send(packet, target)
+        self.stats.sent += 1
 
     def send_payload(self, payload: bytes, *, marker: bool = False) -> None:
         """Send one audio payload (code bytes) on our stream."""

@@ -344,7 +344,7 @@ def _is_stream(file: TextIO) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
 
 
-def _unbound_send(data: bytes, addr: Address) -> None:
+def _unbound_send(data: bytes | bytearray, addr: Address) -> None:
     raise RuntimeError("endpoint used before its socket was bound")
 
 

@@ -42,8 +42,8 @@ class Wire:
 
     sent: list[tuple[bytes, Address]] = field(default_factory=list)
 
-    def send(self, data: bytes, addr: Address) -> None:
-        self.sent.append((data, addr))
+    def send(self, data: bytes | bytearray, addr: Address) -> None:
+        self.sent.append((bytes(data), addr))
 
     def to(self, addr: Address) -> list[RtpPacket]:
         return [RtpPacket.parse(d) for d, a in self.sent if a == addr]
