@@ -2,19 +2,22 @@
 
 One row per number (E.164), with why (``reason``: blacklist, do_not_call, opt_out,
 complaint) and where it came from (``source``: by hand, imported, an agent's
-do-not-call disposition, the IVR's opt-out key). Lead imports filter against it and the
+do-not-call disposition, the IVR's opt-out key). A file of numbers is read like a lead
+file (:func:`callcenter.app.leadfile.read_leads`). Lead imports filter against it and the
 lead source checks it when handing out leads, so an entry takes effect at the next
 lead handed to the dialer; nothing is cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from callcenter.app import audit
+from callcenter.app import audit, leadfile
 from callcenter.app.audit import SYSTEM, Actor
 from callcenter.app.validation import Page, check_text, utc_now
 from callcenter.domain.phone import PhoneError, normalise
@@ -38,6 +41,13 @@ class BlockSource(enum.StrEnum):
     IMPORT = "import"
     DISPOSITION = "disposition"
     IVR = "ivr"
+
+
+@dataclass(frozen=True, slots=True)
+class BlacklistImport:
+    added: int
+    already: int  # blocked before; their first entry is kept
+    invalid: int  # rows whose number could not be read
 
 
 def e164(raw: str, default_region: str) -> str:
@@ -147,6 +157,36 @@ class BlacklistService:
             )
             uow.emit("blacklist.changed", {"added": len(added)}, VIEW)
         return rows
+
+    async def import_file(
+        self, uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *, reason: BlockReason
+    ) -> BlacklistImport:
+        """Block every number of a CSV or XLSX file (read like a lead file); commits."""
+        numbers, invalid = await asyncio.to_thread(self._numbers, data, filename)
+        before = set(await self.reasons_for(uow, numbers))
+        for start in range(0, len(numbers), BULK_MAX):
+            await self.block(
+                uow,
+                actor,
+                numbers[start : start + BULK_MAX],
+                reason=reason,
+                source=BlockSource.IMPORT,
+                note=check_text("note", filename)[:256],
+            )
+        await uow.commit()
+        return BlacklistImport(
+            added=len(numbers) - len(before), already=len(before), invalid=invalid
+        )
+
+    def _numbers(self, data: bytes, filename: str) -> tuple[list[str], int]:
+        numbers: list[str] = []
+        invalid = 0
+        for event in leadfile.read_leads(data, filename, default_region=self.default_region):
+            if isinstance(event, leadfile.LeadAccepted):
+                numbers.append(event.phone.e164)
+            elif isinstance(event, leadfile.RowRejected):
+                invalid += 1
+        return numbers, invalid
 
     async def opt_out(self, uow: UnitOfWork, phone: str, *, campaign_id: int | None) -> None:
         """The IVR's opt-out key: the number is blocked from the next lead handed out."""

@@ -199,6 +199,12 @@ class BlacklistIn(_In):
     note: Annotated[str, StringConstraints(max_length=256, pattern=_PRINTABLE)] = ""
 
 
+class BlacklistImportOut(BaseModel):
+    added: int
+    already: int
+    invalid: int
+
+
 class BlacklistOut(BaseModel):
     id: int
     phone: str

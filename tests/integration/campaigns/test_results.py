@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -226,3 +227,13 @@ def test_dispositions_and_the_blacklist_are_managed_by_hand(kit: Kit) -> None:
         "blacklist.remove",
         "blacklist.add",
     ]
+    gbk = (Path(__file__).parents[2] / "fixtures" / "leads" / "customers_gbk.csv").read_bytes()
+    response = kit.api.call(
+        "POST", "/blacklist/import", files={"file": ("黑名单.csv", gbk)},
+        data={"reason": "do_not_call"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json() == {"added": 3, "already": 1, "invalid": 3}
+    assert kit.ok("GET", "/blacklist")["total"] == 4
+    not_a_list = kit.api.call("POST", "/blacklist/import", files={"file": ("x.doc", b"hello")})
+    assert (not_a_list.status_code, not_a_list.json()["error"]) == (422, "lead-file-type")

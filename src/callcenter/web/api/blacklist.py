@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 
 from callcenter.app.auth import Principal
 from callcenter.app.blacklist import BlockReason, BlockSource
+from callcenter.app.lead_import import MAX_FILE_BYTES
+from callcenter.errors import InvalidInput
 from callcenter.store.tables import BlacklistRow
 from callcenter.web.api.common import ERROR_RESPONSES, MAX_ID, Limit, Offset
-from callcenter.web.campaign_schemas import BlacklistIn, BlacklistOut
+from callcenter.web.campaign_schemas import BlacklistImportOut, BlacklistIn, BlacklistOut
 from callcenter.web.schemas import Page, SearchText
 from callcenter.web.security import Requires, UoW, actor_of, platform_of
 
@@ -75,3 +77,31 @@ async def remove_from_blacklist(
     await platform_of(request).outbound.blacklist.remove(
         uow, actor_of(request, principal), entry_id
     )
+
+
+@router.post("/import", status_code=201)
+async def import_blacklist(
+    request: Request,
+    principal: Annotated[Principal, Depends(Requires("blacklist.manage"))],
+    uow: UoW,
+    file: Annotated[UploadFile, File(description="CSV 或 XLSX，含号码列 / CSV or XLSX")],
+    reason: Annotated[
+        Literal["blacklist", "do_not_call", "opt_out", "complaint"], Form()
+    ] = "blacklist",
+) -> BlacklistImportOut:
+    """导入黑名单 / block every number of a file (its phone column, as for lead files)."""
+    data = await file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(
+            field="file",
+            reason_zh=f"文件超过 {MAX_FILE_BYTES >> 20} MiB",
+            reason_en=f"the file is larger than {MAX_FILE_BYTES >> 20} MiB",
+        )
+    found = await platform_of(request).outbound.blacklist.import_file(
+        uow,
+        actor_of(request, principal),
+        data,
+        file.filename or "blacklist.csv",
+        reason=BlockReason(reason),
+    )
+    return BlacklistImportOut(added=found.added, already=found.already, invalid=found.invalid)
