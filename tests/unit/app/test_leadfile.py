@@ -447,3 +447,13 @@ def test_cell_text_keeps_whole_numbers_whole() -> None:
     assert cell_text(1e20) == "1e+20"
     assert cell_text(None) == ""
     assert cell_text(" a ") == "a"
+
+
+def test_a_list_from_another_country_reads_with_its_default_region() -> None:
+    data = b"Name,Phone\nAnn,(212) 555-1234\nBob,+86 138 0013 8000\n"
+    leads = only(read(data, default_region="US"), LeadAccepted)
+    assert [(lead.phone.e164, lead.phone.region) for lead in leads] == [
+        ("+12125551234", "US"),
+        ("+8613800138000", "CN"),
+    ]
+    assert leads[0].phone.time_zone == "America/New_York"
