@@ -140,6 +140,8 @@ class AmdDecided:
     name: ClassVar[str] = "amd_result"
     endpoint: str
     result: str  # human | machine | unsure
+    reason: str
+    elapsed: float  # seconds of answered audio it took
     at: float
 
 

@@ -64,10 +64,21 @@ TIMEOUT_CHECK_TICKS: Final = 50  # inactivity is checked once a second
 Pcm = npt.NDArray[np.int16]
 
 
+class AmdVerdict(Protocol):
+    @property
+    def result(self) -> str: ...  # human | machine | unsure
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def elapsed(self) -> float: ...  # seconds of audio after the answer
+
+
 class AnsweringMachineDetector(Protocol):
     """What the engine needs of an AMD: 20 ms frames in, a verdict once decided."""
 
-    def feed(self, frame: Pcm) -> str | None: ...
+    def feed(self, frame: Pcm, now: float) -> AmdVerdict | None: ...
 
 
 SourceFactory = Callable[[dict[str, Any]], AudioSource]
@@ -372,11 +383,13 @@ class MediaCore:
             for digit in detector.feed(frames[endpoint_id]):
                 self._events.append(DtmfDetected(endpoint_id, digit.digit, "inband", now))
         for endpoint_id, amd in list(self._amd.items()):
-            verdict = amd.feed(frames[endpoint_id])
+            verdict = amd.feed(frames[endpoint_id], now)
             if verdict is not None:
                 del self._amd[endpoint_id]
                 self._retap(self.endpoints[endpoint_id])
-                self._events.append(AmdDecided(endpoint_id, verdict, now))
+                self._events.append(
+                    AmdDecided(endpoint_id, verdict.result, verdict.reason, verdict.elapsed, now)
+                )
         for room in self.conferences.values():
             room.mix({eid: frames[eid] for eid in room.members})
         slot = self.ticks % FLUSH_TICKS

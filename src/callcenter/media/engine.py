@@ -35,8 +35,9 @@ from typing import Any, Final, TextIO, cast
 import uvloop
 
 from callcenter.media import control
+from callcenter.media.amd import AmdDetector, AmdParams
 from callcenter.media.control import EngineError
-from callcenter.media.core import TICK, MediaCore
+from callcenter.media.core import TICK, AnsweringMachineDetector, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
 from callcenter.media.errors import RtcpParseError
 from callcenter.media.player import (
@@ -173,6 +174,10 @@ class Sources:
         return clips[0] if len(clips) == 1 else Playlist(clips)
 
 
+def make_amd(params: dict[str, Any]) -> AnsweringMachineDetector:
+    return AmdDetector(AmdParams.from_mapping(params))
+
+
 def make_sink(path: str, fmt: str, stereo: bool) -> RecordingSink:
     from callcenter.media.recorder import Recorder, RecordingError
 
@@ -189,7 +194,7 @@ class EngineServer:
     address: str = "127.0.0.1"
     ports: PortRange = field(default_factory=lambda: PortRange(20000, 39998))
     rtcp: bool = False
-    core: MediaCore = field(default_factory=lambda: MediaCore(Sources(), make_sink))
+    core: MediaCore = field(default_factory=lambda: MediaCore(Sources(), make_sink, make_amd))
     overruns: int = 0
     _transports: dict[str, list[asyncio.DatagramTransport]] = field(default_factory=dict)
     _rtcp_counters: dict[str, RtcpCounters] = field(default_factory=dict)

@@ -25,6 +25,7 @@ import soundfile as sf
 from callcenter.media import g711
 from callcenter.media.client import EngineClient, EnginePool
 from callcenter.media.control import (
+    AmdDecided,
     DtmfDetected,
     EngineError,
     MediaEvent,
@@ -287,6 +288,21 @@ async def test_rtp_inactivity_is_reported(engine: EngineClient) -> None:
     events = await collect(engine, 1, seconds=3.0)
     assert len(events) == 1 and isinstance(events[0], RtpTimedOut)
     assert events[0].endpoint == "leg" and events[0].seconds >= 0.5
+    phone.close()
+
+
+async def test_amd_runs_in_the_engine_with_the_parameters_given(engine: EngineClient) -> None:
+    """A line that stays silent: the detector's initial-silence rule, as configured."""
+    phone, _ = await phone_on(engine, "answered")
+    params = {"initial_silence": 0.3, "initial_silence_result": "machine"}
+    await engine.start_detection("answered", "amd", params)
+    await phone.talk(np.zeros(FRAME * 30, np.int16))
+    [decided] = await collect(engine, 1, seconds=3.0)
+    assert isinstance(decided, AmdDecided)
+    assert (decided.endpoint, decided.result) == ("answered", "machine")
+    assert 0.3 <= decided.elapsed < 0.6
+    with pytest.raises(EngineError, match="bad-arguments"):
+        await engine.start_detection("answered", "amd", {"patience": 3})
     phone.close()
 
 

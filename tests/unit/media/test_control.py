@@ -44,7 +44,7 @@ def test_replies_carry_the_result_or_the_error_code_and_details() -> None:
         RecordingStarted("r1", "/tmp/r1.wav", ("e1", "e2"), 3.0),
         RecordingFinished("r1", "/tmp/r1.wav", 12.5, 200_044, ("e1", "e2"), 4.0),
         RtpTimedOut("e2", 30.0, 5.0),
-        AmdDecided("e1", "machine", 6.0),
+        AmdDecided("e1", "machine", "greeting 2.4 s", 2.4, 6.0),
     ],
 )
 def test_every_event_survives_the_trip_up_the_pipe(event: control.MediaEvent) -> None:

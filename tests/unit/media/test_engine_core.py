@@ -17,6 +17,7 @@ import soundfile as sf
 
 from callcenter.media import g711
 from callcenter.media.control import (
+    AmdDecided,
     DtmfDetected,
     EngineError,
     PlayFinished,
@@ -477,3 +478,45 @@ def test_header_with_csrcs_is_parsed_the_slow_way(rig: Rig) -> None:
     [out] = rig.wire.to(PHONES["p1"])
     assert out.payload == b"\x2a" * 160 and out.csrcs == ()
     assert struct.unpack("!B", bytes(out)[:1])[0] == 0x80
+
+
+# --- answering-machine detection ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    result: str
+    reason: str
+    elapsed: float
+
+
+class FrameCountingAmd:
+    """Decides "machine" once it has heard 10 frames louder than 1000."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.loud = 0
+        self.needed = int(params.get("frames", 10))
+
+    def feed(self, frame: Pcm, now: float) -> Verdict | None:
+        self.loud += int(level(frame) > 1000)
+        return Verdict("machine", "long greeting", 0.2) if self.loud >= self.needed else None
+
+
+def test_amd_is_fed_the_answered_audio_and_reports_once(rig: Rig) -> None:
+    rig.core.make_amd = FrameCountingAmd
+    rig.endpoint("p0")
+    rig.cmd("start_detection", endpoint="p0", kind="amd", params={"frames": 5})
+    assert rig.core.endpoints["p0"].tapped
+    rig.speak("p0", np.full(160 * 8, 4000, np.int16))
+    [decided] = rig.core.take_events()
+    assert isinstance(decided, AmdDecided)
+    assert (decided.endpoint, decided.result, decided.reason) == ("p0", "machine", "long greeting")
+    assert not rig.core.endpoints["p0"].tapped  # detection over: back to relay only
+
+
+def test_amd_without_a_detector_is_not_supported(rig: Rig) -> None:
+    rig.endpoint("p0")
+    with pytest.raises(EngineError, match="not-supported"):
+        rig.cmd("start_detection", endpoint="p0", kind="amd")
+    with pytest.raises(EngineError, match="bad-arguments"):
+        rig.cmd("start_detection", endpoint="p0", kind="telepathy")
