@@ -28,7 +28,12 @@ from callcenter.app.audit import SYSTEM
 from callcenter.app.blacklist import BlacklistService, BlockReason, BlockSource
 from callcenter.app.campaigns import ApprovedVersion, CampaignService
 from callcenter.app.validation import Page
-from callcenter.domain.campaign import CampaignSettings, policy_rules
+from callcenter.domain.campaign import (
+    CampaignSettings,
+    DialingMode,
+    policy_rules,
+    start_violations,
+)
 from callcenter.domain.dialing_policy import (
     DAY,
     CampaignRules,
@@ -97,6 +102,26 @@ class Diagnosis:
     dialable: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     next_at: float | None = None  # the first moment a refused lead may be dialled
+    # What stops the whole campaign, whatever its leads: not approved, not running, no
+    # lists, no agent groups, settings that break a compliance rule, a change waiting.
+    problems: list[str] = field(default_factory=list)
+
+
+def campaign_problems(state: str, revision: str, version: ApprovedVersion | None) -> list[str]:
+    """Campaign-wide reasons nothing (or not everything) is dialled."""
+    if version is None:
+        return [NOT_APPROVED]
+    found = [] if version.running else ["campaign-not-running"]
+    if not version.list_ids:
+        found.append("no-lead-lists")
+    settings = version.settings
+    if not settings.group_ids and settings.dialing_mode is not DialingMode.IVR_BROADCAST:
+        found.append("no-agent-groups")
+    if state != "running":
+        found += [v.code for v in start_violations(version.campaign_id, settings)]
+    if revision != "none":
+        found.append(f"revision-{revision}")  # changes (new lists) wait for approval
+    return found
 
 
 class LeadService:
@@ -210,6 +235,7 @@ class LeadService:
         campaign = await self.campaigns.get(uow, campaign_id)
         version, rules = await self._rules(uow, campaign_id)
         diagnosis = Diagnosis(campaign_id, campaign.state, campaign.version)
+        diagnosis.problems = campaign_problems(campaign.state, campaign.revision, version)
         lists = set(version.list_ids) if version else set()
         last_id = 0
         while diagnosis.scanned < SCAN_MAX:

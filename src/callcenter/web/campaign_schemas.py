@@ -136,6 +136,7 @@ class DiagnosisOut(BaseModel):
     dialable: int
     reasons: dict[str, int]
     next_at: dt.datetime | None
+    problems: list[str]
 
 
 # -- leads ----------------------------------------------------------------------------

@@ -39,6 +39,14 @@ def test_nothing_dials_before_approval_and_the_api_says_why(kit: Kit) -> None:
     answer = why(kit, campaign_id)
     assert answer["reasons"] == {"campaign-not-approved": 2}
     assert (answer["total"], answer["dialable"], answer["state"]) == (2, 0, "draft")
+    assert answer["problems"] == ["campaign-not-approved"]
+    kit.approve(campaign_id)
+    assert why(kit, campaign_id)["problems"] == [
+        "campaign-not-running",
+        "no-agent-groups",
+        "campaign-safe-harbour-missing",
+        "campaign-caller-id-missing",
+    ]
 
 
 def test_the_policy_reasons_are_counted_across_the_campaign(kit: Kit) -> None:
@@ -70,6 +78,7 @@ def test_the_policy_reasons_are_counted_across_the_campaign(kit: Kit) -> None:
         "outside-window": 1,  # 21:00 the evening before in New York
     }
     assert answer["dialable"] == 2
+    assert answer["problems"] == ["no-agent-groups"]
     retry_at = dt.datetime.fromisoformat(answer["next_at"])
     assert retry_at == WEDNESDAY_10 + dt.timedelta(minutes=30)
     at_night = why(kit, campaign_id, WEDNESDAY_10.replace(hour=22))

@@ -94,6 +94,7 @@ def diagnosis_out(d: Diagnosis) -> DiagnosisOut:
         dialable=d.dialable,
         reasons=dict(d.reasons),
         next_at=dt.datetime.fromtimestamp(d.next_at, dt.UTC) if d.next_at is not None else None,
+        problems=d.problems,
     )
 
 
