@@ -26,6 +26,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
+from callcenter.config import MediaSettings
 from callcenter.media import control
 from callcenter.media.control import EngineError, MediaEvent
 from callcenter.media.port import Codec, Detection, MediaAddress, RecordingFormat, Role
@@ -353,3 +354,14 @@ class EnginePool(_Commands):
         await asyncio.gather(*(c.close() for c in self.clients))
         for pump in self._pumps:
             pump.cancel()
+
+
+async def start_media(settings: MediaSettings) -> EnginePool:
+    """The engines the settings ask for (``media.engines``, one per core when asked)."""
+    return await EnginePool.start(
+        settings.engines,
+        address=settings.address,
+        port_min=settings.port_min,
+        port_max=settings.port_max,
+        rtcp=settings.rtcp,
+    )

@@ -22,8 +22,9 @@ import pytest
 import pytest_asyncio
 import soundfile as sf
 
+from callcenter.config import MediaSettings
 from callcenter.media import g711
-from callcenter.media.client import EngineClient, EnginePool
+from callcenter.media.client import EngineClient, start_media
 from callcenter.media.control import (
     AmdDecided,
     DtmfDetected,
@@ -380,7 +381,7 @@ async def test_a_waiting_command_fails_at_once_when_the_engine_dies() -> None:
 
 
 async def test_a_pool_keeps_each_call_on_one_engine() -> None:
-    pool = await EnginePool.start(2, port_min=34000, port_max=34998)
+    pool = await start_media(MediaSettings(engines=2, port_min=34000, port_max=34998))
     try:
         await pool.create_endpoint("a1", affinity="call-a")
         await pool.create_endpoint("b1", affinity="call-b")
