@@ -91,12 +91,13 @@ from callcenter.switch.sip.legs import (
     build_invite,
     next_hop,
     set_state,
+    silent_legs,
 )
 from callcenter.switch.sip.registrar import Binding, Registrar
 from callcenter.switch.sip.registrar_service import RegistrarService
 from callcenter.switch.sip.relay import RtpPort, connect, disconnect
 from callcenter.switch.sip.signalling import ACK_WAIT, Signalling
-from callcenter.switch.sip.trunks import Trunk, is_dialable, request_uri_for
+from callcenter.switch.sip.trunks import Trunk, TrunkGate, is_dialable, request_uri_for
 
 __all__ = ["AGENT_PREFIX", "NotSupported", "SipSwitch"]
 
@@ -167,7 +168,7 @@ class SipSwitch:
         self._inbound_seq = 0
         self._ended: deque[tuple[float, LegId]] = deque()  # forget at, in that order
         self._dissolved: deque[tuple[float, BridgeId]] = deque()
-        self._trunk_starts: dict[str, deque[float]] = {}
+        self._gate = TrunkGate()
         self.phones: RegistrarService | None = None
         if registrar is not None:
             self.phones = RegistrarService(registrar, shared=self.sip.transport)
@@ -301,7 +302,8 @@ class SipSwitch:
         if dest.startswith(AGENT_PREFIX) and phone is None:
             self._refused(leg, signature, dest, caller, HangupCause.NO_ANSWER, UNREGISTERED)
             return None
-        if chosen is not None and not self._admits(chosen):
+        gate = self._gate
+        if chosen is not None and not gate.admits(chosen, busy=self._busy(chosen), now=self.now()):
             self._refused(leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY)
             return None
         uri = phone.contact.uri if phone is not None else request_uri_for(dest, chosen)
@@ -672,24 +674,13 @@ class SipSwitch:
         reachable = [b for b in bindings if b.reachable and isinstance(b.contact.uri, SipUri)]
         return reachable[0] if reachable else None
 
-    def _admits(self, trunk: Trunk) -> bool:
-        """Room on ``trunk`` for one more call: channels in use and calls this second."""
-        now = self.now()
-        starts = self._trunk_starts.setdefault(trunk.name, deque())
-        while starts and starts[0] <= now - 1.0:
-            starts.popleft()
-        if trunk.max_cps and len(starts) >= trunk.max_cps:
-            log.warning("trunk %s: over %g calls per second", trunk.name, trunk.max_cps)
-            return False
-        if trunk.max_channels:
-            busy = sum(
-                1 for r in self._legs.values() if r.trunk is trunk and r.state is not LegState.ENDED
-            )
-            if busy >= trunk.max_channels:
-                log.warning("trunk %s: all %d channels busy", trunk.name, trunk.max_channels)
-                return False
-        starts.append(now)
-        return True
+    def _busy(self, trunk: Trunk) -> int:
+        """The calls ``trunk`` carries now (counted only for a trunk with a limit)."""
+        if not trunk.max_channels:
+            return 0
+        return sum(
+            1 for r in self._legs.values() if r.trunk is trunk and r.state is not LegState.ENDED
+        )
 
     def _refused(
         self,
@@ -727,17 +718,9 @@ class SipSwitch:
     def _watch_rtp(self) -> None:
         """End the relayed, not held legs whose far end sent no RTP for ``rtp_timeout``."""
         assert self.rtp_timeout
-        now = self.now()
-        for record in list(self._legs.values()):
-            relayed = record.rtp.partner is not None
-            if record.state is not LegState.ANSWERED or not relayed or record.held:
-                continue
-            received = record.rtp.stats.received
-            if received != record.rtp_seen[0]:
-                record.rtp_seen = (received, now)
-            elif now - record.rtp_seen[1] >= self.rtp_timeout:
-                log.warning("leg %s: no RTP for %.1f s, hanging up", record.id, self.rtp_timeout)
-                self._end_here(record, HangupCause.FAILED)
+        for record in silent_legs(list(self._legs.values()), self.now(), self.rtp_timeout):
+            log.warning("leg %s: no RTP for %.1f s, hanging up", record.id, self.rtp_timeout)
+            self._end_here(record, HangupCause.FAILED)
         self._arm_watchdog()
 
     def _dissolve(self, bridge: _Bridge) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -41,6 +42,7 @@ __all__ = [
     "next_hop",
     "remote_media",
     "set_state",
+    "silent_legs",
 ]
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,22 @@ class SipLeg:
     def cancel_timers(self) -> None:
         for name in list(self.timers):
             self.cancel_timer(name)
+
+
+def silent_legs(records: Iterable[SipLeg], now: float, timeout: float) -> list[SipLeg]:
+    """The answered, relayed, not held legs whose RTP port received nothing for
+    ``timeout`` seconds (each leg's ``rtp_seen`` notes when its count last moved)."""
+    silent: list[SipLeg] = []
+    for record in records:
+        relayed = record.rtp.partner is not None
+        if record.state is not LegState.ANSWERED or not relayed or record.held:
+            continue
+        received = record.rtp.stats.received
+        if received != record.rtp_seen[0]:
+            record.rtp_seen = (received, now)
+        elif now - record.rtp_seen[1] >= timeout:
+            silent.append(record)
+    return silent
 
 
 def set_state(leg: SipLeg, new: LegState) -> None:

@@ -11,7 +11,9 @@ maps a failed INVITE's final response to the port's :class:`HangupCause` (RFC 33
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -19,7 +21,16 @@ from callcenter.sip.errors import SipParseError
 from callcenter.sip.uri import SipUri, parse_uri
 from callcenter.switch.ports import HangupCause, InvalidArgument
 
-__all__ = ["DEFAULT_SIP_PORT", "Trunk", "cause_for_status", "is_dialable", "request_uri_for"]
+__all__ = [
+    "DEFAULT_SIP_PORT",
+    "Trunk",
+    "TrunkGate",
+    "cause_for_status",
+    "is_dialable",
+    "request_uri_for",
+]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SIP_PORT: Final = 5060  # RFC 3261 19.1.2
 # What we dial as the user part of a trunk's URI: digits, letters and the dial-string
@@ -56,6 +67,29 @@ class Trunk:
     @property
     def has_credentials(self) -> bool:
         return self.username is not None and self.password is not None
+
+
+class TrunkGate:
+    """Admission of new calls per trunk, time passed in: at most ``max_cps`` calls
+    started in any one second and ``max_channels`` at once (``busy``: the calls the
+    trunk carries now, counted by the caller). 0 means no limit."""
+
+    def __init__(self) -> None:
+        self._starts: dict[str, deque[float]] = {}
+
+    def admits(self, trunk: Trunk, *, busy: int, now: float) -> bool:
+        """True (and the call counted as started) when ``trunk`` has room for one more."""
+        starts = self._starts.setdefault(trunk.name, deque())
+        while starts and starts[0] <= now - 1.0:
+            starts.popleft()
+        if trunk.max_cps and len(starts) >= trunk.max_cps:
+            log.warning("trunk %s: over %g calls per second", trunk.name, trunk.max_cps)
+            return False
+        if trunk.max_channels and busy >= trunk.max_channels:
+            log.warning("trunk %s: all %d channels busy", trunk.name, trunk.max_channels)
+            return False
+        starts.append(now)
+        return True
 
 
 # RFC 3261 21 statuses -> the port's causes (RFC 3398 7.2.4.1 for the ISDN view).
