@@ -1,6 +1,7 @@
-"""Where the switch refuses to dial by itself: an agent's phone with no binding, and a
-trunk whose channels or calls per second are used up. The trunk points at a UDP
-socket of the test that never answers (its INVITEs just wait there)."""
+"""Agents' phones at the switch's own socket, and where the switch refuses to dial by
+itself: an agent's phone with no (reachable) binding, and a trunk whose channels or
+calls per second are used up. The trunk points at a UDP socket of the test that never
+answers (its INVITEs just wait there); the phone is our own scripted endpoint."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from callcenter.sip.auth import DigestServer
+from callcenter.sip.auth import DigestClient, DigestServer
+from callcenter.sip.endpoint import Address, RequestReceived
+from callcenter.sip.headers import Headers
+from callcenter.sip.message import Request, Response, make_response
+from callcenter.sip.transaction import ResponseReceived
+from callcenter.sip.transport import UdpTransport
+from callcenter.sip.uri import SipUri
 from callcenter.switch.ports import HangupCause, InvalidArgument, LegHungUp, LegId, SwitchEvent
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.legs import LegState
@@ -96,3 +103,83 @@ async def test_a_trunk_at_its_calls_per_second_refuses_until_the_second_is_over(
         await asyncio.sleep(1.05)
         await switch.originate(LegId("c3"), "13800138003", caller_id="4000")
         assert switch.leg_state(LegId("c3")) is LegState.DIALLING
+
+
+async def test_phones_register_and_are_qualified_over_the_switchs_own_socket() -> None:
+    """A phone (our endpoint) registers 1001 with digest at the switch's address; the
+    registrar's qualify OPTIONS leave from that socket and the phone's 200 comes back
+    to it, so the binding stays reachable and agent:1001 rings the phone at its
+    contact. Once the phone stops answering OPTIONS it is unreachable, and agent:1001
+    ends at once with 480."""
+    qualifying = Registrar(
+        {"1001": "secret"},
+        DigestServer(b"phones-and-limits-0123456789", "cc", algorithms=("MD5",)),
+        min_expires=30,
+        default_expires=60,
+        qualify_interval=0.3,
+        qualify_timeout=0.5,
+    )
+    async with (
+        asyncio.timeout(TIMEOUT),
+        SipSwitch(registrar=qualifying) as switch,
+        UdpTransport() as phone,
+    ):
+        assert switch.phones is not None
+        seen: list[SwitchEvent] = []
+        switch.subscribe(seen.append)
+        register = phone_register(phone, switch.address)
+        phone.send_request(register, switch.address)
+        challenge = await final_response(phone)
+        assert challenge.status == 401
+        authorized = DigestClient("1001", "secret").authorize(
+            register, challenge, cnonce="abc", branch="z9hG4bKreg2"
+        )
+        phone.send_request(authorized, switch.address)
+        assert (await final_response(phone)).status == 200
+        for _ in range(2):
+            options = await request_at(phone, "OPTIONS")
+            phone.send_response(make_response(options, 200))
+        (binding,) = switch.phones.where("1001")
+        assert binding.reachable and binding.last_qualified is not None
+        await switch.originate(LegId("ring"), "agent:1001", caller_id="4000")
+        invite = await request_at(phone, "INVITE")
+        assert str(invite.uri) == "sip:1001@{}:{}".format(*phone.local_address)
+        await switch.hangup(LegId("ring"))
+        await switch.phones.wait_until(
+            lambda: not any(b.reachable for b in switch.phones.where("1001")),  # type: ignore[union-attr]
+            timeout=3.0,
+        )
+        await switch.originate(LegId("gone"), "agent:1001", caller_id="4000")
+        assert hung_up(seen, "gone").sip_status == 480
+
+
+def phone_register(phone: UdpTransport, switch: Address) -> Request:
+    host, port = phone.local_address
+    return Request(
+        method="REGISTER",
+        uri=SipUri(switch[0], port=switch[1]),
+        headers=Headers.of(
+            ("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bKreg1;rport"),
+            ("Max-Forwards", "70"),
+            ("From", "<sip:1001@cc>;tag=phone"),
+            ("To", "<sip:1001@cc>"),
+            ("Call-ID", "phone-registration"),
+            ("CSeq", "1 REGISTER"),
+            ("Contact", f"<sip:1001@{host}:{port}>"),
+            ("Expires", "60"),
+        ),
+    )
+
+
+async def final_response(phone: UdpTransport) -> Response:
+    while True:
+        event = await asyncio.wait_for(phone.events.get(), 5.0)
+        if isinstance(event, ResponseReceived) and event.response.is_final:
+            return event.response
+
+
+async def request_at(phone: UdpTransport, method: str) -> Request:
+    while True:
+        event = await asyncio.wait_for(phone.events.get(), 5.0)
+        if isinstance(event, RequestReceived) and event.request.method == method:
+            return event.request
