@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
+from callcenter.app.cti.outbound import DialRequest, UnknownCampaign
 from callcenter.app.dialer import DialingMode, MemoryLeads
 from callcenter.domain.dialing_policy import Lead
 from callcenter.domain.pacing import FixedRatioPacer
@@ -147,5 +150,18 @@ async def test_a_trunk_that_does_not_answer_in_time_fails_over() -> None:
         (ended,) = f.ended
         assert (ended.trunk, ended.outcome.value) == ("good", "connected")
         assert f.leads.lead("L0").attempts_lifetime == 1
+    finally:
+        await f.close()
+
+
+async def test_dialling_for_a_campaign_that_is_not_open_is_refused() -> None:
+    """The engine only dials for campaigns opened on it; the error speaks both languages."""
+    f = await DialerFloor.open(DialingMode.MANUAL)
+    try:
+        with pytest.raises(UnknownCampaign) as refused:
+            await f.engine.dial_lead(DialRequest("nope", "L1", NUMBERS[0], "+862000000000"))
+        assert refused.value.code == "campaign-not-open"
+        assert refused.value.message("zh") == "外呼任务 nope 未在呼叫引擎上运行"
+        assert f.engine.calls() == []
     finally:
         await f.close()

@@ -43,6 +43,7 @@ from callcenter.app.cti.desk import AgentCommands
 from callcenter.app.cti.engine import CtiEngine
 from callcenter.app.cti.model import Call, CallState, Direction, Leg, LegPurpose, LegStatus
 from callcenter.domain.agent import Agent, AgentState
+from callcenter.domain.errors import DomainError
 from callcenter.domain.queue import CallQueue, Overflowed, QueueConfig
 from callcenter.switch.ports import (
     DigitsReceived,
@@ -83,6 +84,13 @@ _QUIET: Final = (
 )
 """Events that report the core's own doing: when handling one changed nothing, the
 step needs no routing and publishes nothing (a dialer makes many of them)."""
+
+
+class UnknownCampaign(DomainError):
+    code = "campaign-not-open"
+    status = 404
+    message_zh = "外呼任务 {campaign_id} 未在呼叫引擎上运行"
+    message_en = "Campaign {campaign_id} is not open on the call engine"
 
 
 class MachineAction(enum.Enum):
@@ -281,8 +289,14 @@ class OutboundFlows(AgentCommands):
             finally:
                 await self._commit()
 
+    def _campaign(self, campaign_id: str) -> _Campaign:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            raise UnknownCampaign(campaign_id=campaign_id)
+        return campaign
+
     async def _dial_lead(self, request: DialRequest) -> str:
-        campaign = self._campaigns[request.campaign_id]
+        campaign = self._campaign(request.campaign_id)
         call = self._new_call(Direction.OUTBOUND, request.caller_id, request.number)
         call.dial_dest = request.number
         call.state = CallState.DIALLING
@@ -321,7 +335,7 @@ class OutboundFlows(AgentCommands):
         self, campaign_id: str, lead_id: str, agent_no: str, number: str
     ) -> str:
         """A preview call: the agent's phone, then the lead; the outcome is reported."""
-        campaign = self._campaigns[campaign_id]
+        campaign = self._campaign(campaign_id)
         async with self._lock:
             try:
                 call_id = await self._dial(agent_no, number)
