@@ -32,11 +32,26 @@ Bridges (B2BUA semantics of the port): ``bridge`` connects the two legs' RTP por
 (:mod:`relay`, no decoding); a bridged leg that ends dissolves the bridge
 (LegUnbridged for both) before its LegHungUp, and the other leg stays up.
 
-Commands that need the media engine (hold, play, collect, DTMF, recording,
-conferences) and ``redirect`` check the leg like the other commands, then raise
-:class:`NotSupported`. Ended legs keep their records, so ids stay idempotent, for as
-long as the signalling knows their Call-IDs (``ack_wait``); then they and dissolved
-bridges are forgotten, so the switch does not grow with every call.
+Hold and resume: the leg's port stops (starts) relaying at once and the far end is
+re-INVITEd ``inactive`` (``sendrecv``); LegHeld (LegResumed) when it agrees
+(:mod:`midcall`, which also answers the far end's own re-INVITEs, UPDATEs and REFERs
+and runs RFC 4028 session timers).
+
+Redirect (blind transfer): an offered leg gets 302 to ``dest``; an answered one is
+*handed over*: the core gets LegRedirected and LegHungUp and is done with it, while
+the switch dials ``dest`` on a hidden leg of its own (no events) and relays the far
+end to it once it answers; either half ending ends the other. A phone's REFER hands
+its bridge partner over the same way and NOTIFYs the phone of the outcome.
+
+RTP inactivity: with ``rtp_timeout``, a relayed leg that is not held and has received
+no RTP for that long is hung up (BYE, LegHungUp failed, by the switch).
+
+Commands that need the media engine (play, collect, DTMF, recording, conferences)
+check the leg like the other commands, then raise :class:`NotSupported`; the relay
+stays in :mod:`relay` so the engine can take its place. Ended legs keep their
+records, so ids stay idempotent, for as long as the signalling knows their Call-IDs
+(``ack_wait``); then they and dissolved bridges are forgotten, so the switch does not
+grow with every call.
 """
 
 from __future__ import annotations
