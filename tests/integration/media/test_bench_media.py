@@ -24,6 +24,7 @@ def test_bencode_round_trip_as_rtpengine_speaks_it() -> None:
         bdecode(b"i1ei2e")
 
 
+@pytest.mark.slow  # three relays, each started, driven for a second and stopped
 async def test_every_relay_carries_a_few_calls_without_loss() -> None:
     modes: tuple[media.Mode, ...] = ("relay", "recorded")
     if Path(RTPENGINE).exists():

@@ -129,7 +129,7 @@ async def digits_heard(engine: EngineClient, method: str, seconds: float) -> str
 def write_rfc4733_pcap(path: Path, digits: str) -> None:
     """A pcap (Ethernet, IPv4, UDP) of the RFC 4733 packets of ``digits``, 20 ms apart."""
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    schedule = TelephoneEventSender(digit_duration=0.08, gap=0.06).schedule(digits, 8000)
+    schedule = TelephoneEventSender(digit_duration=0.06, gap=0.04).schedule(digits, 8000)
     for seq, item in enumerate(schedule):
         rtp = bytes(RtpPacket(EVENT_PT, seq, item.timestamp, 0x5EED, bytes(item.event),
                               item.marker))  # fmt: skip
@@ -187,9 +187,9 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
     ]]></send>
   <nop><action><exec play_pcap_audio="keys.pcap" /></action></nop>
-  <pause milliseconds="2600" />
+  <pause milliseconds="1800" />
   <nop><action><exec rtp_stream="keys.wav,1,0" /></action></nop>
-  <pause milliseconds="2800" />
+  <pause milliseconds="2400" />
   <send retrans="500"><![CDATA[
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
@@ -214,7 +214,7 @@ async def test_all_16_digits_from_sipp_rfc4733_and_in_band(
     await engine.start_detection("sipp", "dtmf_inband")
     answerer = await Answerer(address.port).open()
     write_rfc4733_pcap(tmp_path / "keys.pcap", DTMF_DIGITS)
-    tones = dtmf_sequence(DTMF_DIGITS, on=0.09, off=0.06)
+    tones = dtmf_sequence(DTMF_DIGITS, on=0.09, off=0.05)
     sf.write(tmp_path / "keys.wav", tones, 8000, subtype="ULAW")
     (tmp_path / "keys.xml").write_text(SCENARIO)
     sipp = await start_peer(
