@@ -345,15 +345,15 @@ async def drive(calls: int, rate: float, hold: float) -> DriverResult:
             ended = caller.succeeded + caller.failed
             if ended >= every * (len(samples) + 1):
                 endpoint = transport.endpoint
-                samples.append(
-                    Sample(
-                        ended,
-                        rss_kib(),
-                        endpoint.transaction_count,
-                        signalling.known_calls,
-                        switch.leg_count,
-                    )
+                sample = Sample(
+                    ended,
+                    rss_kib(),
+                    endpoint.transaction_count,
+                    signalling.known_calls,
+                    switch.leg_count,
                 )
+                samples.append(sample)
+                log.info("%s", sample)
             if now > calls / rate + hold + DRAIN:
                 log.warning("calls still up at %.1f s: %d", now, len(caller.calls))
                 break
@@ -422,8 +422,9 @@ def main(argv: Sequence[str]) -> int:
         per_call = instructions_per_call(low, args.calls, args.rate, args.hold)
         print(json.dumps({"instructions_per_call": round(per_call)}))  # noqa: T201
         return 0
-    # As the benchmark runs the switch: warnings only.
+    # As the benchmark runs the switch: warnings only (and the driver's samples).
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    log.setLevel(logging.INFO)
     if args.profile:
         import cProfile
 
