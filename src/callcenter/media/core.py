@@ -458,8 +458,12 @@ class MediaCore:
     def _check_inactivity(self, now: float) -> None:
         for endpoint in self.endpoints.values():
             timeout = endpoint.inactivity_timeout
+            if timeout <= 0:
+                continue
             silent = now - endpoint.last_packet
-            if timeout > 0 and not endpoint.timed_out and silent >= timeout:
+            if silent < timeout:
+                endpoint.timed_out = False  # media again: the next silence is reported too
+            elif not endpoint.timed_out:
                 endpoint.timed_out = True
                 log.info("endpoint %s: no RTP for %.1f s", endpoint.endpoint_id, silent)
                 self._events.append(RtpTimedOut(endpoint.endpoint_id, round(silent, 3), now))

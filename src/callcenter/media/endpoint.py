@@ -149,7 +149,6 @@ class Endpoint:
     _ssrc: int | None = field(default=None, init=False)
     _max_seq: int = field(default=0, init=False)
     _bad_seq: int = field(default=-1, init=False)
-    _last_ts: int = field(default=0, init=False)
     _transit: float | None = field(default=None, init=False)
     _candidate: int | None = field(default=None, init=False)
     _candidate_seq: int = field(default=0, init=False)
@@ -180,73 +179,75 @@ class Endpoint:
 
     # --- inbound -------------------------------------------------------------------
     def receive(self, data: bytes, source: Address, now: float) -> None:
-        """Check one datagram and forward, buffer or report what it carries."""
-        stats = self.stats
+        """Check one datagram and forward, buffer or report what it carries.
+
+        The first branch below is the common case, written out for speed: a plain
+        header, the locked source, the next sequence number.
+        """
         size = len(data)
-        if size < RTP_HEADER_SIZE:
-            stats.short += 1
-            return
-        if size > MAX_DATAGRAM:
-            stats.oversized += 1
-            return
-        first = data[0]
-        if first >> 6 != RTP_VERSION:
-            stats.bad_version += 1
+        if size < RTP_HEADER_SIZE or size > MAX_DATAGRAM or data[0] >> 6 != RTP_VERSION:
+            self._count_malformed(size)
             return
         latch = self.latch
         if source != latch.latched:
             if latch.latched is not None:
-                stats.strangers += 1
+                self.stats.strangers += 1
                 return
             latch.admit(source)
-        pt = data[1] & 0x7F
-        if pt == self._audio_pt:
-            if first == _SIMPLE_HEADER and self._in_order(data, now):
-                payload = data  # the common case: the header is not looked at again
+        first, second, seq, ts, ssrc = _HEADER.unpack_from(data)
+        if second & 0x7F != self._audio_pt:
+            self._receive_other(data, second & 0x7F, now)
+            return
+        stats = self.stats
+        transit = self._transit
+        if (
+            first == _SIMPLE_HEADER
+            and ssrc == self._ssrc
+            and seq == (self._max_seq + 1) & 0xFFFF
+            and transit is not None
+            and self._candidate is None
+        ):
+            if seq == 0:
+                stats.sequence_wraps += 1
+            self._max_seq = seq
+            now_transit = now * SAMPLE_RATE - ts
+            d = (now_transit - transit + (1 << 31)) % (1 << 32) - (1 << 31)
+            self._transit = now_transit
+            if -MAX_TIMESTAMP_JUMP <= d <= MAX_TIMESTAMP_JUMP:
+                stats.jitter += (abs(d) - stats.jitter) / 16.0
             else:
-                sliced = data[RTP_HEADER_SIZE:] if first == _SIMPLE_HEADER else self._payload(data)
-                if sliced is None or not self._accept_sequence(data, now):
-                    return
-                payload = sliced
-            stats.received += 1
-            self.last_packet = now
-            self.timed_out = False
-            partner = self.partner
-            offset = RTP_HEADER_SIZE if payload is data else 0
-            if partner is not None:
-                partner.relay(payload, offset, self.codec, data[1] & 0x80)
-                stats.forwarded += 1
-            if self.tapped:
-                buffer = self._buffer
-                buffer += payload[offset:]
-                if len(buffer) > BUFFER_LIMIT:
-                    del buffer[: len(buffer) - BUFFER_LIMIT]
-        elif pt == self.event_payload_type and pt is not None:
+                stats.timestamp_jumps += 1
+            payload, offset = data, RTP_HEADER_SIZE
+        else:
+            sliced = data[RTP_HEADER_SIZE:] if first == _SIMPLE_HEADER else self._payload(data)
+            if sliced is None or not self._accept_sequence(data, now):
+                return
+            payload, offset = sliced, 0
+        stats.received += 1
+        self.last_packet = now
+        partner = self.partner
+        if partner is not None:
+            partner.relay(payload, offset, self.codec, second & 0x80)
+            stats.forwarded += 1
+        if self.tapped:
+            buffer = self._buffer
+            buffer += payload[offset:]
+            if len(buffer) > BUFFER_LIMIT:
+                del buffer[: len(buffer) - BUFFER_LIMIT]
+
+    def _count_malformed(self, size: int) -> None:
+        if size < RTP_HEADER_SIZE:
+            self.stats.short += 1
+        elif size > MAX_DATAGRAM:
+            self.stats.oversized += 1
+        else:
+            self.stats.bad_version += 1
+
+    def _receive_other(self, data: bytes, pt: int, now: float) -> None:
+        if pt == self.event_payload_type:
             self._receive_event(data, now)
         else:
-            stats.bad_payload_type += 1
-
-    def _in_order(self, data: bytes, now: float) -> bool:
-        """The fast path: the locked SSRC's next sequence number, no change pending."""
-        _, _, seq, ts, ssrc = _HEADER.unpack_from(data)
-        transit = self._transit
-        if ssrc != self._ssrc or seq != (self._max_seq + 1) & 0xFFFF or transit is None:
-            return False
-        if self._candidate is not None:
-            return False
-        if seq == 0:
-            self.stats.sequence_wraps += 1
-        self._max_seq = seq
-        now_transit = now * SAMPLE_RATE - ts
-        d = (now_transit - transit + (1 << 31)) % (1 << 32) - (1 << 31)
-        self._transit = now_transit
-        self._last_ts = ts
-        stats = self.stats
-        if -MAX_TIMESTAMP_JUMP <= d <= MAX_TIMESTAMP_JUMP:
-            stats.jitter += (abs(d) - stats.jitter) / 16.0
-        else:
-            stats.timestamp_jumps += 1
-        return True
+            self.stats.bad_payload_type += 1
 
     def _accept_sequence(self, data: bytes, now: float) -> bool:
         """SSRC lock and RFC 3550 A.1-style sequence checks on the raw header."""
@@ -262,7 +263,6 @@ class Endpoint:
                 log.debug("%s: ssrc change to %08x", self.endpoint_id, ssrc)
             self._ssrc = ssrc
             self._max_seq = (seq - 1) % RTP_SEQ_MOD
-            self._last_ts = ts
             self._transit = None
             self._bad_seq = -1
             fresh = True
@@ -296,7 +296,6 @@ class Endpoint:
             else:
                 stats.jitter += (abs(d) - stats.jitter) / 16.0
         self._transit = transit
-        self._last_ts = ts
         return True
 
     def _clean_ssrc_change(self, ssrc: int, seq: int) -> bool:
@@ -326,7 +325,6 @@ class Endpoint:
             return
         self.stats.received += 1
         self.last_packet = now
-        self.timed_out = False
         self._digits.extend(digits)
         self.attention.add(self)
         partner = self.partner

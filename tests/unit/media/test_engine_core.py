@@ -378,14 +378,18 @@ def test_sequence_wrap_timestamp_jump_and_clean_ssrc_change_are_accepted(rig: Ri
     assert len(rig.wire.to(PHONES["p1"])) == 4 + 1 + 2 + 1
 
 
-def test_rtp_inactivity_is_reported_once(rig: Rig) -> None:
+def test_rtp_inactivity_is_reported_once_per_silence(rig: Rig) -> None:
     rig.endpoint("p0", inactivity_timeout=2.0)
     rig.rtp("p0", bytes(160))
     rig.tick(150)
     events = [e for e in rig.core.take_events() if isinstance(e, RtpTimedOut)]
     assert len(events) == 1 and events[0].endpoint == "p0" and events[0].seconds >= 2.0
-    rig.rtp("p0", bytes(160))
-    assert rig.core.endpoints["p0"].timed_out is False
+    for _ in range(50):  # media flows again for a second ...
+        rig.rtp("p0", bytes(160))
+        rig.tick()
+    assert rig.core.endpoints["p0"].timed_out is False and rig.core.take_events() == []
+    rig.tick(150)  # ... then stops again
+    assert [type(e) for e in rig.core.take_events()] == [RtpTimedOut]
 
 
 # --- recordings -------------------------------------------------------------------------
