@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callcenter.app.agents import AgentService
 from callcenter.app.auth import AuthService, Passwords
 from callcenter.app.bus import EventBus
+from callcenter.app.dialing import Dialing
 from callcenter.app.groups import GroupService
 from callcenter.app.outbound import Outbound
 from callcenter.app.roles import RoleService
@@ -33,6 +34,7 @@ class Platform:
     roles: RoleService
     telephony: Telephony | None
     outbound: Outbound
+    dialing: Dialing | None = None  # the running campaigns' dialers (with telephony)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.bus)
@@ -42,9 +44,13 @@ class Platform:
             await self.roles.ensure_builtin_roles(uow)
         if self.telephony is not None:
             await self.telephony.start()
+        if self.dialing is not None:
+            await self.dialing.start()
 
     async def close(self) -> None:
         try:
+            if self.dialing is not None:
+                await self.dialing.stop()
             await self.outbound.close()
             if self.telephony is not None:
                 await self.telephony.stop()
@@ -68,6 +74,11 @@ def bootstrap(
     auth = AuthService(settings.auth, passwords)
     bus.listen(lambda event: auth.forget_all() if event.type == "auth.changed" else None)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    telephony = build_telephony(settings.telephony, bus, sessions, clock)
+    outbound = Outbound.build(lambda: UnitOfWork(sessions, bus), bus)
+    dialing = None
+    if telephony is not None:
+        dialing = Dialing(lambda: UnitOfWork(sessions, bus), bus, outbound, telephony)
     return Platform(
         settings=settings,
         engine=engine,
@@ -78,6 +89,7 @@ def bootstrap(
         agents=AgentService(passwords, roles),
         groups=GroupService(),
         roles=roles,
-        telephony=build_telephony(settings.telephony, bus, sessions, clock),
-        outbound=Outbound.build(lambda: UnitOfWork(sessions, bus), bus),
+        telephony=telephony,
+        outbound=outbound,
+        dialing=dialing,
     )

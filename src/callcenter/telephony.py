@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callcenter.app.bus import EventBus
 from callcenter.app.cti import AgentProfile, CtiEngine
 from callcenter.app.cti.desk import desk_hints
-from callcenter.clock import Clock, RealClock
+from callcenter.app.cti.outbound import CampaignEngine
+from callcenter.app.dialing import EpochClock
+from callcenter.clock import Clock
 from callcenter.config import TelephonySettings
 from callcenter.domain.queue import QueueConfig
 from callcenter.errors import TelephonyOff
@@ -87,7 +89,7 @@ class Telephony:
         )
 
     async def start(self) -> None:
-        clock = self.clock = self.clock or RealClock()
+        clock = self.clock = self.clock or EpochClock()
         cdr = SqlCdrSink(self.sessions, wall_clock_for(clock))
         closed = await cdr.reconcile(dt.datetime.now(dt.UTC))
         if closed:
@@ -99,7 +101,7 @@ class Telephony:
         phones = AgentPhones(sim.seed, default=BotProfile(answer_delay=Uniform(1.0, 3.0)))
         book = CustomerBook(sim.seed)
         switch = SimSwitch(clock, [phones, book])
-        engine = CtiEngine(
+        engine = CampaignEngine(
             switch,
             clock,
             self.bus,
@@ -142,7 +144,7 @@ class Telephony:
         sip = self.settings.sip
         switch = self.sip_switch = sip_switch_from(sip)
         address = await switch.start()
-        engine = CtiEngine(
+        engine = CampaignEngine(
             switch,
             clock,
             self.bus,

@@ -20,6 +20,7 @@ from callcenter.web.api import (
     calls,
     campaigns,
     desk,
+    dialer,
     dispositions,
     groups,
     leads,
@@ -53,6 +54,7 @@ ROUTERS = (
     products.router,
     scripts.router,
     dispositions.router,
+    dialer.router,
 )
 
 
