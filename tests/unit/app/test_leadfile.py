@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import io
 import tracemalloc
@@ -13,11 +14,14 @@ from typing import Any, TypeVar
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcenter.app.leadfile import (
     CorruptXlsx,
     DuplicateMerged,
     EmptyLeadFile,
+    FirstRows,
     ImportEvent,
     LeadAccepted,
     LeadFileError,
@@ -36,6 +40,7 @@ from callcenter.app.leadfile import (
     cell_text,
     read_leads,
 )
+from callcenter.domain.phone import PhoneInfo, normalise
 
 E = TypeVar("E")
 
@@ -457,3 +462,40 @@ def test_a_list_from_another_country_reads_with_its_default_region() -> None:
         ("+8613800138000", "CN"),
     ]
     assert leads[0].phone.time_zone == "America/New_York"
+
+
+_TEMPLATE = normalise("13800138000")
+
+
+def _phone(e164: str, extension: str = "") -> PhoneInfo:
+    assert isinstance(_TEMPLATE, PhoneInfo)
+    return dataclasses.replace(_TEMPLATE, e164=e164, extension=extension)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=999_999_999_999_999),
+            st.sampled_from(["", "", "", "1", "22"]),
+        ),
+        max_size=3_000,
+    )
+)
+def test_first_rows_agrees_with_a_dict(numbers: list[tuple[int, str]]) -> None:
+    """The compact table answers as dict.setdefault would, through several growths."""
+    table = FirstRows(capacity=8)
+    reference: dict[tuple[int, str], int] = {}
+    for row, (digits, extension) in enumerate(numbers, start=2):
+        expected = reference.setdefault((digits, extension), row)
+        assert table.first_row(_phone(f"+{digits}", extension), row) == expected
+    assert len(table) == len(reference)
+
+
+def test_first_rows_holds_a_number_in_under_fifty_bytes() -> None:
+    table = FirstRows()
+    for n in range(40_000):
+        assert table.first_row(_phone(f"+86{13000000000 + n * 7919}"), n + 2) == n + 2
+    assert len(table) == 40_000
+    assert table.first_row(_phone("+8613000000000"), 1) == 2
+    assert table.nbytes < 40_000 * 50
