@@ -68,7 +68,8 @@ from callcenter.app.cti.cdr import MemoryCdr
 from callcenter.app.cti.model import AgentProfile
 from callcenter.app.cti.outbound import CampaignEngine, CampaignOutcome, CampaignSetup, DialEnded
 from callcenter.app.dialer.leads import MemoryLeads
-from callcenter.app.dialer.runtime import CampaignDialer, DialerSettings, DialingMode
+from callcenter.app.dialer.runtime import CampaignDialer
+from callcenter.app.dialer.settings import DialerSettings, DialingMode
 from callcenter.clock import VirtualClock
 from callcenter.domain.compliance import Window
 from callcenter.domain.dialing_policy import CampaignRules, Lead

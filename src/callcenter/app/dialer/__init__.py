@@ -7,12 +7,8 @@ See :mod:`callcenter.app.dialer.runtime` for how a campaign dials,
 
 from callcenter.app.dialer.leads import LeadSource, MemoryLeads
 from callcenter.app.dialer.preview import PreviewDesk, PreviewOffer
-from callcenter.app.dialer.runtime import (
-    CampaignDialer,
-    DialerSettings,
-    DialerStatus,
-    DialingMode,
-)
+from callcenter.app.dialer.runtime import CampaignDialer
+from callcenter.app.dialer.settings import DialerSettings, DialerStatus, DialingMode
 
 __all__ = [
     "CampaignDialer",
