@@ -229,3 +229,21 @@ async def baresip_command(control_port: int, command: str, params: str = "") -> 
     finally:
         writer.close()
         await writer.wait_closed()
+
+
+def free_media_ports() -> int:
+    """A port N on 127.0.0.1 with N to N + 3 free now, for SIPp's ``-mp N``: SIPp binds
+    the audio RTP port and the video one two above it, and fails if either is taken."""
+    for _ in range(50):
+        base = free_udp_port()
+        if base > 65531:
+            continue
+        try:
+            with contextlib.ExitStack() as stack:
+                for offset in range(4):
+                    probe = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    probe.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no four free UDP ports in a row on 127.0.0.1")

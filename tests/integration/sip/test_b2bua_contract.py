@@ -30,7 +30,7 @@ from callcenter.switch.contract import (
     ring_timeout_gives_no_answer,
 )
 from callcenter.switch.sip.b2bua import SipSwitch
-from peers import free_udp_port, stop
+from peers import free_media_ports, free_udp_port, stop
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
 SIPP = "/usr/bin/sipp"
@@ -62,7 +62,7 @@ async def start_carrier(cwd: Path, scenario: Path, port: int) -> asyncio.subproc
             "-p",
             str(port),
             "-mp",
-            str(free_udp_port()),
+            str(free_media_ports()),
             "-nostdin",
             cwd=cwd,
             stdin=asyncio.subprocess.DEVNULL,

@@ -33,7 +33,7 @@ from callcenter.switch.ports import (
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.trunks import Trunk
-from peers import free_udp_port
+from peers import free_media_ports, free_udp_port
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
 SIPP = "/usr/bin/sipp"
@@ -101,7 +101,7 @@ async def sipp_carrier(
         "-p",
         str(port),
         "-mp",
-        str(free_udp_port()),
+        str(free_media_ports()),
         "-m",
         "1",
         "-nostdin",
@@ -131,7 +131,7 @@ async def sipp_caller(
         "-p",
         str(free_udp_port()),
         "-mp",
-        str(free_udp_port()),
+        str(free_media_ports()),
         "-m",
         "1",
         "-nostdin",

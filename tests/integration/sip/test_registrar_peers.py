@@ -29,7 +29,7 @@ from callcenter.switch.sip.registrar import (
     RegistrarEvent,
 )
 from callcenter.switch.sip.registrar_service import RegistrarService
-from peers import free_udp_port, peer_log, start_peer, stop
+from peers import free_media_ports, free_udp_port, peer_log, start_peer, stop
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sip"
 SIPP = "/usr/bin/sipp"
@@ -79,7 +79,7 @@ async def test_sipp_registers_with_digest(tmp_path: Path) -> None:
             "-p",
             str(sipp_port),
             "-mp",
-            str(free_udp_port()),
+            str(free_media_ports()),
             "-m",
             "1",
             "-nostdin",
