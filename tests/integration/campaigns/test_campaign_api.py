@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from integration.campaigns.campaign_kit import COMPLIANT, Kit
+
+# Plain ORM work: SQLite is enough here; the import and dialer tests run on both backends.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def test_a_campaign_goes_from_draft_to_running_with_a_frozen_version(kit: Kit) -> None:

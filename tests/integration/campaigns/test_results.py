@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 
 from integration.campaigns.campaign_kit import Kit
+
+# Plain ORM work: SQLite is enough here; the import and dialer tests run on both backends.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 AGENT = "1001"
 
