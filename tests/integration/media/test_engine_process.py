@@ -381,7 +381,8 @@ async def test_a_waiting_command_fails_at_once_when_the_engine_dies() -> None:
 
 
 async def test_a_pool_keeps_each_call_on_one_engine() -> None:
-    pool = await start_media(MediaSettings(engines=2, port_min=34000, port_max=34998))
+    pool: MediaPort = await start_media(MediaSettings(engines=2, port_min=34000,
+                                                       port_max=34998))  # fmt: skip
     try:
         await pool.create_endpoint("a1", affinity="call-a")
         await pool.create_endpoint("b1", affinity="call-b")
@@ -389,7 +390,7 @@ async def test_a_pool_keeps_each_call_on_one_engine() -> None:
         await pool.create_endpoint("b2", affinity="call-b")
         await pool.bridge("bridge-a", "a1", "a2")
         await pool.bridge("bridge-b", "b1", "b2")
-        engines = (await pool.stats())["engines"]
+        engines = (await pool.stats())["engines"]  # the pool answers for each engine
         assert [e["endpoints"] for e in engines] == [2, 2]
         assert [e["bridges"] for e in engines] == [1, 1]
         with pytest.raises(EngineError, match="unknown-endpoint"):
