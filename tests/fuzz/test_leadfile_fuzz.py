@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from callcenter.app.leadfile import ImportEvent, LeadFileError, Summary, read_leads
 
 FUZZ = settings(
-    max_examples=120,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
