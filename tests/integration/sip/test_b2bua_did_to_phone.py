@@ -13,6 +13,7 @@ the other's tone, and not its own.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from callcenter.switch.ports import (
     LegRedirected,
 )
 from callcenter.switch.sip.b2bua import SipSwitch
+from callcenter.switch.sip.legs import LegState
 from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.switch.sip.trunks import Trunk
 from peers import (
@@ -62,6 +64,12 @@ def phones_registrar() -> Registrar:
         min_expires=30,
         default_expires=120,
     )
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0.02)
 
 
 async def wait_for_leg_event(
@@ -183,8 +191,9 @@ async def test_carrier_call_to_a_did_talks_both_ways_with_the_registered_phone(
 async def test_a_phone_blind_transfers_the_caller_to_another_phone_with_refer(
     tmp_path: Path,
 ) -> None:
-    """1001's baresip, talking with the carrier's caller, transfers the call to 1002
-    (its menu's /transfer: a REFER to sip:1002@switch). The switch answers 202, hands
+    """1001's baresip, talking with the carrier's caller, holds and resumes the call
+    (its own re-INVITEs: answered, the call stays up), then transfers it to 1002 (its
+    menu's /transfer: a REFER to sip:1002@switch). The switch answers 202, hands
     the caller to 1002's registered phone (the core sees the caller redirected to 1002
     and gone), NOTIFYs 200 so 1001 hangs up, and the caller then hears 1002's tone."""
     carrier_port = free_udp_port()
@@ -262,6 +271,12 @@ async def test_a_phone_blind_transfers_the_caller_to_another_phone_with_refer(
             await switch.bridge(BridgeId("did-call"), [customer, agent])
             media.play(switch.rtp_port(customer).local_address, hz=CARRIER_HZ, seconds=5.0)
             await asyncio.sleep(1.0)
+            phone_port = switch.rtp_port(agent)
+            assert (await baresip_command(control, "hold")).get("ok")
+            await until(lambda: not phone_port.sending)  # its re-INVITE: answered, not sent to
+            assert (await baresip_command(control, "resume")).get("ok")
+            await until(lambda: phone_port.sending)
+            assert switch.leg_state(agent) is LegState.ANSWERED
             address = "sip:1002@{}:{}".format(*switch.address)
             reply = await baresip_command(control, "transfer", address)
             assert reply.get("ok"), reply
