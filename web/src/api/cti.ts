@@ -35,6 +35,9 @@ export interface LiveCall {
   ended_at: number | null
   cause: string | null
   end_reason: string | null
+  /** A campaign call names its campaign and lead (for the disposition form). */
+  campaign_id?: number | string | null
+  lead_id?: number | string | null
   at?: number
 }
 

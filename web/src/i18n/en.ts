@@ -291,6 +291,16 @@ const en: Messages = {
     shortcutDial: 'Number to dial',
     done: 'Done',
   },
+  deskResult: {
+    disposition: 'Disposition',
+    product: 'Product',
+    notes: 'Notes',
+    callbackAt: 'Call back at',
+    submit: 'Record result',
+    recorded: 'Result recorded',
+    dispositionRequired: 'Choose a disposition',
+    attributeRequired: 'Fill in {name}',
+  },
   supervisor: {
     title: 'Supervisor console',
     queues: 'Queues',

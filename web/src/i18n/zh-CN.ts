@@ -287,6 +287,16 @@ const zhCN = {
     shortcutDial: '外拨输入框',
     done: '已执行',
   },
+  deskResult: {
+    disposition: '呼叫结果',
+    product: '产品',
+    notes: '备注',
+    callbackAt: '预约回拨时间',
+    submit: '登记结果',
+    recorded: '已登记呼叫结果',
+    dispositionRequired: '请选择呼叫结果',
+    attributeRequired: '请填写 {name}',
+  },
   supervisor: {
     title: '班长席监控台',
     queues: '队列',

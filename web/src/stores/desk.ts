@@ -7,7 +7,7 @@
 
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import { callsApi, deskApi, type CallRecord, type DeskState } from '@/api/cti'
+import { callsApi, deskApi, type CallRecord, type DeskState, type LiveCall } from '@/api/cti'
 import type { LiveEvent } from '@/ws/events'
 
 export const ON_CALL = new Set(['reserved', 'talking', 'on-hold'])
@@ -35,13 +35,19 @@ export const useDeskStore = defineStore('desk', () => {
   })
 
   const call = computed(() => state.value?.call ?? null)
+  // The call just ended stays on the screen pop through wrap-up (for the notes on it).
+  const lastCall = shallowRef<LiveCall | null>(null)
+  const popCall = computed(() => call.value ?? (state.value?.state === 'wrap-up' ? lastCall.value : null))
 
-  /** The customer's number of the call in hand: who called, or whom we dialled. */
+  /** The customer's number on the screen pop: who called, or whom we dialled. */
   const customerNumber = computed(() => {
-    const c = call.value
+    const c = popCall.value
     if (!c) return null
     return c.direction === 'inbound' ? c.caller : c.dialled
   })
+
+  /** Earlier calls of the customer (not the one on the screen pop). */
+  const earlierCalls = computed(() => history.value.filter((c) => c.call_id !== popCall.value?.call_id))
 
   async function loadHistory(number: string | null): Promise<void> {
     if (number === historyFor.value) return
@@ -58,6 +64,8 @@ export const useDeskStore = defineStore('desk', () => {
   async function readOnce(): Promise<void> {
     const next = await deskApi.state()
     state.value = next
+    if (next.call) lastCall.value = next.call
+    else if (next.state !== 'wrap-up') lastCall.value = null
     readAtMs.value = Date.now()
     nowMs.value = readAtMs.value
     const number = next.call ? (next.call.direction === 'inbound' ? next.call.caller : next.call.dialled) : null
@@ -98,7 +106,9 @@ export const useDeskStore = defineStore('desk', () => {
   return {
     state,
     call,
+    popCall,
     customerNumber,
+    earlierCalls,
     history,
     historyFor,
     elapsedSeconds,

@@ -6,6 +6,9 @@
 // (the socket's snapshot may have come before the view). Engine times are seconds on
 // the engine's clock; `engineNow()` extrapolates it from the last event's `at`.
 //
+// A snapshot read over REST may answer after deltas newer than it: the deltas of the
+// last moments are kept and applied again on top of it (applying one twice is harmless).
+//
 // Service level and abandoned calls are counted here from the calls seen ending since
 // the console opened (the server does not publish them yet).
 
@@ -16,6 +19,8 @@ import type { LiveEvent } from '@/ws/events'
 
 export const SERVICE_LEVEL_SECONDS = 20
 const HISTORY_POINTS = 120
+const RECENT_EVENTS = 1000
+const DELTAS = new Set(['agent.state', 'call.updated', 'queue.stats'])
 
 export interface QueueTally {
   answered: number
@@ -34,6 +39,8 @@ export const useSupervisorStore = defineStore('supervisor', () => {
   const engineAtMs = ref(0)
   const nowMs = ref(Date.now())
   const loaded = ref(false)
+  let recent: LiveEvent[] = []
+  const counted = new Set<string>()
 
   function engineNow(): number {
     return engineAt.value + (nowMs.value - engineAtMs.value) / 1000
@@ -62,7 +69,11 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     if (t.waiting.length > HISTORY_POINTS) t.waiting.splice(0, t.waiting.length - HISTORY_POINTS)
   }
 
-  function load(snapshot: Snapshot): void {
+  /** Start again from `snapshot`: the socket's replaces everything; one read over REST
+   *  gets the deltas at or after its moment applied again on top. */
+  function load(snapshot: Snapshot, { fromSocket = false } = {}): void {
+    const replay = fromSocket ? [] : recent.filter((e) => Number(e.data?.at ?? -1) >= snapshot.at)
+    if (fromSocket) recent = []
     agents.value = new Map(snapshot.agents.map((a) => [a.agent_no, a]))
     calls.value = new Map(snapshot.calls.map((c) => [c.call_id, c]))
     queues.value = new Map(snapshot.queues.map((q) => [q.queue_id, q]))
@@ -70,19 +81,21 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     engineAt.value = 0
     seen(snapshot.at)
     loaded.value = true
+    for (const event of replay) applyDelta(event)
     triggerRef(tallies)
   }
 
   function callEnded(call: LiveCall): void {
-    if (!call.queue_id || call.queued_at == null) return
-    const t = tally(call.queue_id)
-    if (call.answered_at != null) return
-    t.abandoned += 1
+    if (!call.queue_id || call.queued_at == null || call.answered_at != null) return
+    if (counted.has(`abandoned/${call.call_id}`)) return
+    counted.add(`abandoned/${call.call_id}`)
+    tally(call.queue_id).abandoned += 1
   }
 
   function callAnswered(previous: LiveCall | undefined, call: LiveCall): void {
     if (!call.queue_id || call.queued_at == null || call.answered_at == null) return
-    if (previous?.answered_at != null) return
+    if (previous?.answered_at != null || counted.has(`answered/${call.call_id}`)) return
+    counted.add(`answered/${call.call_id}`)
     const t = tally(call.queue_id)
     t.answered += 1
     if (call.answered_at - call.queued_at <= SERVICE_LEVEL_SECONDS) t.answeredInTime += 1
@@ -91,10 +104,17 @@ export const useSupervisorStore = defineStore('supervisor', () => {
   function apply(event: LiveEvent): void {
     const data = event.data as Record<string, unknown> | undefined
     if (event.type === 'snapshot' && data) {
-      load(data as unknown as Snapshot)
+      load(data as unknown as Snapshot, { fromSocket: true })
       return
     }
-    if (!data) return
+    if (!data || !DELTAS.has(event.type)) return
+    recent.push(event)
+    if (recent.length > RECENT_EVENTS) recent.splice(0, recent.length - RECENT_EVENTS)
+    applyDelta(event)
+  }
+
+  function applyDelta(event: LiveEvent): void {
+    const data = event.data as Record<string, unknown>
     seen(data.at)
     if (event.type === 'agent.state') {
       const agent = data as unknown as LiveAgent

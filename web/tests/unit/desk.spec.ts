@@ -5,8 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises } from '@vue/test-utils'
 import DeskView from '@/views/desk/DeskView.vue'
+import DispositionForm from '@/components/DispositionForm.vue'
 import { useLiveStore } from '@/stores/live'
-import { formatDuration } from '@/stores/desk'
+import { formatDuration, useDeskStore as useDeskStoreForTest } from '@/stores/desk'
 import type { DeskState, LiveCall } from '@/api/cti'
 import { fakeFetch, mountWith, person, setup, type Answer, type RecordedCall } from './helpers'
 
@@ -52,6 +53,12 @@ function deskState(overrides: Partial<DeskState> = {}): DeskState {
 const HISTORY = {
   items: [
     {
+      call_id: 'cti-c1', direction: 'inbound', state: 'bridged', caller: '13912345678',
+      dialled: '4008001000', queue_id: 'service', agent_no: '1001', agents: ['1001'],
+      created_at: '2026-11-25T02:00:00Z', answered_at: '2026-11-25T02:00:05Z', ended_at: null,
+      cause: null, end_reason: null, talk_seconds: null, legs: [],
+    },
+    {
       call_id: 'old-1', direction: 'inbound', state: 'ended', caller: '13912345678',
       dialled: '4008001000', queue_id: 'service', agent_no: '2001', agents: ['2001'],
       created_at: '2026-11-20T02:00:00Z', answered_at: '2026-11-20T02:00:05Z',
@@ -59,7 +66,7 @@ const HISTORY = {
       talk_seconds: 75, legs: [],
     },
   ],
-  total: 1,
+  total: 2,
 }
 
 let current: DeskState
@@ -102,7 +109,10 @@ describe('the agent desktop', () => {
     expect(wrapper.find('[data-test="desk-timer"]').text()).toBe('01:15')
     expect(wrapper.find('[data-test="call-line"]').text()).toBe('通话中：13912345678')
     expect(wrapper.find('[data-test="pop-number"]').text()).toBe('13912345678')
-    expect(wrapper.find('[data-test="pop-history"]').text()).toContain('01:15')
+    const rows = wrapper.findAll('[data-test="pop-history"] .el-table__row')
+    expect(rows).toHaveLength(1) // the call in hand is not an earlier call
+    expect(rows[0]!.text()).toContain('01:15')
+    expect(rows[0]!.text()).toContain('2001')
     const history = fetches.calls.find((c) => c.path === '/calls')
     expect(history).toBeDefined()
   })
@@ -158,6 +168,19 @@ describe('the agent desktop', () => {
     const sent = fetches.calls.filter((c) => c.path === '/desk/dtmf').map((c) => (c.body as { digits: string }).digits)
     expect(sent).toEqual(['1', '#', '0'])
     expect(wrapper.find('[data-test="dtmf-sent"]').text()).toContain('1#0')
+  })
+
+  it('keeps the customer on the screen pop through wrap-up', async () => {
+    const wrapper = await mountDesk()
+    current = deskState({ state: 'wrap-up', since: 180, at: 181, wrap_up_until: 190, call: null, call_id: null })
+    await useDeskStoreForTest().refresh()
+    await flushPromises()
+    expect(wrapper.find('[data-test="call-line"]').text()).toBe('当前没有通话')
+    expect(wrapper.find('[data-test="pop-number"]').text()).toBe('13912345678')
+    current = deskState({ state: 'ready', since: 190, at: 191, call: null, call_id: null })
+    await useDeskStoreForTest().refresh()
+    await flushPromises()
+    expect(wrapper.find('[data-test="pop-number"]').exists()).toBe(false)
   })
 
   it('counts the wrap-up down', async () => {
@@ -216,6 +239,53 @@ describe('the agent desktop', () => {
     expect(wrapper.find('[data-test="agent-state"]').text()).toBe('示忙')
     expect(wrapper.find('[data-test="desk-reason"]').text()).toContain('刚签入')
   })
+})
+
+describe('the business form', () => {
+  const CAMPAIGN_CALL = { campaign_id: 7, lead_id: 42 }
+
+  it('is the disposition form on a campaign call, for holders of result.record only', async () => {
+    routes({
+      'GET /dispositions': { body: [{ id: 3, code: 'sale', name: '成交', enabled: true }] },
+      'GET /products': { body: [{ id: 9, name: '宽带', attributes: [{ key: 'speed', label: '带宽', type: 'text', required: true }] }] },
+    })
+    current = deskState({ call: liveCall(CAMPAIGN_CALL) })
+    const agent = await mountDesk([...AGENT, 'result.record'])
+    expect(agent.find('[data-test="disposition-form"]').exists()).toBe(true)
+    agent.unmount()
+    const plain = await mountDesk(AGENT)
+    expect(plain.find('[data-test="disposition-form"]').exists()).toBe(false)
+    expect(plain.find('[data-test="business-slot"]').text()).toContain('话术')
+    plain.unmount()
+    current = deskState()
+    const inbound = await mountDesk([...AGENT, 'result.record'])
+    expect(inbound.find('[data-test="disposition-form"]').exists()).toBe(false)
+  }, SLOW)
+
+  it('records the disposition and product values for the call and its lead', async () => {
+    routes({
+      'GET /dispositions': { body: [{ id: 3, code: 'sale', name: '成交', enabled: true }] },
+      'GET /products': { body: [{ id: 9, name: '宽带', attributes: [{ key: 'speed', label: '带宽', type: 'text', required: true }] }] },
+      'POST /campaigns/7/results': { status: 201, body: { id: 1 } },
+    })
+    const env = await setup(person(['result.record'], { agent_no: '1001' }))
+    const form = mountWith(DispositionForm, env, { props: { campaignId: 7, leadId: 42, callId: 'cti-c1' } })
+    await flushPromises()
+    const [disposition, product] = form.findAllComponents({ name: 'ElSelect' })
+    disposition!.vm.$emit('update:modelValue', 3)
+    product!.vm.$emit('update:modelValue', 9)
+    await flushPromises()
+    await form.find('[data-test="result-submit"]').trigger('click')
+    await flushPromises()
+    expect(fetches.calls.some((c) => c.path === '/campaigns/7/results')).toBe(false) // 带宽 is required
+    await form.find('input[data-test="attr-speed"], [data-test="attr-speed"] input').setValue('500M')
+    await form.find('[data-test="result-submit"]').trigger('click')
+    await flushPromises()
+    const sent = fetches.calls.find((c) => c.path === '/campaigns/7/results')
+    expect(sent?.body).toMatchObject({
+      lead_id: 42, disposition_id: 3, product_id: 9, values: { speed: '500M' }, call_id: 'cti-c1',
+    })
+  }, SLOW)
 })
 
 describe('durations', () => {

@@ -7,6 +7,7 @@ import SupervisorView from '@/views/supervisor/SupervisorView.vue'
 import { useLiveStore } from '@/stores/live'
 import { useSupervisorStore } from '@/stores/supervisor'
 import type { LiveAgent, LiveCall, Snapshot } from '@/api/cti'
+import type { LiveEvent } from '@/ws/events'
 import { fakeFetch, mountWith, person, setup, type RecordedCall } from './helpers'
 
 const SLOW = 20_000
@@ -60,6 +61,8 @@ const SNAPSHOT: Snapshot = {
 }
 
 let fetches: { calls: RecordedCall[] }
+
+const event = (type: string, data: object): LiveEvent => ({ type, data: data as Record<string, unknown> })
 
 beforeEach(() => {
   FakeSocket.last = null
@@ -117,6 +120,21 @@ describe('the supervisor console', () => {
     expect(wrapper.find('[data-test="grid-state-2001"]').text()).toBe('话后处理')
     live.stop()
   }, SLOW)
+
+  it('keeps the deltas newer than a snapshot read over REST that answered late', async () => {
+    await setup(person(['supervisor.monitor']))
+    const board = useSupervisorStore()
+    const ended = { ...CALL, call_id: 'cti-c8', queued_at: 96, answered_at: null, ended_at: 101, at: 101 }
+    board.apply(event('agent.state', agent('2002', 'ready', { since: 101, at: 101 })))
+    board.apply(event('agent.state', agent('2001', 'wrap-up', { since: 99, at: 99 })))
+    board.apply(event('call.updated', ended))
+    board.load(SNAPSHOT) // read at 100: before 2002 went ready, after 2001's older change
+    expect(board.agents.get('2002')?.state).toBe('ready')
+    expect(board.agents.get('2001')?.state).toBe('talking')
+    expect(board.tallies.get('service')?.abandoned).toBe(1) // counted once, not per replay
+    board.apply(event('snapshot', { ...SNAPSHOT, at: 5 })) // a restarted engine
+    expect(board.agents.get('2002')?.state).toBe('not-ready')
+  })
 
   it('shows no control to someone who may only watch', async () => {
     const wrapper = await mountConsole([])
