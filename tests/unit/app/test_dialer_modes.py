@@ -67,7 +67,8 @@ async def test_power_mode_dials_a_fixed_number_of_lines_per_ready_agent() -> Non
     """Power dialing at 3 lines per agent: one ready agent, three calls at once."""
     async with floor(DialingMode.POWER, lines_per_agent=3.0) as f:
         assert await f.dialer.step() == 3
-        assert f.dialer.status().in_flight == 3
+        status = f.dialer.status()
+        assert (status.in_flight, status.ringing, status.level) == (3, 3, 3.0)
 
 
 async def test_predictive_dials_ahead_of_the_agents_and_learns() -> None:

@@ -474,7 +474,11 @@ class CampaignDialer:
         now = self.clock.now()
         states: Counter[str] = Counter(a.state.value for a in self.agents())
         report = self.ledger.report(now)
-        level = self.pacer.level if isinstance(self.pacer, VicidialAdaptTapered) else None
+        level: float | None = None  # lines per agent, for the pacers that keep one
+        if isinstance(self.pacer, VicidialAdaptTapered):
+            level = self.pacer.level
+        elif isinstance(self.pacer, FixedRatioPacer):
+            level = self.pacer.ratio
         ringing = sum(1 for f in self._flights.values() if f.phase is CallPhase.RINGING)
         return DialerStatus(
             campaign_id=self.campaign_id,

@@ -54,7 +54,7 @@ class DialerStatus:
     ringing: int
     waiting: int
     last_lines: int
-    level: float | None  # adaptive dial level, for the pacers that have one
+    level: float | None  # dial level or fixed ratio (lines per agent), if the pacer has one
     dials: int
     connects: int
     abandoned: int
