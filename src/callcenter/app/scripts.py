@@ -143,8 +143,20 @@ class ScriptService:
         self, uow: UnitOfWork, script_id: int, *, lead_id: int, product_id: int | None
     ) -> Rendered:
         script = await self.get(uow, script_id)
+        return await self.render_body(uow, script.body, lead_id=lead_id, product_id=product_id)
+
+    async def render_body(
+        self,
+        uow: UnitOfWork,
+        body: str,
+        *,
+        lead_id: int,
+        product_id: int | None,
+        campaign_id: int | None = None,
+    ) -> Rendered:
+        """Render ``body`` for a lead (of ``campaign_id``, when given) and a product."""
         lead = await uow.session.get(LeadRow, lead_id)
-        if lead is None:
+        if lead is None or (campaign_id is not None and lead.campaign_id != campaign_id):
             raise NotFound(kind="lead", id=lead_id)
         product: dict[str, Any] = {}
         if product_id is not None:
@@ -152,7 +164,7 @@ class ScriptService:
             if found is None:
                 raise NotFound(kind="product", id=product_id)
             product = product_fields(found)
-        return render(script.body, lead_fields(lead), product)
+        return render(body, lead_fields(lead), product)
 
 
 def _body(body: str) -> str:

@@ -62,6 +62,19 @@ def test_a_script_is_rendered_for_a_lead_and_a_product(kit: Kit) -> None:
         "张伟您好，车险全险方案，尾号+8613800138000。{lead.vip}{oops} {product.nothing}"
     )
     assert rendered["missing"] == ["{lead.vip}", "{product.nothing}"]
+
+    # The agent on a call sees the text approved with the campaign, not later edits.
+    kit.approve(campaign_id)
+    kit.ok("PATCH", f"/scripts/{script['id']}", json={"body": "改过的 {lead.name}"})
+    frozen = kit.ok(
+        "GET", f"/scripts/campaign/{campaign_id}", params={"lead_id": str(lead_id)}, as_=AGENT
+    )
+    assert frozen["text"].startswith("张伟您好，{product.name}")
+    other = kit.campaign("另一个")
+    stray = kit.api.call(
+        "GET", f"/scripts/campaign/{other}", params={"lead_id": str(lead_id)}, as_=AGENT
+    )
+    assert stray.status_code == 404
     assert kit.api.call("POST", "/scripts", as_=AGENT, json={"name": "x"}).status_code == 403
     in_use = kit.api.call("DELETE", f"/scripts/{script['id']}")
     assert (in_use.status_code, in_use.json()["error"]) == (409, "in-use")

@@ -72,6 +72,28 @@ async def render_script(
     return RenderedOut(text=rendered.text, missing=rendered.missing)
 
 
+@router.get("/campaign/{campaign_id}")
+async def render_campaign_script(
+    campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("script.view"))],
+    uow: UoW,
+    lead_id: Annotated[int, Query(ge=1, le=2**62)],
+    product_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> RenderedOut:
+    """本任务话术 / the script frozen in the campaign's approved version, for one lead."""
+    outbound = platform_of(request).outbound
+    version = await outbound.campaigns.approved(uow, campaign_id)
+    rendered = await outbound.scripts.render_body(
+        uow,
+        version.script_body if version else "",
+        lead_id=lead_id,
+        product_id=product_id,
+        campaign_id=campaign_id,
+    )
+    return RenderedOut(text=rendered.text, missing=rendered.missing)
+
+
 @router.patch("/{script_id}")
 async def update_script(
     script_id: ScriptId,
