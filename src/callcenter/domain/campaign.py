@@ -385,6 +385,18 @@ def policy_rules(settings: CampaignSettings, *, running: bool) -> CampaignRules:
     )
 
 
+def pick_caller_id(settings: CampaignSettings, used_today: Mapping[str, int]) -> str | None:
+    """The pool's least-used caller ID still under its daily cap (None: all are spent).
+
+    Ties go to the number listed first, so a pool of one behaves like a single caller ID.
+    """
+    cap = settings.caller_id_daily_cap
+    open_ids = [c for c in settings.caller_ids if cap == 0 or used_today.get(c, 0) < cap]
+    if not open_ids:
+        return None
+    return min(open_ids, key=lambda c: used_today.get(c, 0))
+
+
 def start_violations(
     campaign_id: int, settings: CampaignSettings
 ) -> list[compliance.ComplianceViolation]:

@@ -18,6 +18,7 @@ from callcenter.domain.campaign import (
     State,
     allowed_commands,
     cannot_start,
+    pick_caller_id,
     policy_rules,
     start_violations,
     step,
@@ -187,3 +188,16 @@ def test_the_settings_drive_the_pre_dial_policy_in_the_leads_local_time() -> Non
     assert may_dial(lead, rules, christmas).reason is Reason.HOLIDAY
     stopped = policy_rules(settings, running=False)
     assert may_dial(lead, stopped, monday_10).reason is Reason.CAMPAIGN_NOT_RUNNING
+
+
+def test_the_caller_id_pool_spreads_calls_and_respects_each_numbers_daily_cap() -> None:
+    pool = CampaignSettings.parse(
+        {"caller_ids": ["+8610555", "+8610666", "+8610777"], "caller_id_daily_cap": 2}
+    )
+    assert pick_caller_id(pool, {}) == "+8610555"
+    assert pick_caller_id(pool, {"+8610555": 1}) == "+8610666"
+    assert pick_caller_id(pool, {"+8610555": 2, "+8610666": 2, "+8610777": 1}) == "+8610777"
+    assert pick_caller_id(pool, {"+8610555": 2, "+8610666": 2, "+8610777": 2}) is None
+    uncapped = CampaignSettings.parse({"caller_ids": ["+8610555"]})
+    assert pick_caller_id(uncapped, {"+8610555": 10_000}) == "+8610555"
+    assert pick_caller_id(CampaignSettings(), {}) is None
