@@ -24,9 +24,11 @@ Three relays take the generators' traffic in turn, each on the same loopback:
 Per step of N: set up, start all generators at one instant, ``WARMUP`` seconds not
 counted, then ``seconds`` measured; packets sent in the window that are not back
 ``DRAIN`` seconds after it are lost. A step is clean with zero loss and a p99 delay of
-at most ``MAX_P99_MS``. N climbs through ``STEPS`` until the first unclean step, then
-one bisection refines it. CPU per call is the relay process's user + system time
-(``/proc/<pid>/stat``, all threads) over the window, as percent of one core per call.
+at most ``MAX_P99_MS``, and void when the generators themselves could not keep the
+schedule (``MAX_GENERATOR_LAG_MS``, ``MIN_RATE_KEPT``): then the machine was measured.
+N climbs through ``STEPS`` until the first unclean step, then one bisection refines it.
+CPU per call is the relay process's user + system time (``/proc/<pid>/stat``, all
+threads) over the window, as percent of one core per call.
 The delay includes the generators' own scheduling on this machine, so it is an upper
 bound of what the relay adds.
 """
