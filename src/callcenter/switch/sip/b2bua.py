@@ -576,6 +576,7 @@ class SipSwitch:
     def hold_confirmed(self, record: SipLeg) -> None:
         if record.redirected_to is not None:
             return  # handed over: the core is done with it
+        self._reset_rtp_watch(record)  # silence on hold does not count
         if record.held:
             self._emit(LegHeld(self.now(), record.id, record.music))
         else:

@@ -125,12 +125,15 @@ class SipLeg:
 
 
 def silent_legs(records: Iterable[SipLeg], now: float, timeout: float) -> list[SipLeg]:
-    """The answered, relayed, not held legs whose RTP port received nothing for
-    ``timeout`` seconds (each leg's ``rtp_seen`` notes when its count last moved)."""
+    """The answered, relayed legs whose RTP port received nothing for ``timeout``
+    seconds (each leg's ``rtp_seen`` notes when its count last moved). A leg on hold
+    either way (we held it, or its far end said it sends nothing) is never silent."""
     silent: list[SipLeg] = []
     for record in records:
         relayed = record.rtp.partner is not None
-        if record.state is not LegState.ANSWERED or not relayed or record.held:
+        on_hold = record.held or not record.remote_sends
+        if record.state is not LegState.ANSWERED or not relayed or on_hold:
+            record.rtp_seen = (record.rtp.stats.received, now)
             continue
         received = record.rtp.stats.received
         if received != record.rtp_seen[0]:

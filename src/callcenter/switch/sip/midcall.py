@@ -208,6 +208,8 @@ class MidCall:
             address = (negotiated.remote_address, negotiated.remote_port)
             if address != record.rtp.latch.signalled:
                 record.rtp.latch.unlatch(address)
+            if record.remote_sends != negotiated.direction.receives:  # a hold began or ended
+                record.rtp_seen = (record.rtp.stats.received, asyncio.get_running_loop().time())
             record.remote_sends = negotiated.direction.receives
             record.rtp.sending = negotiated.direction.sends
             body = bytes(sdp)

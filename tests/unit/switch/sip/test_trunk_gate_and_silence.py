@@ -39,16 +39,25 @@ def leg(name: str, state: LegState = LegState.ANSWERED) -> SipLeg:
 
 def test_a_relayed_leg_is_silent_once_its_count_stood_still_for_the_timeout() -> None:
     """Legs a and b are relayed; a keeps receiving, b stops: at 1.0 s without packets b
-    is silent. An unrelayed, a held and an ended leg are never reported."""
+    is silent. An unrelayed leg, one we hold, one whose phone holds us (it sends
+    nothing) and an ended one are never reported, and the silence of a hold does not
+    count once the hold is over."""
     a, b, alone, held, ended = leg("a"), leg("b"), leg("alone"), leg("held"), leg("ended")
+    holding = leg("holding")
     connect(a.rtp, b.rtp)
     connect(held.rtp, ended.rtp)
+    connect(holding.rtp, RtpPort())
     held.held = True
+    holding.remote_sends = False
     ended.state = LegState.ENDED
-    legs = [a, b, alone, held, ended]
+    legs = [a, b, alone, held, ended, holding]
     assert silent_legs(legs, 0.0, 1.0) == []
     a.rtp.stats.received = 10
     assert silent_legs(legs, 0.5, 1.0) == []
     a.rtp.stats.received = 20
     assert silent_legs(legs, 1.0, 1.0) == [b]
     assert a.rtp_seen == (20, 1.0)
+    assert holding not in silent_legs(legs, 4.9, 1.0)  # a watchdog tick during the hold
+    holding.remote_sends = True  # the phone resumed at 5.0 and stays silent
+    assert holding not in silent_legs(legs, 5.5, 1.0)
+    assert holding in silent_legs(legs, 5.9, 1.0)
