@@ -52,7 +52,7 @@ from callcenter.domain.phone import PhoneError, PhoneInfo, PhoneNormaliser
 from callcenter.errors import AppError, Language
 
 SAMPLE_CHARS: Final = 64 * 1024
-CHUNK_BYTES: Final = 1 << 20
+CHUNK_BYTES: Final = 256 * 1024
 XLSX_BATCH: Final = 512
 NORMALISER_CACHE: Final = 4_096
 
@@ -336,7 +336,9 @@ class _CsvRows(_Rows):
         self.delimiter = _sniff_delimiter(self._sample, tab_first=tab_first)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        lines = itertools.chain(io.StringIO(self._sample, newline=""), self._text)
+        sample, self._sample = self._sample, ""
+        lines = itertools.chain(io.StringIO(sample, newline=""), self._text)
+        del sample
         reader = csv.reader(lines, delimiter=self.delimiter)
         row = 0
         while True:

@@ -339,6 +339,7 @@ def test_memory_stays_flat_while_a_large_file_streams(tmp_path: Path) -> None:
             file.write(f"1380013{n % 50:04d},{note}\n")
     size = path.stat().st_size
     assert size > 14_000_000
+    summary(read("电话\n13800138000\n".encode()))  # phonenumbers loads its data once
     tracemalloc.start()
     try:
         with path.open("rb") as file:
@@ -347,7 +348,7 @@ def test_memory_stays_flat_while_a_large_file_streams(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert (counts.accepted, counts.duplicates) == (50, 7_950)
-    assert peak < size / 4
+    assert peak < size / 5, peak
 
 
 def _last(events: Iterable[ImportEvent]) -> Iterable[ImportEvent]:
