@@ -30,7 +30,15 @@ from callcenter.media.control import DtmfDetected
 from callcenter.media.dtmf import DTMF_DIGITS, TelephoneEventSender
 from callcenter.media.rtp import RtpPacket
 from callcenter.media.tones import dtmf_sequence
-from peers import BARESIP, BARESIP_MODULES, free_udp_port, peer_log, start_peer, stop
+from peers import (
+    BARESIP,
+    BARESIP_MODULES,
+    free_media_ports,
+    free_udp_port,
+    peer_log,
+    start_peer,
+    stop,
+)
 
 SIPP = "/usr/bin/sipp"
 HOST = "127.0.0.1"
@@ -219,7 +227,7 @@ async def test_all_16_digits_from_sipp_rfc4733_and_in_band(
     (tmp_path / "keys.xml").write_text(SCENARIO)
     sipp = await start_peer(
         SIPP, f"{HOST}:{answerer.port}", "-sf", "keys.xml", "-m", "1", "-i", HOST,
-        "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-timeout", "20s",
+        "-p", str(free_udp_port()), "-mp", str(free_media_ports()), "-timeout", "20s",
         "-timeout_error", cwd=tmp_path, log="sipp.log",
     )  # fmt: skip
     try:
