@@ -10,8 +10,9 @@ snapshot of the blacklist, and every event is kept: progress goes out on the eve
 Only when the reader's summary has arrived is anything written, and then in one
 transaction: the new lead list, its leads (numbers already in the campaign count as
 duplicates), the report rows (rejected, duplicate and blocked rows with their reasons)
-and the finished job. A file the reader refuses part-way, or a write that fails, leaves
-no list and no leads, only a ``failed`` job saying why.
+and the finished job; a number with no zone of its own takes the campaign's. A file
+the reader refuses part-way, or a write that fails, leaves no list and no leads, only
+a ``failed`` job saying why.
 
 Adding a list to an approved campaign changes what was approved, so it opens a
 revision like any other edit: the new leads are dialled once it is approved.
@@ -38,7 +39,7 @@ from callcenter.app.bus import EventBus
 from callcenter.app.campaigns import CampaignService, lifecycle_of
 from callcenter.app.exports import Column, ColumnKind, write_csv
 from callcenter.app.validation import check_text, utc_now
-from callcenter.domain.campaign import State
+from callcenter.domain.campaign import CampaignSettings, State
 from callcenter.errors import AppError, InvalidInput, NotFound
 from callcenter.store.tables import (
     LeadImportErrorRow,
@@ -296,6 +297,7 @@ class LeadImportService:
             raise RuntimeError("the lead file reader ended without a summary")
         async with self._uow() as uow:
             campaign = await self.campaigns.get(uow, campaign_id)
+            default_zone = CampaignSettings.parse(campaign.settings).time_zone
             job = await self.get_job(uow, job_id)
             existing = set(
                 await uow.session.scalars(
@@ -329,7 +331,7 @@ class LeadImportService:
                     fields["extra_phones"] = [p.e164 for p in event.extra_numbers]
                 leads.append(
                     (campaign_id, lead_list.id, event.row, phone.e164, phone.region,
-                     phone.carrier_en, str(phone.number_type), phone.time_zone,
+                     phone.carrier_en, str(phone.number_type), phone.time_zone or default_zone,
                      json.dumps(fields, ensure_ascii=False), "new", 0, 0, 0, now)
                 )  # fmt: skip
             await _insert_leads(uow, leads)
