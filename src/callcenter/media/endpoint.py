@@ -6,8 +6,8 @@ An :class:`Endpoint` is one leg's media: a local port (owned by the engine's soc
 adapter), a codec (PCMU or PCMA), the payload types it accepts (the audio codec and,
 optionally, RFC 4733 telephone-event), the far end's address (a symmetric-RTP latch)
 and counters. Nothing here touches a socket or reads a clock: datagrams come in through
-:meth:`Endpoint.receive` with ``now``, and leave through the ``send`` callable the
-adapter injects.
+:meth:`Endpoint.receive` with ``now`` (or the ``clock`` the adapter injects), and leave
+through the ``send`` callable the adapter injects.
 
 *Inbound.* Every datagram gets cheap checks on the raw bytes, in this order, each
 failure dropping and counting it: size (``short``, ``oversized``), RTP version,
@@ -131,6 +131,7 @@ class Endpoint:
     endpoint_id: str
     local: Address
     send: Callable[[bytes | bytearray, Address], None]
+    clock: Callable[[], float] = field(default=lambda: 0.0, repr=False)  # the adapter's
     codec: str = "PCMU"
     event_payload_type: int | None = 101
     inactivity_timeout: float = 0.0  # seconds without packets before rtp_timeout; 0: never
@@ -178,12 +179,16 @@ class Endpoint:
         return self.latch.send_to
 
     # --- inbound -------------------------------------------------------------------
-    def receive(self, data: bytes, source: Address, now: float) -> None:
+    def receive(self, data: bytes, source: Address, now: float | None = None) -> None:
         """Check one datagram and forward, buffer or report what it carries.
 
-        The first branch below is the common case, written out for speed: a plain
-        header, the locked source, the next sequence number.
+        ``now`` defaults to the injected ``clock``, so the socket adapter can hand
+        datagrams straight to this method. The first branch below is the common case,
+        written out for speed: a plain header, the locked source, the next sequence
+        number.
         """
+        if now is None:
+            now = self.clock()
         size = len(data)
         if size < RTP_HEADER_SIZE or size > MAX_DATAGRAM or data[0] >> 6 != RTP_VERSION:
             self._count_malformed(size)

@@ -111,13 +111,11 @@ def _udp_socket() -> socket.socket:
 
 
 class _RtpProtocol(asyncio.DatagramProtocol):
-    __slots__ = ("_receive",)
+    """Hands each datagram straight to the endpoint (no frame of our own in between)."""
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self._receive = endpoint.receive
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self._receive(data, addr, _monotonic())
+        endpoint.clock = _monotonic
+        self.datagram_received = endpoint.receive  # type: ignore[method-assign,assignment]
 
     def error_received(self, exc: Exception) -> None:
         log.debug("RTP socket: %s", exc)
