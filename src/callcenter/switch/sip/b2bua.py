@@ -17,11 +17,9 @@ and ``cancelled``, by the switch, no status).
 
 Agents' phones: with a :class:`Registrar`, phones REGISTER at the switch's own
 host:port (one socket: :class:`RegistrarService` in shared mode) and ``dest``
-``agent:1001`` rings the phone where extension 1001 is registered now (its best
-reachable binding: the Request-URI is the bound contact, sent to the address the
-REGISTER came from); so does a bare ``dest`` that is a known extension (one the
-registrar has credentials for) when no trunk is named. With no binding the leg ends
-at once: no_answer, 480. A trunk over its ``max_channels`` or ``max_cps`` ends the
+``agent:1001`` (or a bare known extension) rings the phone where extension 1001 is
+registered now (:mod:`destinations` says where each ``dest`` goes). With no binding
+the leg ends at once: no_answer, 480. A trunk over its ``max_channels`` or ``max_cps`` ends the
 leg at once too: congestion, 503.
 
 Inbound: LegOffered(caller = From user, dialled = Request-URI user, trunk = the trunk
@@ -99,6 +97,7 @@ from callcenter.switch.ports import (
     UnknownLeg,
     UnknownRecording,
 )
+from callcenter.switch.sip.destinations import AGENT_PREFIX, Destinations
 from callcenter.switch.sip.legs import (
     UNANSWERED,
     LegState,
@@ -108,18 +107,17 @@ from callcenter.switch.sip.legs import (
     set_state,
     silent_legs,
 )
-from callcenter.switch.sip.registrar import Binding, Registrar
+from callcenter.switch.sip.registrar import Registrar
 from callcenter.switch.sip.registrar_service import RegistrarService
 from callcenter.switch.sip.relay import RtpPort, connect, disconnect
 from callcenter.switch.sip.signalling import ACK_WAIT, Signalling
-from callcenter.switch.sip.trunks import Trunk, TrunkGate, is_dialable, request_uri_for
+from callcenter.switch.sip.trunks import Trunk, TrunkGate, is_dialable
 
 __all__ = ["AGENT_PREFIX", "NotSupported", "SipSwitch"]
 
 log = logging.getLogger(__name__)
 
 NO_ANSWER_STATUS: Final = 480  # what an offered call the core hangs up "normal" gets
-AGENT_PREFIX: Final = "agent:"  # dest "agent:1001": extension 1001's registered phone
 UNREGISTERED: Final = 480  # RFC 3261 10.3: no binding, Temporarily Unavailable
 OVER_CAPACITY: Final = 503  # the trunk's channels or calls per second are used up
 
@@ -164,7 +162,6 @@ class SipSwitch:
         rtp_timeout: float | None = None,
     ) -> None:
         self.trunks: dict[str, Trunk] = {t.name: t for t in trunks}
-        self._default_trunk = trunks[0] if trunks else None
         self._host = host
         self._port = port
         self.media_host = media_host
@@ -188,6 +185,7 @@ class SipSwitch:
         if registrar is not None:
             self.phones = RegistrarService(registrar, shared=self.sip.transport)
             self.sip.registrar_events = self.phones.handle
+        self.destinations = Destinations(self.trunks, self.phones)
         self.sip.session_expires = session_expires
         self.rtp_timeout = rtp_timeout
         self._watchdog: asyncio.TimerHandle | None = None
@@ -304,25 +302,19 @@ class SipSwitch:
         hidden: bool = False,
     ) -> SipLeg | None:
         """Send the INVITE of a new outbound leg; None if it ended at once (or raced)."""
-        phone: Binding | None = None
-        if trunk is None and self._is_extension(dest):
-            dest = AGENT_PREFIX + dest
-        if dest.startswith(AGENT_PREFIX):
-            chosen, phone = None, self._phone_of(dest.removeprefix(AGENT_PREFIX))
-        else:
-            chosen = self._trunk(trunk, dest)
+        route = self.destinations.route(dest, trunk)
+        chosen = route.trunk if route is not None else None
         caller = caller_id or (chosen.caller_id if chosen and chosen.caller_id else "")
         if caller and not is_dialable(caller):
             raise InvalidArgument(f"bad caller id {caller!r}")
-        if dest.startswith(AGENT_PREFIX) and phone is None:
+        if route is None:
             self._refused(leg, signature, dest, caller, HangupCause.NO_ANSWER, UNREGISTERED)
             return None
         gate = self._gate
         if chosen is not None and not gate.admits(chosen, busy=self._busy(chosen), now=self.now()):
             self._refused(leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY)
             return None
-        uri = phone.contact.uri if phone is not None else request_uri_for(dest, chosen)
-        assert isinstance(uri, SipUri)
+        dest, uri = route.dest, route.uri
         rtp = RtpPort()
         media = await rtp.open(self.media_host)
         if leg in self._legs:  # the same originate won the race while the port opened
@@ -358,12 +350,7 @@ class SipSwitch:
             ),
             session_expires=self.sip.session_expires,
         )
-        if phone is not None:
-            record.target = phone.source
-        elif chosen is not None and uri.host == chosen.host:
-            record.target = chosen.address
-        else:
-            record.target = next_hop(invite)
+        record.target = route.target or next_hop(invite)
         log.info("leg %s: INVITE %s (%s)", leg, uri, record.call_id)
         loop = asyncio.get_running_loop()
         record.timers["ring"] = loop.call_later(ring_timeout, self._ring_timeout, record)
@@ -511,15 +498,17 @@ class SipSwitch:
         if record.state is LegState.ENDED:
             raise LegAlreadyEnded(f"leg {leg} has ended")
         if record.state is LegState.OFFERED:
-            uri = request_uri_for(dest, self._trunk(None, dest))
-            self.sip.redirect(record, uri)
+            route = self.destinations.route(dest)
+            if route is None:
+                raise InvalidArgument(f"{dest} is not registered")
+            self.sip.redirect(record, route.uri)
             self._emit(LegRedirected(self.now(), leg, dest))
             self.ended(record, HangupCause.NORMAL, 302, "switch")
             record.redirected_to = dest
             return
         if record.state is not LegState.ANSWERED:
             raise InvalidLegState(f"leg {leg} is outbound and {record.state.value}")
-        self._trunk(None, dest)  # a bad destination fails the command, not the call
+        self.destinations.trunk(None, dest)  # a bad destination fails the command
         await self._hand_over(record, dest, notify=None)
 
     # -- what the signalling reports (signalling.LegOwner) ----------------------------
@@ -590,7 +579,7 @@ class SipSwitch:
             return False
         other = self._legs[bridge.legs[1] if bridge.legs[0] == record.id else bridge.legs[0]]
         try:
-            self._trunk(None, dest)
+            self.destinations.trunk(None, dest)
         except SwitchError as exc:
             log.info("leg %s: REFER to %s refused: %s", record.id, dest, exc)
             return False
@@ -677,19 +666,6 @@ class SipSwitch:
             self.sip.cancel(record)
             self.ended(record, HangupCause.NO_ANSWER, None, "switch")
 
-    def _is_extension(self, dest: str) -> bool:
-        return self.phones is not None and dest in self.phones.registrar.credentials
-
-    def _phone_of(self, extension: str) -> Binding | None:
-        """Where ``extension``'s phone is now: its best reachable binding, if any."""
-        if self.phones is None:
-            raise InvalidArgument(f"cannot dial agent:{extension}: no registrar")
-        if not extension or not is_dialable(extension):
-            raise InvalidArgument(f"bad extension {extension!r}")
-        bindings = self.phones.where(extension)
-        reachable = [b for b in bindings if b.reachable and isinstance(b.contact.uri, SipUri)]
-        return reachable[0] if reachable else None
-
     def _busy(self, trunk: Trunk) -> int:
         """The calls ``trunk`` carries now (counted only for a trunk with a limit)."""
         if not trunk.max_channels:
@@ -751,14 +727,6 @@ class SipSwitch:
             disconnect(record.rtp)
             self._emit(LegUnbridged(now, leg, bridge.id))
         log.info("bridge %s: dissolved", bridge.id)
-
-    def _trunk(self, name: str | None, dest: str) -> Trunk | None:
-        if name is None:
-            return None if dest.lower().startswith(("sip:", "sips:")) else self._default_trunk
-        trunk = self.trunks.get(name)
-        if trunk is None:
-            raise InvalidArgument(f"no trunk {name!r}")
-        return trunk
 
     def _leg(self, leg: LegId) -> SipLeg:
         record = self._legs.get(leg)
