@@ -1,7 +1,19 @@
 // The side menu: each entry names the permission that shows it (see app/permissions.py).
 
 import type { Component } from 'vue'
-import { DataBoard, Document, Headset, House, Key, User, UserFilled } from '@element-plus/icons-vue'
+import {
+  Box,
+  DataBoard,
+  Document,
+  EditPen,
+  Headset,
+  House,
+  Key,
+  Phone,
+  Tickets,
+  User,
+  UserFilled,
+} from '@element-plus/icons-vue'
 
 export interface MenuEntry {
   name: string
@@ -47,6 +59,34 @@ export const ADMIN_ENTRIES: readonly MenuEntry[] = [
     permission: 'audit.view',
     icon: Document,
     label: (t) => t('menu.audit'),
+  },
+  {
+    name: 'campaigns',
+    path: '/campaigns',
+    permission: 'campaign.view',
+    icon: Phone,
+    label: (t) => t('campaigns.menu'),
+  },
+  {
+    name: 'products',
+    path: '/products',
+    permission: 'product.view',
+    icon: Box,
+    label: (t) => t('campaigns.menuProducts'),
+  },
+  {
+    name: 'scripts',
+    path: '/scripts',
+    permission: 'script.view',
+    icon: EditPen,
+    label: (t) => t('campaigns.menuScripts'),
+  },
+  {
+    name: 'dispositions',
+    path: '/dispositions',
+    permission: 'disposition.view',
+    icon: Tickets,
+    label: (t) => t('campaigns.menuDispositions'),
   },
 ]
 

@@ -20,6 +20,10 @@ const screens = {
   audit: () => import('@/views/admin/AuditView.vue'),
   desk: () => import('@/views/desk/DeskView.vue'),
   supervisor: () => import('@/views/supervisor/SupervisorView.vue'),
+  campaigns: () => import('@/views/campaigns/CampaignsView.vue'),
+  products: () => import('@/views/campaigns/ProductsView.vue'),
+  scripts: () => import('@/views/campaigns/ScriptsView.vue'),
+  dispositions: () => import('@/views/campaigns/DispositionsView.vue'),
 } as const
 
 export function createAppRouter(pinia: Pinia, history: RouterHistory = createWebHistory()): Router {
@@ -38,6 +42,12 @@ export function createAppRouter(pinia: Pinia, history: RouterHistory = createWeb
             component: screens[entry.name as keyof typeof screens],
             meta: { permission: entry.permission ?? undefined },
           })),
+          {
+            path: 'campaigns/:id(\\d+)/live',
+            name: 'campaign-live',
+            component: () => import('@/views/campaigns/CampaignLiveView.vue'),
+            meta: { permission: 'campaign.view' },
+          },
         ],
       },
       { path: '/:rest(.*)*', redirect: '/' },
