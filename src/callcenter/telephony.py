@@ -30,7 +30,7 @@ from callcenter.config import TelephonySettings
 from callcenter.domain.queue import QueueConfig
 from callcenter.errors import TelephonyOff
 from callcenter.store.cdr import SqlCdrSink, wall_clock_for
-from callcenter.switch.sim.agents import AgentPhones, BotProfile
+from callcenter.switch.sim.agents import AUTO_ANSWER, AgentPhones, BotProfile
 from callcenter.switch.sim.customers import CustomerBook, InboundCalls, Uniform
 from callcenter.switch.sim.network import SimSwitch
 from callcenter.switch.sip.b2bua import SipSwitch
@@ -131,6 +131,16 @@ class Telephony:
             sim.calls_per_hour,
             sim.did,
         )
+
+    def headsets(self, agent_nos: Iterable[str]) -> None:
+        """Campaign agents answer at once, as on auto-answer headsets: the simulated
+        network's bots among them pick up in a fraction of a second from now on."""
+        if self.phones is None:
+            return
+        bots = set(self.bot_agents)
+        for agent_no in agent_nos:
+            if agent_no in bots:
+                self.phones.register(agent_no, AUTO_ANSWER)
 
     def virtual_phone(self, owner: str, *, auto_answer: bool = False) -> str:
         """A browser user's phone on the simulated network (see ``AgentPhones.virtual``)."""

@@ -47,8 +47,8 @@ from sqlalchemy import select
 from callcenter.app.bus import Event, EventBus
 from callcenter.app.campaigns import VIEW, ApprovedVersion
 from callcenter.app.cti.outbound import Broadcast, CampaignSetup, MachineAction, OutboundFlows
+from callcenter.app.dialer import CampaignDialer, DialerSettings, DialingMode
 from callcenter.app.dialer.leads import LeadSource
-from callcenter.app.dialer.runtime import CampaignDialer, DialerSettings, DialingMode
 from callcenter.app.leads import Diagnosis, SqlLeadSource
 from callcenter.clock import Clock, RealClock, TimerHandle
 from callcenter.domain import campaign as domain
@@ -326,6 +326,7 @@ class Dialing:
             )
             dialer = CampaignDialer(self.engine, self.clock, settings, leads)
             self._runs[campaign_id] = _Run(dialer, version.version, version.settings.abandon_target)
+            self._telephony.headsets(agent.agent_id for agent in dialer.agents())
             await dialer.start()
             log.info(
                 "campaign %s dialing version %d (%s) with groups %s",

@@ -19,12 +19,11 @@ from fastapi.testclient import TestClient
 from callcenter.app.bus import Event
 from callcenter.app.campaigns import ApprovedVersion
 from callcenter.app.cti.outbound import MachineAction
-from callcenter.app.dialer.runtime import DialingMode
+from callcenter.app.dialer import DialingMode
 from callcenter.app.dialing import STATUS_EVENT, EpochClock, dialer_settings
 from callcenter.bootstrap import Platform, bootstrap
 from callcenter.clock import VirtualClock
 from callcenter.domain.campaign import CampaignSettings
-from callcenter.switch.sim.agents import AUTO_ANSWER
 from callcenter.switch.sim.customers import Fate, Outcome
 from callcenter.telephony import SERVICE_GROUP
 from callcenter.web.app import create_app
@@ -47,10 +46,6 @@ class Floor:
         self.clock = clock
         self.events: list[Event] = []
         api.platform.bus.listen(self.events.append)
-        telephony = api.platform.telephony
-        assert telephony is not None and telephony.phones is not None
-        for agent_no in telephony.bot_agents:  # outbound agents answer on their headsets
-            telephony.phones.register(agent_no, AUTO_ANSWER)
 
     @property
     def platform(self) -> Platform:
@@ -140,7 +135,7 @@ def test_a_started_campaign_dials_its_leads_and_their_results_come_back(floor: F
     view = floor.view(campaign_id)
     assert view["dialing"] is True and view["mode"] == "progressive", view
     assert view["dials"] == 4 and view["connects"] == 2, view
-    assert view["abandoned"] == 0
+    assert view["abandoned"] == 0  # the campaign's agents answer on auto-answer headsets
     assert {w["window"] for w in view["abandonment"]} == {
         "campaign",
         "rolling-30-days",
