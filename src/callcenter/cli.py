@@ -15,8 +15,9 @@ from typing import Any
 
 from callcenter.app.audit import SYSTEM
 from callcenter.app.permissions import ADMIN_ROLE, AGENT_ROLE, TEAM_LEADER_ROLE
-from callcenter.bootstrap import bootstrap
+from callcenter.bootstrap import Platform, bootstrap
 from callcenter.config import Settings, SettingsError, TelephonySettings, load_settings
+from callcenter.domain.campaign import Command
 from callcenter.errors import AppError
 from callcenter.store import migrate
 from callcenter.store.db import make_sync_engine
@@ -229,6 +230,10 @@ def _demo(settings: Settings) -> int:
             f"({bots[0]}-{bots[-1]}), 来电 callers → {sim.did} @ {sim.calls_per_hour:g}/h"
         )
     _say(f"实时监控 / live: GET {url}/api/v1/supervisor/snapshot, WebSocket {url}/api/v1/events")
+    _say(
+        f"外呼演示 / campaign: 「{DEMO_CAMPAIGN}」 ({DEMO_LEADS} leads) 待审批 awaits approval: "
+        f"admin 审批并启动 approves and starts it at {url}/campaigns"
+    )
     _say("")
     return _serve(settings)
 
@@ -271,9 +276,42 @@ async def _demo_people(settings: Settings, bots: list[str]) -> list[tuple[str, s
                         uow, SYSTEM, group.id, agent_id=ids[agent_no], start_time=None,
                         end_time=None, weekdays="1234567", skill_level=5,
                     )  # fmt: skip
+        await _demo_campaign(platform, group.id)
     finally:
         await platform.close()
     return logins
+
+
+DEMO_CAMPAIGN = "演示外呼 Demo campaign"
+DEMO_LEADS = 300
+
+
+async def _demo_campaign(platform: Platform, group_id: int) -> None:
+    """A sample campaign for the bot agents with a few hundred simulated leads, left as a
+    draft submitted for approval: the operator approves and starts it (nothing dials alone)."""
+    async with platform.uow() as uow:
+        names = {c.name for c in await platform.outbound.campaigns.list_campaigns(uow)}
+    if DEMO_CAMPAIGN in names:
+        return
+    async with platform.uow() as uow:
+        campaign = await platform.outbound.campaigns.create(
+            uow, SYSTEM, name=DEMO_CAMPAIGN, description="模拟客户 / simulated customers",
+            settings={
+                "dialing_mode": "predictive", "group_ids": [group_id], "caller_ids": ["4008001000"],
+                "windows": [{"start": "00:00", "end": "23:59"}], "ring_seconds": 25,
+                "drop_timeout": 2, "seller_name": "演示公司 Demo Co.",
+                "callback_number": "4008001000",
+                "safe_harbour_text": "您好，这里是演示公司，稍后会有专人回电，回电请拨 4008001000",
+            },
+        )  # fmt: skip
+    rows = "".join(f"139{n:08d},客户 {n}\n" for n in range(1, DEMO_LEADS + 1))
+    async with platform.uow() as uow:
+        job = await platform.outbound.imports.start(
+            uow, SYSTEM, campaign.id, data=f"phone,name\n{rows}".encode(), filename="demo.csv"
+        )
+    await platform.outbound.imports.wait(job.id)
+    async with platform.uow() as uow:
+        await platform.outbound.campaigns.command(uow, SYSTEM, campaign.id, Command.SUBMIT)
 
 
 def _say(text: str) -> None:

@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from callcenter import cli
 from callcenter.app.bus import Event
 from callcenter.app.campaigns import ApprovedVersion
 from callcenter.app.cti.outbound import MachineAction
 from callcenter.app.dialer import DialingMode
 from callcenter.app.dialing import STATUS_EVENT, EpochClock, dialer_settings
 from callcenter.bootstrap import Platform, bootstrap
+from callcenter.cli import DEMO_CAMPAIGN, DEMO_LEADS, _demo_people
 from callcenter.clock import VirtualClock
+from callcenter.config import load_settings
 from callcenter.domain.campaign import CampaignSettings
 from callcenter.switch.sim.customers import Fate, Outcome
 from callcenter.telephony import SERVICE_GROUP
@@ -240,3 +243,31 @@ def test_without_telephony_the_live_view_is_unavailable(api: Api) -> None:
     campaign_id = kit.campaign()
     response = api.call("GET", f"/campaigns/{campaign_id}/dialer")
     assert response.status_code == 503 and response.json()["error"] == "telephony-off"
+
+
+def test_the_demo_offers_a_sample_campaign_awaiting_approval(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "bootstrap", lambda s: bootstrap(s, password_hasher=FAST_HASHER))
+    settings = load_settings(
+        environ={}, overrides={"data_dir": str(tmp_path), "database": {"url": database_url}}
+    )
+
+    async def demo_twice() -> tuple[list[Any], int]:
+        await _demo_people(settings, [])
+        await _demo_people(settings, [])  # a second start adds nothing
+        platform = bootstrap(settings, password_hasher=FAST_HASHER)
+        try:
+            async with platform.uow() as uow:
+                campaigns = await platform.outbound.campaigns.list_campaigns(uow)
+                leads = await platform.outbound.leads.search(
+                    uow, campaigns[0].id, status=None, phone=None, list_id=None, limit=1, offset=0
+                )
+            return campaigns, leads.total
+        finally:
+            await platform.close()
+
+    campaigns, leads = asyncio.run(demo_twice())
+    assert [c.name for c in campaigns] == [DEMO_CAMPAIGN]
+    assert campaigns[0].state == "submitted"  # the operator approves and starts it
+    assert leads == DEMO_LEADS
