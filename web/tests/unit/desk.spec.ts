@@ -88,7 +88,7 @@ async function mountDesk(permissions: string[] = AGENT, locale: 'zh-CN' | 'en' =
   const env = await setup(person(permissions, { agent_no: '1001' }), locale, '/desk')
   const wrapper = mountWith(DeskView, env)
   await flushPromises()
-  return wrapper
+  return Object.assign(wrapper, { pinia: env.pinia })
 }
 
 beforeEach(() => {
@@ -173,12 +173,12 @@ describe('the agent desktop', () => {
   it('keeps the customer on the screen pop through wrap-up', async () => {
     const wrapper = await mountDesk()
     current = deskState({ state: 'wrap-up', since: 180, at: 181, wrap_up_until: 190, call: null, call_id: null })
-    await useDeskStoreForTest().refresh()
+    await useDeskStoreForTest(wrapper.pinia).refresh()
     await flushPromises()
     expect(wrapper.find('[data-test="call-line"]').text()).toBe('当前没有通话')
     expect(wrapper.find('[data-test="pop-number"]').text()).toBe('13912345678')
     current = deskState({ state: 'ready', since: 190, at: 191, call: null, call_id: null })
-    await useDeskStoreForTest().refresh()
+    await useDeskStoreForTest(wrapper.pinia).refresh()
     await flushPromises()
     expect(wrapper.find('[data-test="pop-number"]').exists()).toBe(false)
   })
@@ -200,7 +200,7 @@ describe('the agent desktop', () => {
 
   it('rereads its state when the server says this desktop changed, and after a reconnect', async () => {
     const wrapper = await mountDesk()
-    const live = useLiveStore()
+    const live = useLiveStore(wrapper.pinia)
     live.start(() => undefined)
     const socket = FakeSocket.last!
     const reads = () => fetches.calls.filter((c) => c.path === '/desk/state').length

@@ -74,15 +74,21 @@ beforeEach(() => {
   })
 })
 
+const mounted: { unmount: () => void }[] = []
+
 afterEach(() => {
+  for (const wrapper of mounted.splice(0)) wrapper.unmount()
   document.body.innerHTML = ''
 })
 
 async function mountConsole(codes: string[], locale: 'zh-CN' | 'en' = 'zh-CN') {
   const env = await setup(person(['supervisor.monitor', ...codes], { agent_no: '8001' }), locale, '/supervisor')
   const wrapper = mountWith(SupervisorView, env)
+  mounted.push(wrapper)
   await flushPromises()
-  return wrapper
+  await vi.waitFor(() => expect(useSupervisorStore(env.pinia).loaded).toBe(true))
+  await flushPromises()
+  return Object.assign(wrapper, { pinia: env.pinia })
 }
 
 describe('the supervisor console', () => {
@@ -101,18 +107,17 @@ describe('the supervisor console', () => {
 
   it('follows the live deltas and starts again from a new snapshot', async () => {
     const wrapper = await mountConsole([])
-    const live = useLiveStore()
+    const live = useLiveStore(wrapper.pinia)
     live.start(() => undefined)
     const socket = FakeSocket.last!
     socket.deliver({ type: 'agent.state', data: agent('2002', 'ready', { since: 101, at: 101 }) })
     socket.deliver({ type: 'agent.state', data: agent('2003', 'ready', { since: 101, at: 101 }) })
-    await flushPromises()
-    expect(wrapper.find('[data-test="grid-state-2002"]').text()).toBe('示闲')
+    await vi.waitFor(() => expect(wrapper.find('[data-test="grid-state-2002"]').text()).toBe('示闲'))
     expect(wrapper.find('[data-test="grid-agent-2003"]').exists()).toBe(true)
 
     socket.deliver({ type: 'call.updated', data: { ...CALL, call_id: 'cti-c8', queued_at: 60, answered_at: null, ended_at: 90, at: 102 } })
     await flushPromises()
-    expect(useSupervisorStore().tallies.get('service')?.abandoned).toBe(1)
+    expect(useSupervisorStore(wrapper.pinia).tallies.get('service')?.abandoned).toBe(1)
 
     socket.deliver({ type: 'snapshot', data: { ...SNAPSHOT, agents: [agent('2001', 'wrap-up')] } })
     await flushPromises()
