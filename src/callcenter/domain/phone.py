@@ -29,15 +29,13 @@ from __future__ import annotations
 import enum
 import functools
 import re
+import types
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
 import phonenumbers
-from phonenumbers import carrier as pn_carrier
-from phonenumbers import geocoder as pn_geocoder
-from phonenumbers import timezone as pn_timezone
 
 
 class NumberType(enum.StrEnum):
@@ -307,8 +305,8 @@ class PhoneNormaliser:
             carrier_en=_carrier(number, number_type, "en"),
             virtual_operator=region == "CN"
             and national_digits.startswith(VIRTUAL_OPERATOR_PREFIXES),
-            location_zh=pn_geocoder.description_for_valid_number(number, "zh"),
-            location_en=pn_geocoder.description_for_valid_number(number, "en"),
+            location_zh=_describe(number, "zh"),
+            location_en=_describe(number, "en"),
             time_zones=zones,
             time_zone=_calling_zone(region, zones),
             extension=extension or (number.extension or ""),
@@ -390,11 +388,31 @@ def _range_facts(national: str) -> _RangeFacts:
     )
 
 
+# phonenumbers' carrier, place and zone tables take seconds to load: they are imported on
+# first use, so the platform starts quickly and only an import or a dialer pays for them.
+def _describe(number: phonenumbers.PhoneNumber, language: str) -> str:
+    from phonenumbers import geocoder
+
+    return str(geocoder.description_for_valid_number(number, language))
+
+
+def _carrier_names() -> types.ModuleType:
+    from phonenumbers import carrier
+
+    return carrier
+
+
+def _time_zones() -> types.ModuleType:
+    from phonenumbers import timezone
+
+    return timezone
+
+
 def _place(national: str) -> tuple[str, str]:
     number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
     return (
-        pn_geocoder.description_for_valid_number(number, "zh"),
-        pn_geocoder.description_for_valid_number(number, "en"),
+        _describe(number, "zh"),
+        _describe(number, "en"),
     )
 
 
@@ -402,7 +420,7 @@ def _carrier(number: phonenumbers.PhoneNumber, number_type: NumberType, language
     """The carrier a mobile range was given to; "" for other types, as phonenumbers does."""
     if number_type not in _MOBILE_TYPES:
         return ""
-    return str(pn_carrier.name_for_valid_number(number, language))
+    return str(_carrier_names().name_for_valid_number(number, language))
 
 
 def _number_type(number: phonenumbers.PhoneNumber) -> NumberType:
@@ -410,7 +428,7 @@ def _number_type(number: phonenumbers.PhoneNumber) -> NumberType:
 
 
 def _zones(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
-    zones = tuple(pn_timezone.time_zones_for_number(number))
+    zones = tuple(_time_zones().time_zones_for_number(number))
     return () if zones == (_UNKNOWN_ZONE,) else zones
 
 
