@@ -60,14 +60,18 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 
+from callcenter.media.port import MediaPort
+from callcenter.media.recorder import repair_all
 from callcenter.sip.endpoint import DEFAULT_MAX_TRANSACTIONS, Address
 from callcenter.sip.message import Request
 from callcenter.sip.sdp import build_offer
 from callcenter.sip.uri import NameAddr, SipUri
 from callcenter.switch.ports import (
     SIP_STATUS_FOR_CAUSE,
+    AmdResult,
     BridgeId,
     ConferenceId,
     ConflictingCommand,
@@ -98,6 +102,7 @@ from callcenter.switch.ports import (
     UnknownRecording,
 )
 from callcenter.switch.sip.destinations import AGENT_PREFIX, Destinations
+from callcenter.switch.sip.engine_port import EngineRtpPort
 from callcenter.switch.sip.legs import (
     UNANSWERED,
     LegState,
@@ -107,6 +112,7 @@ from callcenter.switch.sip.legs import (
     set_state,
     silent_legs,
 )
+from callcenter.switch.sip.media import MediaOptions, SwitchMedia
 from callcenter.switch.sip.registrar import Registrar
 from callcenter.switch.sip.registrar_service import RegistrarService
 from callcenter.switch.sip.relay import RtpPort, connect, disconnect
@@ -160,6 +166,8 @@ class SipSwitch:
         registrar: Registrar | None = None,
         session_expires: int | None = None,
         rtp_timeout: float | None = None,
+        media: MediaPort | None = None,
+        media_options: MediaOptions | None = None,
     ) -> None:
         self.trunks: dict[str, Trunk] = {t.name: t for t in trunks}
         self._host = host
@@ -189,14 +197,31 @@ class SipSwitch:
         self.sip.session_expires = session_expires
         self.rtp_timeout = rtp_timeout
         self._watchdog: asyncio.TimerHandle | None = None
+        self.media: SwitchMedia | None = None
+        if media is not None:
+            self.media = SwitchMedia(
+                media,
+                media_options or MediaOptions(Path("recordings")),
+                emit=self._emit,
+                now=self.now,
+                amd_decided=self._amd_decided,
+                timed_out=self._rtp_timed_out,
+            )
 
     # -- life cycle -------------------------------------------------------------------
 
     async def start(self) -> Address:
+        if self.media is not None:
+            directory = self.media.options.recordings_dir
+            repaired = await asyncio.to_thread(repair_all, directory) if directory.is_dir() else []
+            if repaired:
+                log.warning("repaired %d recordings left unfinished", len(repaired))
         address = await self.sip.transport.start(self._host, self._port)
         if self.phones is not None:
             await self.phones.start()
-        if self.rtp_timeout:
+        if self.media is not None:
+            self.media.start()
+        elif self.rtp_timeout:
             self._arm_watchdog()
         return address
 
@@ -216,6 +241,11 @@ class SipSwitch:
         for record in self._legs.values():
             record.cancel_timers()
             record.rtp.close()
+        if self.media is not None:
+            for record in self._legs.values():
+                if isinstance(record.rtp, EngineRtpPort):
+                    await record.rtp.settled()
+            await self.media.aclose()
         if self.phones is not None:
             await self.phones.aclose()
         await self.sip.aclose()
@@ -286,9 +316,9 @@ class SipSwitch:
             return
         if ring_timeout <= 0:
             raise InvalidArgument(f"ring_timeout must be positive, not {ring_timeout}")
-        if amd:
+        if amd and self.media is None:
             raise NotSupported("answering-machine detection needs the media engine")
-        await self._dial(leg, dest, signature, caller_id, trunk, ring_timeout)
+        await self._dial(leg, dest, signature, caller_id, trunk, ring_timeout, amd=amd)
 
     async def _dial(
         self,
@@ -300,6 +330,7 @@ class SipSwitch:
         ring_timeout: float,
         *,
         hidden: bool = False,
+        amd: bool = False,
     ) -> SipLeg | None:
         """Send the INVITE of a new outbound leg; None if it ended at once (or raced)."""
         route = self.destinations.route(dest, trunk)
@@ -315,7 +346,7 @@ class SipSwitch:
             self._refused(leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY)
             return None
         dest, uri = route.dest, route.uri
-        rtp = RtpPort()
+        rtp = self._new_port(leg)
         media = await rtp.open(self.media_host)
         if leg in self._legs:  # the same originate won the race while the port opened
             rtp.close()
@@ -335,6 +366,7 @@ class SipSwitch:
             trunk=chosen,
             session_id=secrets.randbelow(2**31),
             hidden=hidden,
+            amd=amd,
         )
         self._legs[leg] = record
         self.sip.register(record)
@@ -413,8 +445,12 @@ class SipSwitch:
         for record in (first, second):
             if record.bridge is not None:
                 raise LegInUse(f"leg {record.id} is in {record.bridge}")
+        if self.media is not None:
+            for record in (first, second):
+                if self.media.conference_of(record.id) is not None:
+                    raise LegInUse(f"leg {record.id} is in a conference")
         self._bridges[bridge] = _Bridge(bridge, (first.id, second.id))
-        connect(first.rtp, second.rtp)
+        await self._connect(first, second, bridge)
         now = self.now()
         for record, peer in ((first, second), (second, first)):
             record.bridge = bridge
@@ -438,6 +474,8 @@ class SipSwitch:
         record.want_hold, record.music = True, music
         record.rtp.sending = False
         self.sip.midcall.sync(record)
+        if self.media is not None:
+            await self.media.hold(leg)
 
     async def resume(self, leg: LegId) -> None:
         """Re-INVITE the leg ``sendrecv``; LegResumed on the 2xx."""
@@ -447,25 +485,34 @@ class SipSwitch:
         record.want_hold = False
         record.rtp.sending = record.remote_sends
         self.sip.midcall.sync(record)
+        if self.media is not None:
+            await self.media.resume(leg)
 
     async def play(
         self, leg: LegId, prompt: str, *, loop: bool = False, barge_in_digits: str = ""
     ) -> None:
-        self._answered(leg)
-        raise NotSupported("play needs the media engine")
+        record = self._answered(leg)
+        media = self._need_media("play")
+        await self._settled(record)
+        await media.play(leg, prompt, loop=loop, barge_in_digits=barge_in_digits)
 
     async def stop_play(self, leg: LegId) -> None:
-        self._leg(leg)  # nothing can be playing
+        record = self._leg(leg)
+        if self.media is not None and record.state is LegState.ANSWERED:
+            await self.media.stop_play(leg)
 
     async def collect(
         self, leg: LegId, *, max_digits: int, timeout: float, terminator: str = "#"
     ) -> None:
         self._answered(leg)
-        raise NotSupported("collect needs the media engine")
+        media = self._need_media("collect")
+        await media.collect(leg, max_digits, timeout, terminator)
 
     async def send_dtmf(self, leg: LegId, digits: str) -> None:
-        self._answered(leg)
-        raise NotSupported("send_dtmf needs the media engine")
+        record = self._answered(leg)
+        media = self._need_media("send_dtmf")
+        await self._settled(record)
+        await media.send_dtmf(leg, digits)
 
     async def record(
         self,
@@ -475,17 +522,33 @@ class SipSwitch:
         stereo: bool = True,
         fmt: str = "wav",
     ) -> None:
-        raise NotSupported("recording needs the media engine")
+        """Record a leg, or a bridge in stereo (its first leg left, second right)."""
+        media = self._need_media("record")
+        bridge = self._bridges.get(BridgeId(target))
+        if bridge is not None and bridge.active:
+            for leg in bridge.legs:
+                await self._settled(self._legs[leg])
+        elif bridge is None and not media.has_recording(recording):
+            await self._settled(self._answered(LegId(target)))
+        await media.record(recording, target, stereo, fmt)
 
     async def stop_record(self, recording: RecordingId) -> None:
-        raise UnknownRecording(f"no recording {recording}")
+        if self.media is None:
+            raise UnknownRecording(f"no recording {recording}")
+        await self.media.stop_record(recording)
 
     async def join(self, conference: ConferenceId, leg: LegId, role: Role) -> None:
-        self._answered(leg)
-        raise NotSupported("conferences need the media engine")
+        record = self._answered(leg)
+        media = self._need_media("conferences")
+        if record.bridge is not None:
+            raise LegInUse(f"leg {leg} is in {record.bridge}")
+        await self._settled(record)
+        await media.join(conference, leg, role)
 
     async def leave(self, conference: ConferenceId, leg: LegId) -> None:
-        self._leg(leg)  # no leg is ever in a conference
+        self._leg(leg)
+        if self.media is not None:
+            await self.media.leave(conference, leg)
 
     async def redirect(self, leg: LegId, dest: str) -> None:
         """Blind transfer: an offered leg gets 302 to ``dest``; an answered one is
@@ -531,7 +594,7 @@ class SipSwitch:
             dest=dialled,
             call_id=invite.call_id,
             local_tag=tag,
-            rtp=RtpPort(),
+            rtp=self._new_port(leg),
             invite=invite,
             session_id=secrets.randbelow(2**31),
         )
@@ -552,10 +615,16 @@ class SipSwitch:
     def connected(self, record: SipLeg) -> None:
         record.cancel_timer("ring")
         set_state(record, LegState.ANSWERED)
-        self._emit(LegAnswered(self.now(), record.id, None))
+        if record.amd and self.media is not None and isinstance(record.rtp, EngineRtpPort):
+            port, media = record.rtp, self.media.port
+            self.media.start_amd(
+                record.id, lambda: port.later(lambda: media.start_detection(port.endpoint, "amd"))
+            )
+        else:
+            self._emit(LegAnswered(self.now(), record.id, None))
         caller = self._legs.get(record.handoff) if record.handoff else None
         if record.hidden and caller is not None and caller.state is LegState.ANSWERED:
-            connect(caller.rtp, record.rtp)
+            self._handoff_media(caller, record)
             self._reset_rtp_watch(caller)
             self._reset_rtp_watch(record)
             log.info("leg %s: handed over to %s", caller.id, record.dest)
@@ -597,7 +666,11 @@ class SipSwitch:
         was_answered = record.state is LegState.ANSWERED
         if record.bridge is not None:
             self._dissolve(self._bridges[record.bridge])
+        if record.handoff_bridge:
+            self._engine_unbridge(record, record.handoff_bridge)
         record.rtp.close()
+        if self.media is not None:
+            self.media.leg_ended(record.id)
         set_state(record, LegState.ENDED)
         self.sip.retire(record)
         self._ended.append((self.now() + self.sip.ack_wait, record.id))
@@ -721,12 +794,69 @@ class SipSwitch:
         bridge.active = False
         now = self.now()
         self._dissolved.append((now + self.sip.ack_wait, bridge.id))
+        self._engine_unbridge(self._legs[bridge.legs[0]], bridge.id)
         for leg in bridge.legs:
             record = self._legs[leg]
             record.bridge = None
             disconnect(record.rtp)
             self._emit(LegUnbridged(now, leg, bridge.id))
         log.info("bridge %s: dissolved", bridge.id)
+
+    # -- media: the relay, or the engine when there is one ----------------------------
+
+    def _new_port(self, leg: LegId) -> RtpPort:
+        if self.media is None:
+            return RtpPort()
+        return EngineRtpPort(self.media.port, leg, inactivity_timeout=self.rtp_timeout or 0.0)
+
+    def _need_media(self, what: str) -> SwitchMedia:
+        if self.media is None:
+            raise NotSupported(f"{what} needs the media engine")
+        return self.media
+
+    @staticmethod
+    async def _settled(record: SipLeg) -> None:
+        if isinstance(record.rtp, EngineRtpPort):
+            await record.rtp.settled()
+
+    async def _connect(self, first: SipLeg, second: SipLeg, bridge: BridgeId) -> None:
+        if self.media is None:
+            connect(first.rtp, second.rtp)
+            return
+        await self._settled(first)
+        await self._settled(second)
+        await self.media.port.bridge(bridge, first.id, second.id)
+
+    def _handoff_media(self, caller: SipLeg, far: SipLeg) -> None:
+        """A blind transfer's far side answered: the caller talks with it."""
+        if self.media is None or not isinstance(caller.rtp, EngineRtpPort):
+            connect(caller.rtp, far.rtp)
+            return
+        bridge = BridgeId(f"{caller.id}>handoff")
+        caller.handoff_bridge = bridge
+        port, media = caller.rtp, self.media.port
+        port.later(lambda: media.bridge(bridge, caller.id, far.id))
+
+    def _engine_unbridge(self, record: SipLeg, bridge: BridgeId) -> None:
+        if self.media is not None and isinstance(record.rtp, EngineRtpPort):
+            media = self.media.port
+            record.rtp.later(lambda: media.unbridge(bridge))
+
+    def _amd_decided(self, leg: LegId, result: AmdResult) -> None:
+        record = self._legs.get(leg)
+        if record is not None and record.state is LegState.ANSWERED:
+            log.info("leg %s: answering-machine detection says %s", leg, result)
+            self._emit(LegAnswered(self.now(), leg, result))
+
+    def _rtp_timed_out(self, leg: LegId) -> None:
+        """The engine heard nothing from the leg's far end for ``rtp_timeout``."""
+        record = self._legs.get(leg)
+        if record is None or record.state is not LegState.ANSWERED:
+            return
+        if record.held or not record.remote_sends:
+            return  # silence on hold is expected
+        log.warning("leg %s: no RTP for %.1f s, hanging up", leg, self.rtp_timeout or 0.0)
+        self._end_here(record, HangupCause.FAILED)
 
     def _leg(self, leg: LegId) -> SipLeg:
         record = self._legs.get(leg)

@@ -113,6 +113,9 @@ class SipLeg:
     hidden: bool = False
     handoff: LegId | None = None
     notify: SipLeg | None = None
+    # originate(amd=True): LegAnswered waits for the media engine's verdict.
+    amd: bool = False
+    handoff_bridge: BridgeId | None = None  # the engine's bridge of a handed-over caller
 
     def cancel_timer(self, name: str) -> None:
         handle = self.timers.pop(name, None)

@@ -112,7 +112,7 @@ class MidCall:
             port=port,
             session_id=record.session_id,
             version=record.sdp_version,
-            direction=Direction.INACTIVE if hold else Direction.SENDRECV,
+            direction=record.rtp.hold_direction if hold else Direction.SENDRECV,
         )
         headers = [("Contact", str(self.sig.contact(record))), ("Allow", self.sig.allow)]
         if record.session_expires is not None:
@@ -178,7 +178,7 @@ class MidCall:
             log.warning("leg %s: bad SDP answer to re-INVITE: %s", record.id, exc)
             return
         if address is not None and address != record.rtp.latch.signalled:
-            record.rtp.latch.unlatch(address)
+            record.rtp.relatch(address)
 
     # -- the far end's re-INVITE and UPDATE -------------------------------------------
 
@@ -189,7 +189,7 @@ class MidCall:
             return make_response(request, 491)  # RFC 3261 14.2: ours is pending
         if record.state is not LegState.ANSWERED:
             return make_response(request, 488)
-        local = Direction.INACTIVE if record.want_hold else Direction.SENDRECV
+        local = record.rtp.hold_direction if record.want_hold else Direction.SENDRECV
         host, port = record.rtp.local_address
         if request.body:
             try:
@@ -207,7 +207,11 @@ class MidCall:
                 return make_response(request, 488)
             address = (negotiated.remote_address, negotiated.remote_port)
             if address != record.rtp.latch.signalled:
-                record.rtp.latch.unlatch(address)
+                record.rtp.relatch(address)
+            event = negotiated.telephone_event
+            record.rtp.use_format(
+                negotiated.codec.name, event.payload_type if event is not None else None
+            )
             if record.remote_sends != negotiated.direction.receives:  # a hold began or ended
                 record.rtp_seen = (record.rtp.stats.received, asyncio.get_running_loop().time())
             record.remote_sends = negotiated.direction.receives

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final, cast
 
 from callcenter.media.rtp import RTP_HEADER_SIZE, RTP_VERSION, SymmetricRtpLatch
+from callcenter.sip.sdp import Direction
 
 __all__ = ["RelayStats", "RtpPort", "connect", "disconnect"]
 
@@ -60,6 +61,8 @@ class _Protocol(asyncio.DatagramProtocol):
 class RtpPort:
     """One leg's media socket; ``partner`` is the port its media is relayed to."""
 
+    hold_direction = Direction.INACTIVE  # what our SDP says while the switch holds the leg
+
     def __init__(self) -> None:
         self.latch = SymmetricRtpLatch()
         self.stats = RelayStats()
@@ -91,6 +94,13 @@ class RtpPort:
     def set_remote(self, address: Address) -> None:
         """The far end's media address from its SDP (until a packet latches another)."""
         self.latch.signalled = address
+
+    def relatch(self, address: Address) -> None:
+        """The far end moved (a new SDP): forget the latched source, expect ``address``."""
+        self.latch.unlatch(address)
+
+    def use_format(self, codec: str, event_payload_type: int | None) -> None:
+        """The codec the SDP agreed: nothing to do for a relay, which decodes nothing."""
 
     def send(self, data: bytes) -> None:
         target = self.latch.send_to

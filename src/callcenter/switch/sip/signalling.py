@@ -62,6 +62,7 @@ from callcenter.sip.transaction import (
 from callcenter.sip.transport import UdpTransport
 from callcenter.sip.uri import NameAddr, SipUri
 from callcenter.switch.ports import HangupCause
+from callcenter.switch.sip.engine_port import answer_format
 from callcenter.switch.sip.legs import UNANSWERED, LegState, SipLeg, next_hop, remote_media
 from callcenter.switch.sip.midcall import MidCall, parse_session_expires
 from callcenter.switch.sip.trunks import Trunk, cause_for_status
@@ -284,6 +285,9 @@ class Signalling:
             return
         if address is not None:
             record.rtp.set_remote(address)
+            chosen = answer_format(response.body)
+            if chosen is not None:
+                record.rtp.use_format(*chosen)
 
     # -- inbound ----------------------------------------------------------------------
 
@@ -312,6 +316,8 @@ class Signalling:
             offer, address=media[0], port=media[1], session_id=record.session_id, version=1
         )
         record.rtp.set_remote((negotiated.remote_address, negotiated.remote_port))
+        event = negotiated.telephone_event
+        record.rtp.use_format(negotiated.codec.name, event.payload_type if event else None)
         contact = self.contact(record)
         record.dialog = Dialog.as_uas(
             invite, record.local_tag, confirmed=True, local_contact=contact
