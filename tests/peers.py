@@ -247,3 +247,32 @@ def free_media_ports() -> int:
             continue
         return base
     raise RuntimeError("no four free UDP ports in a row on 127.0.0.1")
+
+
+def write_rfc4733_pcap(path: Path, digits: str, *, payload_type: int = 101) -> None:
+    """A pcap (Ethernet, IPv4, UDP) of the RFC 4733 packets of ``digits``, 20 ms apart,
+    for SIPp's ``play_pcap_audio`` (it sends the UDP payloads to the call's media)."""
+    from callcenter.media.dtmf import TelephoneEventSender
+    from callcenter.media.rtp import RtpPacket
+
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    schedule = TelephoneEventSender(digit_duration=0.06, gap=0.04).schedule(digits, AUDIO_RATE)
+    for seq, item in enumerate(schedule):
+        rtp = bytes(
+            RtpPacket(payload_type, seq, item.timestamp, 0x5EED, bytes(item.event), item.marker)
+        )
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        source, dest = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+        ip = bytearray(
+            struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), seq, 0, 64, 17, 0, source, dest)
+        )
+        total = sum(struct.unpack("!10H", ip))
+        while total > 0xFFFF:
+            total = (total & 0xFFFF) + (total >> 16)
+        ip[10:12] = struct.pack("!H", ~total & 0xFFFF)
+        frame = bytes(12) + b"\x08\x00" + bytes(ip) + udp
+        seconds = 1 + item.offset
+        stamp = (int(seconds), round(seconds % 1 * 1e6), len(frame), len(frame))
+        out.append(struct.pack("<IIII", *stamp))
+        out.append(frame)
+    path.write_bytes(b"".join(out))

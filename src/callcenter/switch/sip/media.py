@@ -10,10 +10,11 @@ recordings by the core's recording ids; so the engine's events name the core's t
 and are translated one for one (:meth:`SwitchMedia.on_engine_event`).
 
 Prompts (:func:`play_source`): a name the settings map to a file, ``moh``/``default``
-(the music-on-hold file), ``tone:NAME`` (the site's tone plan: ringback, busy,
-congestion, dial), ``say:TEXT`` (spoken by espeak-ng, cached), ``silence:SECONDS``,
-or a WAV path. The core's ``play`` gets a fresh engine play id each time, so the
-engine's PlayFinished for an older play (or for music on hold) is not the core's.
+(the music-on-hold file), ``tone:NAME`` or ``tone:NAME:SECONDS`` (the site's tone
+plan: ringback, busy, congestion, dial), ``say:TEXT`` (spoken by espeak-ng, cached),
+``silence:SECONDS``, or a WAV path. The core's ``play`` gets a fresh engine play id
+each time, so the engine's PlayFinished for an older play (or for music on hold) is
+not the core's.
 
 Digits: the engine reports each DTMF digit (RFC 4733, or in-band when asked). With a
 ``collect`` running they gather until ``max_digits``, the terminator or the timeout
@@ -108,7 +109,14 @@ def play_source(prompt: str, options: MediaOptions) -> dict[str, Any] | None:
         return {"tone": "ringback", "plan": options.tone_plan}
     kind, _, value = prompt.partition(":")
     if kind == "tone" and value:
-        return {"tone": value, "plan": options.tone_plan}
+        tone, _, seconds = value.partition(":")
+        source: dict[str, Any] = {"tone": tone, "plan": options.tone_plan}
+        if seconds:
+            try:
+                source["seconds"] = float(seconds)
+            except ValueError:
+                return None
+        return source
     if kind == "silence" and value:
         try:
             return {"silence": float(value)}
