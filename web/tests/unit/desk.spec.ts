@@ -158,6 +158,34 @@ describe('the agent desktop', () => {
     expect(noDial.find('[data-test="desk-ready"]').exists()).toBe(true)
   }, SLOW)
 
+  it('during a consultation offers complete and cancel, and the 3-way call once answered', async () => {
+    routes({
+      'POST /desk/consult/complete': { status: 204 },
+      'POST /desk/conference': { status: 204 },
+    })
+    current = deskState({ call: liveCall({ consult: { agent_no: '1002', dest: 'agent:1002', answered: false } }) })
+    const ringing = await mountDesk()
+    expect(ringing.find('[data-test="consult-line"]').text()).toBe('正在咨询：1002')
+    expect(ringing.find('[data-test="consult-complete"]').attributes('disabled')).toBeDefined()
+    expect(ringing.find('[data-test="consult-cancel"]').exists()).toBe(true)
+    expect(ringing.find('[data-test="call-conference"]').exists()).toBe(false)
+    expect(ringing.find('[data-test="call-hold"]').exists()).toBe(false)
+    ringing.unmount()
+
+    current = deskState({ call: liveCall({ consult: { agent_no: '1002', dest: 'agent:1002', answered: true } }) })
+    const answered = await mountDesk()
+    await answered.find('[data-test="call-conference"]').trigger('click')
+    await answered.find('[data-test="consult-complete"]').trigger('click')
+    await flushPromises()
+    const posted = fetches.calls.filter((c) => c.method === 'POST').map((c) => c.path)
+    expect(posted).toContain('/desk/conference')
+    answered.unmount()
+
+    const noConference = await mountDesk(['desk.use', 'call.transfer'])
+    expect(noConference.find('[data-test="call-conference"]').exists()).toBe(false)
+    expect(noConference.find('[data-test="consult-complete"]').exists()).toBe(true)
+  }, 30_000)
+
   it('sends each keypad key as DTMF at once', async () => {
     const wrapper = await mountDesk()
     await wrapper.find('[data-test="keypad-toggle"]').trigger('click')
