@@ -110,6 +110,7 @@ class MediaCore:
     recordings: dict[str, Recording] = field(default_factory=dict)
     ticks: int = 0
     _attention: set[Endpoint] = field(default_factory=set)
+    _tapped: dict[Endpoint, None] = field(default_factory=dict)  # in tap order
     _plays: dict[str, _Play] = field(default_factory=dict)
     _digits_out: dict[str, _DigitsOut] = field(default_factory=dict)
     _inband: dict[str, DtmfDetector] = field(default_factory=dict)
@@ -141,6 +142,7 @@ class MediaCore:
         self._inband.pop(endpoint_id, None)
         self._amd.pop(endpoint_id, None)
         self._attention.discard(endpoint)
+        self._tapped.pop(endpoint, None)
         del self.endpoints[endpoint_id]
         return endpoint
 
@@ -166,6 +168,10 @@ class MediaCore:
         if endpoint.tapped and not tapped:
             endpoint.clear_tap()
         endpoint.tapped = tapped
+        if tapped:
+            self._tapped[endpoint] = None
+        else:
+            self._tapped.pop(endpoint, None)
 
     # --- commands ------------------------------------------------------------------
     def command(self, op: str, args: dict[str, Any], now: float) -> dict[str, Any]:
@@ -408,17 +414,26 @@ class MediaCore:
             self._check_inactivity(now)
 
     def _decode_tapped(self) -> dict[str, Pcm]:
-        """One frame of every tapped endpoint, decoded in one lookup per codec."""
-        by_codec: dict[str, list[Endpoint]] = {}
-        for endpoint in self.endpoints.values():
-            if endpoint.tapped:
-                by_codec.setdefault(endpoint.codec, []).append(endpoint)
+        """One frame of every tapped endpoint, decoded in one lookup per codec.
+
+        Only the tapped endpoints are visited (relayed calls cost the tick nothing), and
+        the rows of the decoded block are handed out by numpy's own iteration.
+        """
         frames: dict[str, Pcm] = {}
+        tapped = self._tapped
+        if not tapped:
+            return frames
+        codec = next(iter(tapped)).codec
+        if all(e.codec == codec for e in tapped):
+            by_codec = {codec: list(tapped)}
+        else:
+            by_codec = {}
+            for endpoint in tapped:
+                by_codec.setdefault(endpoint.codec, []).append(endpoint)
         for codec, endpoints in by_codec.items():
-            codes = np.frombuffer(b"".join(e.take_frame() for e in endpoints), np.uint8)
+            codes = np.frombuffer(b"".join([e.take_frame() for e in endpoints]), np.uint8)
             pcm = DECODE[codec][codes].reshape(len(endpoints), FRAME_SAMPLES)
-            for i, endpoint in enumerate(endpoints):
-                frames[endpoint.endpoint_id] = pcm[i]
+            frames.update(zip([e.endpoint_id for e in endpoints], pcm, strict=True))
         return frames
 
     def _play(self, now: float) -> None:
