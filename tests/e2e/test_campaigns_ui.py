@@ -1,0 +1,100 @@
+"""Campaigns end to end in the browser: Debian's Chromium, driven by playwright-core
+(web/e2e/campaigns.mjs), against a real server on the simulated network with four bot
+agents and no inbound callers.
+
+The administrator creates a campaign in the form, imports a lead file (with bad and
+duplicate rows, so there is an error report), and submits it; a second person approves
+it; the administrator starts it and the live view's connects rise. Screenshots of the
+campaign screens in zh-CN and en go to test-artifacts/screens/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from callcenter.telephony import SERVICE_GROUP
+from callcenter.web.app import UI_DIST
+from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "web" / "e2e" / "campaigns.mjs"
+SCREENS = ROOT / "test-artifacts" / "screens"
+SIMULATED_NETWORK = {
+    "CALLCENTER_TELEPHONY__SWITCH": "sim",
+    "CALLCENTER_TELEPHONY__SIM__BOT_AGENTS": "4",
+    "CALLCENTER_TELEPHONY__SIM__CALLS_PER_HOUR": "0",
+    "CALLCENTER_TELEPHONY__ANNOUNCE_EVERY_SECONDS": "0",
+}
+APPROVER = ("8001", "password-8001")
+
+
+def _created(response: httpx2.Response) -> int:
+    assert response.status_code == 201, response.text
+    created: int = response.json()["id"]
+    return created
+
+
+def _lead_file(path: Path) -> Path:
+    """80 good mobile numbers, two that are not numbers and one duplicate."""
+    rows = [f"139{n:08d},客户 {n}" for n in range(1, 81)]
+    rows += ["12345,坏号码", "not-a-number,坏号码", "13900000001,重复"]
+    path.write_text("phone,name\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_a_campaign_is_created_imported_approved_started_and_dials_in_the_browser(
+    tmp_path: Path,
+) -> None:
+    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
+    node = shutil.which("node")
+    assert node is not None, "Node.js is missing: `make test` installs it"
+    server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
+    try:
+        url = f"{server.url}/api/v1"
+        token = httpx2.post(
+            f"{url}/auth/token",
+            json={"agent_no": ADMIN_NO, "password": ADMIN_PASSWORD},
+            timeout=10,
+        ).json()["token"]
+        admin = {"Authorization": f"Bearer {token}"}
+        _created(httpx2.post(f"{url}/groups", json={"name": SERVICE_GROUP}, headers=admin))
+        role = {"code": "approver", "name": "审批人", "permissions": ["campaign.view",
+                "campaign.approve"]}  # fmt: skip
+        _created(httpx2.post(f"{url}/roles", json=role, headers=admin, timeout=10))
+        person = {"agent_no": APPROVER[0], "name": "审批人 8001", "password": APPROVER[1],
+                  "roles": ["approver"]}  # fmt: skip
+        _created(httpx2.post(f"{url}/agents", json=person, headers=admin, timeout=10))
+        env = {
+            **os.environ,
+            "CC_URL": server.url,
+            "CC_ADMIN_NO": ADMIN_NO,
+            "CC_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "CC_APPROVER_NO": APPROVER[0],
+            "CC_APPROVER_PASSWORD": APPROVER[1],
+            "CC_LEADS_FILE": str(_lead_file(tmp_path / "leads.csv")),
+            "CC_GROUP": SERVICE_GROUP,
+            "CC_SCREENS_DIR": str(SCREENS),
+        }
+        result = subprocess.run(
+            [node, str(SCRIPT)],
+            cwd=ROOT / "web",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        output = server.stop()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "Traceback" not in output, output[-4000:]
+    for locale in ("zh-CN", "en"):
+        for screen in ("campaigns", "campaign-form", "campaign-live", "products"):
+            assert (SCREENS / f"{locale}-{screen}.png").is_file(), (locale, screen)
