@@ -112,6 +112,9 @@ class SipSettings(_Section):
     rtp_timeout_seconds: float = Field(default=0.0, ge=0, le=3600)
     # RFC 4028 session refresh interval (Session-Expires) offered and accepted.
     session_expires_seconds: int = Field(default=1800, ge=90, le=86400)
+    # The calls' media on the media engine (the ``media`` section): prompts, music on
+    # hold, digits, recordings, conferences. Off: RTP is relayed as it comes, no media.
+    media_engine: bool = False
 
 
 class TelephonySettings(_Section):
@@ -138,6 +141,12 @@ class MediaSettings(_Section):
     recording_format: Literal["pcm16", "alaw", "ulaw", "gsm"] = "pcm16"
     recording_stereo: bool = True  # customer left, agent right
     rtp_timeout_seconds: float = Field(default=0.0, ge=0, le=3600)  # 0: never
+    # Music on hold and in the queue: a WAV file, looped; empty: the ringback tone.
+    music_on_hold: str = ""
+    # Prompts the core names, each a WAV file (any rate: resampled once).
+    prompts: dict[str, str] = {}
+    tone_plan: Literal["cn", "us"] = "cn"  # ringback, busy, congestion, dial
+    voice: str = "cmn"  # espeak-ng's voice for prompts given as text (say:...)
 
 
 class Settings(_Section):

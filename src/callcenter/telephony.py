@@ -6,7 +6,9 @@ Theory of operation: :func:`build_telephony` reads ``settings.telephony`` and re
 open in the call records, starts the engine on the switch, and, on the simulated
 network, registers the bot agents' phones, logs them in and starts the callers. The
 queues and routes are the site's (for now one inbound queue, 客服, fed by one DID);
-an agent's routing profile comes from the agent groups they belong to.
+an agent's routing profile comes from the agent groups they belong to. With
+``sip.media_engine`` the SIP switch's calls go through media engine processes started
+here (``media`` section) and stopped after the switch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,9 +29,10 @@ from callcenter.app.cti.desk import desk_hints
 from callcenter.app.cti.outbound import CampaignEngine
 from callcenter.app.dialing import EpochClock
 from callcenter.clock import Clock
-from callcenter.config import TelephonySettings
+from callcenter.config import MediaSettings, TelephonySettings
 from callcenter.domain.queue import QueueConfig
 from callcenter.errors import TelephonyOff
+from callcenter.media.client import EnginePool, start_media
 from callcenter.store.cdr import SqlCdrSink, wall_clock_for
 from callcenter.switch.sim.agents import AUTO_ANSWER, AgentPhones, BotProfile
 from callcenter.switch.sim.customers import CustomerBook, InboundCalls, Uniform
@@ -62,6 +66,9 @@ class Telephony:
     _inbound: InboundCalls | None = None
     phones: AgentPhones | None = None
     sip_switch: SipSwitch | None = None
+    media: MediaSettings | None = None  # the media engines' settings (sip.media_engine)
+    recordings_dir: Path = Path("recordings")
+    media_pool: EnginePool | None = None
 
     @property
     def engine(self) -> CtiEngine:
@@ -152,7 +159,12 @@ class Telephony:
         """The engine on the SIP switch: carriers call the DIDs, agents log in with
         their phones' extensions (registered at the switch) through the API."""
         sip = self.settings.sip
-        switch = self.sip_switch = sip_switch_from(sip)
+        media = self.media or MediaSettings()
+        if sip.media_engine:
+            self.media_pool = await start_media(media)
+        switch = self.sip_switch = sip_switch_from(
+            sip, media=self.media_pool, media_settings=media, recordings_dir=self.recordings_dir
+        )
         address = await switch.start()
         engine = CampaignEngine(
             switch,
@@ -168,11 +180,12 @@ class Telephony:
         await engine.start()
         self._engine, self._cdr = engine, cdr
         log.info(
-            "SIP switch on %s:%d: %d trunks, DIDs %s, %d phones",
+            "SIP switch on %s:%d: %d trunks, DIDs %s, %d phones, media %s",
             *address,
             len(sip.trunks),
             ",".join(sip.dids) or "none",
             len(sip.phones),
+            f"on {media.engines} engines" if self.media_pool is not None else "relayed",
         )
 
     async def drain(self) -> None:
@@ -188,6 +201,9 @@ class Telephony:
         if self.sip_switch is not None:
             await self.sip_switch.aclose()
             self.sip_switch = None
+        if self.media_pool is not None:
+            await self.media_pool.close()
+            self.media_pool = None
         if self._cdr is not None:
             await asyncio.wait_for(self._cdr.drain(), timeout=10)
         self._engine = None
@@ -198,7 +214,19 @@ def build_telephony(
     bus: EventBus,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock | None = None,
+    *,
+    media: MediaSettings | None = None,
+    recordings_dir: Path | None = None,
 ) -> Telephony | None:
+    """The runtime the settings ask for; ``media`` and ``recordings_dir`` (the
+    platform's ``media`` section and recordings path) serve ``sip.media_engine``."""
     if settings.switch == "none":
         return None
-    return Telephony(settings, bus, sessions, clock)
+    return Telephony(
+        settings,
+        bus,
+        sessions,
+        clock,
+        media=media,
+        recordings_dir=recordings_dir or Path("recordings"),
+    )

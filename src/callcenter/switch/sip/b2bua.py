@@ -794,7 +794,10 @@ class SipSwitch:
         bridge.active = False
         now = self.now()
         self._dissolved.append((now + self.sip.ack_wait, bridge.id))
-        self._engine_unbridge(self._legs[bridge.legs[0]], bridge.id)
+        first, second = (self._legs[leg] for leg in bridge.legs)
+        self._engine_unbridge(first, bridge.id)
+        if isinstance(first.rtp, EngineRtpPort) and isinstance(second.rtp, EngineRtpPort):
+            second.rtp.after(first.rtp)  # its next command waits for the unbridge
         for leg in bridge.legs:
             record = self._legs[leg]
             record.bridge = None

@@ -138,6 +138,12 @@ class EngineRtpPort(RtpPort):
         except EngineError as exc:
             log.warning("endpoint %s: engine refused: %s", self.endpoint, exc)
 
+    def after(self, other: EngineRtpPort) -> None:
+        """This port's next commands wait for those given to ``other`` so far."""
+        current = other._chain
+        if current is not None and not current.done():
+            self.later(lambda: asyncio.wait([current]))
+
     async def settled(self) -> None:
         """Wait until every command given so far has been answered."""
         while self._chain is not None and not self._chain.done():

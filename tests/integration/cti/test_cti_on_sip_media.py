@@ -1,0 +1,217 @@
+"""The CTI engine on the SIP switch with the media engine: music in the queue, then a
+supervisor listens and barges.
+
+``telephony.sip.media_engine`` starts an engine process and puts every call's media on
+it. Two baresip phones register: 1001 (the agent, a 400 Hz tone) and 1003 (the
+supervisor's phone, 500 Hz). SIPp calls the DID; its media gateway (an RTP peer) keeps
+what the customer hears and plays a 1 kHz tone. With no agent ready the call waits in
+the queue and the customer hears the music on hold (a 700 Hz WAV from the ``media``
+section); 1001 gets ready, its phone answers, and they talk. The supervisor listens
+with phone 1003 (the call moves into a conference, the supervisor listen-only): the
+supervisor hears both and the customer does not hear the supervisor; then barges: the
+customer hears the supervisor too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import soundfile
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from callcenter.app.bus import EventBus
+from callcenter.app.cti import CallState
+from callcenter.config import load_settings
+from callcenter.media.g711 import ulaw_to_pcm16
+from callcenter.store.db import make_async_engine
+from callcenter.switch.ports import ListenOnly, TalkListen
+from callcenter.telephony import SERVICE_GROUP, build_telephony
+from peers import (
+    RtpTonePeer,
+    baresip_phone,
+    free_media_ports,
+    free_udp_port,
+    peer_log,
+    start_peer,
+    stop,
+    tone_strength,
+    write_tone_wav,
+)
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
+SIPP = "/usr/bin/sipp"
+HARD_TIMEOUT = 30.0
+DID = "4008001000"
+CUSTOMER_HZ = 1000.0
+MUSIC_HZ = 700.0
+PHONE_HZ = {"1001": 400.0, "1003": 500.0}
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.sipp
+@pytest.mark.baresip
+async def test_queued_caller_hears_music_then_a_supervisor_listens_and_barges(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    shutil.copyfile(sqlite_template, tmp_path / "cc.db")
+    write_tone_wav(tmp_path / "music.wav", hz=MUSIC_HZ, seconds=3)
+    carrier_port = free_udp_port()
+    settings = load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp_path),
+            "database": {"url": f"sqlite:///{tmp_path / 'cc.db'}"},
+            "media": {
+                "port_min": 42000,
+                "port_max": 42998,
+                "music_on_hold": str(tmp_path / "music.wav"),
+            },
+            "telephony": {
+                "switch": "sip",
+                "wrap_up_seconds": 1,
+                "announce_every_seconds": 0,
+                "ring_timeout_seconds": 8,
+                "sip": {
+                    "port": 0,
+                    "trunks": [{"name": "carrier", "host": "127.0.0.1", "port": carrier_port}],
+                    "dids": [DID],
+                    "phones": {"1001": "secret-1", "1003": "secret-3"},
+                    "nonce_secret": "cti-on-sip-media-test-nonce",
+                    "media_engine": True,
+                },
+            },
+        },
+    )
+    scenario = tmp_path / "customer.xml"
+    scenario.write_text(
+        (SCENARIOS / "b2bua_carrier_calls_did.xml")
+        .read_text()
+        .replace('<pause milliseconds="4000" />', '<pause milliseconds="8000" />')
+    )
+    db = make_async_engine(settings.database_url)
+    telephony = build_telephony(
+        settings.telephony,
+        EventBus(),
+        async_sessionmaker(db, expire_on_commit=False),
+        media=settings.media,
+        recordings_dir=settings.recordings_path,
+    )
+    assert telephony is not None
+    customer = RtpTonePeer()
+    processes: list[asyncio.subprocess.Process] = []
+    heard = {no: tmp_path / f"heard-{no}" for no in PHONE_HZ}
+    try:
+        async with asyncio.timeout(HARD_TIMEOUT):
+            await telephony.start()
+            switch = telephony.sip_switch
+            assert switch is not None and switch.phones is not None
+            assert switch.media is not None
+            engine = telephony.engine
+            for no, hz in PHONE_HZ.items():
+                write_tone_wav(tmp_path / f"{no}.wav", hz=hz, seconds=20)
+                argv = baresip_phone(
+                    tmp_path / f"baresip-{no}",
+                    sip_port=free_udp_port(also_next=True),
+                    registrar=switch.address,
+                    extension=no,
+                    password=f"secret-{no[-1]}",
+                    source=tmp_path / f"{no}.wav",
+                    recordings=heard[no],
+                )
+                processes.append(await start_peer(*argv, cwd=tmp_path, log=f"baresip-{no}.log"))
+                await switch.phones.wait_for(no, timeout=10)
+            telephony.set_profile("1001", [SERVICE_GROUP])
+            await engine.log_in("login-1001", "1001", "1001")
+
+            await customer.open()
+            processes.append(
+                await start_peer(
+                    SIPP,
+                    "{}:{}".format(*switch.address),
+                    "-sf",
+                    str(scenario),
+                    "-s",
+                    DID,
+                    "-key",
+                    "peer_media_port",
+                    str(customer.port),
+                    "-i",
+                    "127.0.0.1",
+                    "-mp",
+                    str(free_media_ports()),
+                    "-p",
+                    str(carrier_port),
+                    "-m",
+                    "1",
+                    "-nostdin",
+                    "-timeout",
+                    "25s",
+                    "-timeout_error",
+                    cwd=tmp_path,
+                    log="customer.log",
+                )
+            )
+            await until(lambda: bool(engine.calls()))
+            (call,) = engine.calls()
+            await until(lambda: len(customer.received) >= 50)  # a second in the queue
+            queued = len(customer.received)
+            assert call.state is not CallState.CONNECTED
+            assert call.customer_leg is not None
+            customer_media = switch.rtp_port(call.customer_leg).local_address
+            customer.play(customer_media, hz=CUSTOMER_HZ, seconds=10)
+            await engine.ready("ready-1001", "1001")
+            await until(lambda: call.state is CallState.CONNECTED and call.agent_no == "1001")
+            await asyncio.sleep(0.5)
+
+            await engine.listen("listen-1", "sup", call.call_id, "1003")
+            await until(lambda: call.monitors["sup"].role == ListenOnly())
+            await asyncio.sleep(0.3)
+            listen_from = len(customer.received)
+            await asyncio.sleep(1.2)
+            listen_to = len(customer.received)
+            await engine.barge("barge-1", "sup", call.call_id, "1003")
+            await until(lambda: call.monitors["sup"].role == TalkListen())
+            await asyncio.sleep(0.3)
+            barge_from = len(customer.received)
+            await asyncio.sleep(1.2)
+            barge_to = len(customer.received)
+            await until(lambda: call.ended, within=10)
+            assert await processes[-1].wait() == 0, peer_log(tmp_path, "customer.log")
+            await asyncio.sleep(0.3)  # baresip closes its recordings when the call ends
+    finally:
+        for process in processes[:2]:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            await stop(process)
+        await customer.aclose()
+        await telephony.stop()
+        await db.dispose()
+
+    def audio(start: int, end: int) -> object:
+        return ulaw_to_pcm16(b"".join(customer.received[start:end]))
+
+    # In the queue: the music on hold.
+    assert tone_strength(audio(0, queued), MUSIC_HZ) > 0.8
+    # Listening: the customer hears the agent, not the supervisor.
+    listening = audio(listen_from, listen_to)
+    assert tone_strength(listening, PHONE_HZ["1001"]) > 0.8
+    assert tone_strength(listening, PHONE_HZ["1003"]) < 0.05
+    # Barging: the customer hears the agent and the supervisor.
+    barging = audio(barge_from, barge_to)
+    assert tone_strength(barging, PHONE_HZ["1001"]) > 0.2
+    assert tone_strength(barging, PHONE_HZ["1003"]) > 0.2
+    # The supervisor heard both the customer and the agent.
+    (supervisor_file,) = sorted(heard["1003"].glob("*dec*.wav"))
+    supervisor, _ = soundfile.read(supervisor_file)
+    assert tone_strength(supervisor, CUSTOMER_HZ) > 0.2, peer_log(tmp_path, "baresip-1003.log")
+    assert tone_strength(supervisor, PHONE_HZ["1001"]) > 0.2
