@@ -47,7 +47,7 @@ from sqlalchemy import select
 from callcenter.app.bus import Event, EventBus
 from callcenter.app.campaigns import VIEW, ApprovedVersion
 from callcenter.app.cti.outbound import Broadcast, CampaignSetup, MachineAction, OutboundFlows
-from callcenter.app.dialer import CampaignDialer, DialerSettings, DialingMode
+from callcenter.app.dialer import CampaignDialer, DialerSettings, DialingMode, PreviewDesk
 from callcenter.app.dialer.leads import LeadSource
 from callcenter.app.leads import Diagnosis, SqlLeadSource
 from callcenter.clock import Clock, RealClock, TimerHandle
@@ -325,6 +325,8 @@ class Dialing:
                 SqlLeadSource(self._uow, self._outbound.leads, campaign_id), self._busy
             )
             dialer = CampaignDialer(self.engine, self.clock, settings, leads)
+            if settings.mode is DialingMode.PREVIEW:
+                PreviewDesk(dialer)  # offers each lead to a ready agent; dials on its timeout
             self._runs[campaign_id] = _Run(dialer, version.version, version.settings.abandon_target)
             self._telephony.headsets(agent.agent_id for agent in dialer.agents())
             await dialer.start()

@@ -20,7 +20,7 @@ from callcenter import cli
 from callcenter.app.bus import Event
 from callcenter.app.campaigns import ApprovedVersion
 from callcenter.app.cti.outbound import MachineAction
-from callcenter.app.dialer import DialingMode
+from callcenter.app.dialer import DialingMode, PreviewDesk
 from callcenter.app.dialing import STATUS_EVENT, EpochClock, dialer_settings
 from callcenter.bootstrap import Platform, bootstrap
 from callcenter.cli import DEMO_CAMPAIGN, DEMO_LEADS, _demo_people
@@ -179,6 +179,21 @@ def test_pausing_stops_the_dialer_and_resuming_goes_on(floor: Floor) -> None:
     floor.run(10)
     resumed = floor.view(campaign_id)
     assert resumed["dialing"] is True and resumed["dials"] > paused["dials"]
+
+
+def test_a_preview_campaign_offers_its_leads_to_ready_agents_before_dialling(
+    floor: Floor,
+) -> None:
+    leads = {"+8613600000001": (HUMAN,), "+8613600000002": (HUMAN,)}
+    campaign_id = floor.campaign(leads, dialing_mode="preview")
+    floor.kit.ok("POST", f"/campaigns/{campaign_id}/start")
+    floor.run(3)
+    dialing = floor.platform.dialing
+    assert dialing is not None
+    dialer = dialing.dialer(campaign_id)
+    assert dialer is not None and isinstance(dialer.preview, PreviewDesk)
+    assert len(dialer.preview.offers()) == 2  # one lead shown to each ready bot
+    assert floor.view(campaign_id)["dials"] == 0
 
 
 def test_a_restarted_platform_resumes_its_running_campaigns(
