@@ -374,9 +374,7 @@ class LeadImportJobRow(Base):
     """A lead file being imported (or done): its progress and its counts."""
 
     __tablename__ = "lead_import_jobs"
-    __table_args__ = (
-        CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),
-    )
+    __table_args__ = (CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(
