@@ -1,7 +1,8 @@
 // The menus of the permission catalogue (app/permissions.py), in the catalogue's order,
 // with their names from the i18n catalogue. A menu the UI does not know yet shows its code.
 
-export const PERMISSION_MENUS = [
+// The menus the permission matrix names in its own words (views/admin/RolesView.vue).
+const NAMED_MENUS = [
   'agents',
   'groups',
   'roles',
@@ -11,6 +12,12 @@ export const PERMISSION_MENUS = [
   'desktop',
   'reports',
   'campaigns',
+] as const
+
+// Every menu of the server's catalogue; the matrix shows the newer ones by code until it
+// learns their names (the catalogue has them: permissionMenu.*).
+export const PERMISSION_MENUS = [
+  ...NAMED_MENUS,
   'leads',
   'blacklist',
   'products',
@@ -18,8 +25,8 @@ export const PERMISSION_MENUS = [
   'dispositions',
 ] as const
 
-export type PermissionMenu = (typeof PERMISSION_MENUS)[number]
+export type PermissionMenu = (typeof NAMED_MENUS)[number]
 
 export function isKnownMenu(menu: string): menu is PermissionMenu {
-  return (PERMISSION_MENUS as readonly string[]).includes(menu)
+  return (NAMED_MENUS as readonly string[]).includes(menu)
 }
