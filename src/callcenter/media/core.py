@@ -400,7 +400,7 @@ class MediaCore:
             room.mix({eid: frames[eid] for eid in room.members})
         slot = self.ticks % FLUSH_TICKS
         for rec in self.recordings.values():
-            rec.add([frames[p.endpoint_id] for p in rec.parties])
+            rec.add_tick(frames)
             if rec.slot == slot:
                 rec.flush()
         self._play(now)
@@ -423,13 +423,13 @@ class MediaCore:
         tapped = self._tapped
         if not tapped:
             return frames
-        codec = next(iter(tapped)).codec
-        if all(e.codec == codec for e in tapped):
-            by_codec = {codec: list(tapped)}
-        else:
-            by_codec = {}
-            for endpoint in tapped:
-                by_codec.setdefault(endpoint.codec, []).append(endpoint)
+        endpoints = list(tapped)
+        codecs = {e.codec for e in endpoints}
+        by_codec = (
+            {codecs.pop(): endpoints}
+            if len(codecs) == 1
+            else {c: [e for e in endpoints if e.codec == c] for c in codecs}
+        )
         for codec, endpoints in by_codec.items():
             codes = np.frombuffer(b"".join([e.take_frame() for e in endpoints]), np.uint8)
             pcm = DECODE[codec][codes].reshape(len(endpoints), FRAME_SAMPLES)

@@ -348,16 +348,16 @@ class Endpoint:
         digits, self._digits = self._digits, []
         return digits
 
-    def take_frame(self) -> bytes:
+    def take_frame(self) -> bytes | bytearray:
         """One 20 ms frame of the tapped audio (code bytes), padded with silence."""
         buffer = self._buffer
         if len(buffer) >= FRAME_SAMPLES:
-            frame = bytes(buffer[:FRAME_SAMPLES])
+            frame = buffer[:FRAME_SAMPLES]  # a copy already: no second one into bytes
             del buffer[:FRAME_SAMPLES]
             return frame
-        frame = bytes(buffer) + bytes([SILENCE_CODE[self.codec]]) * (FRAME_SAMPLES - len(buffer))
+        padded = bytes(buffer) + bytes([SILENCE_CODE[self.codec]]) * (FRAME_SAMPLES - len(buffer))
         buffer.clear()
-        return frame
+        return padded
 
     def clear_tap(self) -> None:
         self._buffer.clear()

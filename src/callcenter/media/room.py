@@ -22,7 +22,7 @@ The player and the recorder are separate modules; the engine sees them through t
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -125,10 +125,30 @@ class Recording:
     samples: int = 0
     _left: list[Pcm] = field(default_factory=list)
     _right: list[Pcm] = field(default_factory=list)
+    _ids: tuple[str, ...] = field(default=(), init=False)
+    _pair: bool = field(default=False, init=False)  # stereo, two parties: the common case
+
+    def __post_init__(self) -> None:
+        self._ids = tuple(p.endpoint_id for p in self.parties)
+        self._pair = self.stereo and len(self._ids) == 2
 
     @property
     def party_ids(self) -> tuple[str, ...]:
-        return tuple(p.endpoint_id for p in self.parties)
+        return self._ids
+
+    def add_tick(self, frames: Mapping[str, Pcm]) -> None:
+        """This tick's frames of the parties, looked up in the engine's decoded frames.
+
+        A stereo recording of a bridge (most of them) only appends the two rows: the
+        frames are the tick's own arrays, never written to again.
+        """
+        if self._pair:
+            left, right = self._ids
+            self._left.append(frames[left])
+            self._right.append(frames[right])
+            self.samples += FRAME_SAMPLES
+        else:
+            self.add([frames[eid] for eid in self._ids])
 
     @property
     def seconds(self) -> float:
