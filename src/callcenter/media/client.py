@@ -73,6 +73,7 @@ class _Commands:
         *,
         codec: Codec | None = None,
         event_payload_type: int | None = 101,
+        inactivity_timeout: float | None = None,
     ) -> None:
         args: dict[str, Any] = {"endpoint": endpoint}
         if remote is not None:
@@ -80,6 +81,8 @@ class _Commands:
         if codec is not None:
             args["codec"] = codec
             args["event_payload_type"] = event_payload_type
+        if inactivity_timeout is not None:  # re-armed from now (0: never)
+            args["inactivity_timeout"] = inactivity_timeout
         await self._call("set_remote", args, endpoint)
 
     async def delete_endpoint(self, endpoint: str) -> dict[str, Any]:

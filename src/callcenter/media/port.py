@@ -51,6 +51,7 @@ class MediaPort(Protocol):
         *,
         codec: Codec | None = None,
         event_payload_type: int | None = 101,
+        inactivity_timeout: float | None = None,
     ) -> None: ...
 
     async def delete_endpoint(self, endpoint: str) -> dict[str, Any]: ...

@@ -27,7 +27,7 @@ whose host sent it); ``answer`` opens the RTP port and answers 200 with SDP;
 ``hangup`` of an offered leg answers the status for the cause (480 for ``normal``).
 
 Bridges (B2BUA semantics of the port): ``bridge`` connects the two legs' RTP ports
-(:mod:`relay`, no decoding); a bridged leg that ends dissolves the bridge
+(:mod:`relay`, no decoding, or the engine's bridge); a bridged leg that ends dissolves the bridge
 (LegUnbridged for both) before its LegHungUp, and the other leg stays up.
 
 Hold and resume: the leg's port stops (starts) relaying at once and the far end is
@@ -44,9 +44,15 @@ its bridge partner over the same way and NOTIFYs the phone of the outcome.
 RTP inactivity: with ``rtp_timeout``, a relayed leg that is not held and has received
 no RTP for that long is hung up (BYE, LegHungUp failed, by the switch).
 
-Commands that need the media engine (play, collect, DTMF, recording, conferences)
-check the leg like the other commands, then raise :class:`NotSupported`; the relay
-stays in :mod:`relay` so the engine can take its place. Ended legs keep their
+Media. Without a media engine each leg's port is a relay port (:mod:`relay`) and the
+commands that need the engine (play, collect, DTMF, recording, conferences, AMD)
+check the leg like the other commands, then raise :class:`NotSupported`. With a
+:class:`~callcenter.media.port.MediaPort` each leg's port is its endpoint in the
+engine (:mod:`engine_port`: the SDP's address, codec and telephone-event go to it),
+``bridge`` is the engine's bridge, a held leg hears music on hold (our SDP says
+``sendonly``), the media commands go to :class:`~callcenter.switch.sip.media.SwitchMedia`,
+RTP inactivity is the engine's report (any answered leg not on hold), and on start the
+recordings a crash left unfinished are repaired. Ended legs keep their
 records, so ids stay idempotent, for as long as the signalling knows their Call-IDs
 (``ack_wait``); then they and dissolved bridges are forgotten, so the switch does not
 grow with every call.
@@ -405,6 +411,8 @@ class SipSwitch:
             raise LegAlreadyEnded(f"leg {leg} has ended")
         self.sip.answer(record, media)
         set_state(record, LegState.ANSWERED)
+        if isinstance(record.rtp, EngineRtpPort):
+            record.rtp.arm_inactivity()
         self._emit(LegAnswered(self.now(), leg, None))
         if record.session_expires is not None:
             self.sip.midcall.start_session(
@@ -615,6 +623,8 @@ class SipSwitch:
     def connected(self, record: SipLeg) -> None:
         record.cancel_timer("ring")
         set_state(record, LegState.ANSWERED)
+        if isinstance(record.rtp, EngineRtpPort):
+            record.rtp.arm_inactivity()
         if record.amd and self.media is not None and isinstance(record.rtp, EngineRtpPort):
             port, media = record.rtp, self.media.port
             self.media.start_amd(

@@ -6,7 +6,8 @@ With a :class:`~callcenter.media.port.MediaPort`, each leg's ``rtp`` is an
 :class:`EngineRtpPort` instead of a relay :class:`RtpPort`: ``open`` creates the leg's
 endpoint in the engine (its address goes into our SDP), what the SDP says of the far end
 (address, codec, telephone-event payload type) goes to the engine with ``set_remote``,
-and ``close`` deletes the endpoint. The signalling calls these synchronously, the engine
+and ``close`` deletes the endpoint. Once the leg is answered the engine watches it for
+RTP inactivity (``arm_inactivity``). The signalling calls these synchronously, the engine
 answers asynchronously: the commands of one leg go out in the order they were given, one
 after another, on a chain of tasks (:meth:`EngineRtpPort.later`), and :meth:`settled`
 waits for the chain, so a bridge or a recording never reaches the engine before the
@@ -74,9 +75,7 @@ class EngineRtpPort(RtpPort):
         self._chain: asyncio.Future[None] | None = None
 
     async def open(self, host: str) -> Address:
-        address = await self.media.create_endpoint(
-            self.endpoint, inactivity_timeout=self.inactivity_timeout
-        )
+        address = await self.media.create_endpoint(self.endpoint)
         self._open = True
         self.local_address = (address.host, address.port)
         return self.local_address
@@ -111,6 +110,13 @@ class EngineRtpPort(RtpPort):
             return
         self.codec, self.event_payload_type = known, event_payload_type
         self._push()
+
+    def arm_inactivity(self) -> None:
+        """The call is up: the engine reports the far end's silence from now on (not
+        while it rang, when no media is due)."""
+        if self._open and self.inactivity_timeout:
+            timeout = self.inactivity_timeout
+            self.later(lambda: self.media.set_remote(self.endpoint, inactivity_timeout=timeout))
 
     def _push(self) -> None:
         if not self._open:
