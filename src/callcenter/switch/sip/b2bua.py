@@ -66,6 +66,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Final, Literal
 
@@ -836,6 +837,9 @@ class SipSwitch:
         if self.media is None:
             connect(first.rtp, second.rtp)
             return
+        for record in (first, second):  # a prompt would drown the partner
+            if self.media.interrupt(record.id) and isinstance(record.rtp, EngineRtpPort):
+                record.rtp.later(partial(self.media.port.stop_play, record.id))
         await self._settled(first)
         await self._settled(second)
         await self.media.port.bridge(bridge, first.id, second.id)

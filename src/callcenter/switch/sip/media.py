@@ -253,11 +253,23 @@ class SwitchMedia:
         return source
 
     async def stop_play(self, leg: LegId) -> None:
-        if leg in self._plays:
-            await self.port.stop_play(leg)  # its PlayFinished(interrupted) follows
+        """Stop the core's play on the leg: PlayFinished(interrupted) at once, as the
+        command returns (the engine's own report of it is then not the core's)."""
+        if self.interrupt(leg):
+            with contextlib.suppress(EngineError):
+                await self.port.stop_play(leg)
+
+    def interrupt(self, leg: LegId) -> bool:
+        """Forget the core's play on the leg, telling the core it was interrupted."""
+        play = self._plays.pop(leg, None)
+        if play is None:
+            return False
+        self._emit(PlayFinished(self._now(), leg, play.prompt, True))
+        return True
 
     async def hold(self, leg: LegId) -> None:
         """Music on hold to the held leg (it replaces a prompt of the core's)."""
+        self.interrupt(leg)
         self._held.add(leg)
         source = play_source("moh", self.options)
         assert source is not None
@@ -291,6 +303,7 @@ class SwitchMedia:
     def _digit(self, leg: LegId, digit: str) -> None:
         play = self._plays.get(leg)
         if play is not None and digit in play.barge_in:
+            self.interrupt(leg)
             asyncio.get_running_loop().create_task(self._stop_quietly(leg))
         collect = self._collects.get(leg)
         if collect is None:
