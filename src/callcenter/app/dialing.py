@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 STATUS_EVENT: Final = "dialer.status"
 NO_AGENTS: Final = "no-agents-ready"
+NO_GROUPS: Final = "no-agent-groups"
 
 _MODES: Final = {
     domain.DialingMode.MANUAL: DialingMode.MANUAL,
@@ -222,6 +223,7 @@ class Dialing:
         self.publish_every = publish_every
         self.diagnose_every = diagnose_every
         self._runs: dict[int, _Run] = {}
+        self._problems: dict[int, str] = {}  # why a running campaign has no dialer
         self._busy = _Busy()
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -315,6 +317,13 @@ class Dialing:
                     await run.dialer.stop()
                     log.info("campaign %s dialer stopped (%s)", campaign_id, row.state)
                 return
+            self._problems.pop(campaign_id, None)
+            if not groups:
+                self._problems[campaign_id] = NO_GROUPS
+                log.warning("campaign %s has no agent groups: nothing is dialled", campaign_id)
+                if run is not None:
+                    await run.dialer.stop()
+                return
             if run is not None and run.version == version.version:
                 await run.dialer.start()
                 return
@@ -327,6 +336,8 @@ class Dialing:
             dialer = CampaignDialer(self.engine, self.clock, settings, leads)
             if settings.mode is DialingMode.PREVIEW:
                 PreviewDesk(dialer)  # offers each lead to a ready agent; dials on its timeout
+            if run is not None:  # a newly approved version: the campaign's counts go on
+                _carry_over(run.dialer, dialer)
             self._runs[campaign_id] = _Run(dialer, version.version, version.settings.abandon_target)
             self._telephony.headsets(agent.agent_id for agent in dialer.agents())
             await dialer.start()
@@ -359,7 +370,11 @@ class Dialing:
                 version = await self._outbound.campaigns.approved(uow, campaign_id)
                 diagnosis = await self._outbound.leads.why_not_dialling(uow, campaign_id, now)
             settings = version.settings if version else CampaignSettings()
-            return _idle_view(campaign_id, row.state, settings.abandon_target, diagnosis, now)
+            view = _idle_view(campaign_id, row.state, settings.abandon_target, diagnosis, now)
+            problem = self._problems.get(campaign_id)
+            if problem is not None and row.state == State.RUNNING:
+                view["not_dialled"] = {problem: diagnosis.dialable}
+            return view
         due = run.diagnosed_at is None or now - run.diagnosed_at >= self.diagnose_every
         if fresh or due:
             async with self._uow() as uow:
@@ -378,6 +393,15 @@ class Dialing:
                     log.exception("campaign %s dialer status failed", campaign_id)
                     continue
                 self._bus.publish(STATUS_EVENT, view, VIEW)
+
+
+def _carry_over(old: CampaignDialer, new: CampaignDialer) -> None:
+    """The compliance ledger and the counts of a campaign's dialer, kept by its successor
+    (the old one still hears its calls in flight end, into the same ledger)."""
+    new.ledger = old.ledger
+    new.dials, new.connects, new.abandoned = old.dials, old.connects, old.abandoned
+    new.not_dialled.update(old.not_dialled)
+    new.outcomes.update(old.outcomes)
 
 
 def _moment(now: float) -> str:

@@ -181,6 +181,42 @@ def test_pausing_stops_the_dialer_and_resuming_goes_on(floor: Floor) -> None:
     assert resumed["dialing"] is True and resumed["dials"] > paused["dials"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_a_revision_approved_while_running_dials_on_with_the_same_ledger(floor: Floor) -> None:
+    leads = {f"+86135000000{n:02d}": (BUSY, BUSY) for n in range(3)}
+    campaign_id = floor.campaign(leads, retry={"busy": {"delay": 600}})
+    floor.kit.ok("POST", f"/campaigns/{campaign_id}/start")
+    floor.run(5)
+    dialing = floor.platform.dialing
+    assert dialing is not None
+    first = dialing.dialer(campaign_id)
+    assert first is not None and first.dials == 3
+    settings = floor.kit.ok("GET", f"/campaigns/{campaign_id}")["settings"]
+    changed = settings | {"ring_seconds": 20}
+    floor.kit.ok("PATCH", f"/campaigns/{campaign_id}", json={"settings": changed})
+    floor.kit.approve(campaign_id)
+    floor.run(1)
+    second = dialing.dialer(campaign_id)
+    assert second is not None and second is not first
+    assert second.settings.ring_timeout == 20 and second.status().running
+    assert second.ledger is first.ledger and floor.view(campaign_id)["dials"] == 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_a_running_campaign_without_agent_groups_says_why_it_does_not_dial(
+    floor: Floor,
+) -> None:
+    campaign_id = floor.kit.campaign("无坐席组", **COMPLIANT)
+    floor.kit.add_leads(campaign_id, {"phone": "+8613400000001"})
+    floor.kit.approve(campaign_id)
+    floor.kit.ok("POST", f"/campaigns/{campaign_id}/start")
+    floor.run(2)
+    view = floor.view(campaign_id)
+    assert view["state"] == "running" and view["dialing"] is False
+    assert view["not_dialled"] == {"no-agent-groups": view["reasons"]["dialable"]}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
 def test_a_preview_campaign_offers_its_leads_to_ready_agents_before_dialling(
     floor: Floor,
 ) -> None:
@@ -260,6 +296,7 @@ def test_without_telephony_the_live_view_is_unavailable(api: Api) -> None:
     assert response.status_code == 503 and response.json()["error"] == "telephony-off"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
 def test_the_demo_offers_a_sample_campaign_awaiting_approval(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -245,6 +245,7 @@ const en: Messages = {
       'list-not-approved': 'List not in the approved version',
       'no-leads': 'No lead to dial',
       'no-agents-ready': 'No agent ready',
+      'no-agent-groups': 'The campaign has no agent group',
     },
   },
   productAdmin: {
@@ -316,8 +317,9 @@ const en: Messages = {
     roles: 'Roles: {roles}',
     adminIntro: 'You can manage agents, agent groups and role permissions, and read the audit trail.',
     leaderIntro:
-      "The supervisor's console (monitoring, listen, whisper, barge) arrives with the CTI API.",
-    agentIntro: 'The agent desktop (answer, dial, transfer) arrives with the CTI API.',
+      "The supervisor's console is in the menu on the left: every agent's state, listen, whisper and barge.",
+    agentIntro:
+      'The agent desktop is in the menu on the left: log in, go ready, then answer, dial and transfer.',
     shortcuts: 'Shortcuts',
     nothing: 'Your account has nothing to use yet; ask an administrator to assign a role.',
   },

@@ -243,6 +243,7 @@ const zhCN = {
       'list-not-approved': '名单未随版本审批',
       'no-leads': '没有可拨名单',
       'no-agents-ready': '没有空闲坐席',
+      'no-agent-groups': '任务没有坐席组',
     },
   },
   productAdmin: {
@@ -313,8 +314,8 @@ const zhCN = {
     welcome: '欢迎，{name}（工号 {agentNo}）',
     roles: '角色：{roles}',
     adminIntro: '您可以管理坐席、坐席组、角色权限并查看审计日志。',
-    leaderIntro: '班长席（坐席监控、监听、密语、强插）将随 CTI 接口一同提供。',
-    agentIntro: '话务员操作台（接听、外拨、转接）将随 CTI 接口一同提供。',
+    leaderIntro: '班长席监控台：在左侧菜单打开，查看每位坐席的状态，并可监听、密语、强插。',
+    agentIntro: '话务员操作台：在左侧菜单打开，签入后示闲即可接听、外拨、转接。',
     shortcuts: '快捷入口',
     nothing: '您的账号暂无可用功能，请联系管理员分配角色。',
   },
