@@ -1,16 +1,27 @@
 """How the SIP switch names media to the engine: prompts the core plays, conference
-roles, and the codec an SDP answer chose (no engine or peer needed)."""
+roles, the codec an SDP answer chose, and what a gone engine makes of a command (no
+engine process or peer needed)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from callcenter.media.control import EngineError
+from callcenter.media.port import MediaPort
 from callcenter.sip.sdp import build_offer
-from callcenter.switch.ports import InvalidArgument, LegId, ListenOnly, TalkListen, WhisperTo
-from callcenter.switch.sip.engine_port import answer_format
-from callcenter.switch.sip.media import MediaOptions, engine_role, play_source
+from callcenter.switch.ports import (
+    InvalidArgument,
+    LegId,
+    ListenOnly,
+    SwitchEvent,
+    TalkListen,
+    WhisperTo,
+)
+from callcenter.switch.sip.engine_port import MediaFailed, answer_format
+from callcenter.switch.sip.media import MediaOptions, SwitchMedia, engine_role, play_source
 
 
 def test_prompt_names_become_the_engines_sources(tmp_path: Path) -> None:
@@ -47,3 +58,35 @@ def test_the_answers_codec_and_telephone_event_go_to_the_engine() -> None:
     )
     assert answer_format(g729) is None
     assert answer_format(b"v=0\r\nnot sdp") is None
+
+
+class _GoneEngine:
+    """A Media port whose engine has exited: every command fails."""
+
+    async def play(self, endpoint: str, play: str, **source: object) -> None:
+        raise EngineError("engine-gone")
+
+    async def send_dtmf(self, endpoint: str, digits: str) -> None:
+        raise EngineError("engine-gone")
+
+
+async def test_a_gone_engine_fails_the_command_with_a_switch_error(tmp_path: Path) -> None:
+    events: list[SwitchEvent] = []
+    media = SwitchMedia(
+        cast(MediaPort, _GoneEngine()),
+        MediaOptions(tmp_path),
+        emit=events.append,
+        now=lambda: 0.0,
+        amd_decided=lambda leg, result: None,
+        timed_out=lambda leg: None,
+    )
+    leg = LegId("leg-1")
+    with pytest.raises(MediaFailed) as failed:
+        await media.play(leg, "tone:busy", loop=False, barge_in_digits="")
+    assert failed.value.code == "media-failed"
+    with pytest.raises(MediaFailed):
+        await media.send_dtmf(leg, "1")
+    with pytest.raises(InvalidArgument):
+        await media.send_dtmf(leg, "1x")
+    await media.stop_play(leg)  # the failed play left nothing playing
+    assert events == []

@@ -70,6 +70,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, Literal
 
+from callcenter.media.control import EngineError
 from callcenter.media.port import MediaPort
 from callcenter.media.recorder import repair_all
 from callcenter.sip.endpoint import DEFAULT_MAX_TRANSACTIONS, Address
@@ -109,7 +110,7 @@ from callcenter.switch.ports import (
     UnknownRecording,
 )
 from callcenter.switch.sip.destinations import AGENT_PREFIX, Destinations
-from callcenter.switch.sip.engine_port import EngineRtpPort
+from callcenter.switch.sip.engine_port import EngineRtpPort, MediaFailed
 from callcenter.switch.sip.legs import (
     UNANSWERED,
     LegState,
@@ -405,8 +406,10 @@ class SipSwitch:
         if record.state is not LegState.OFFERED:
             raise InvalidLegState(f"leg {leg} is outbound and {record.state.value}")
         record.answering = True
-        media = await record.rtp.open(self.media_host)
-        record.answering = False
+        try:
+            media = await record.rtp.open(self.media_host)
+        finally:
+            record.answering = False
         if record.state is not LegState.OFFERED:  # the caller gave up meanwhile
             record.rtp.close()
             raise LegAlreadyEnded(f"leg {leg} has ended")
@@ -842,7 +845,13 @@ class SipSwitch:
                 record.rtp.later(partial(self.media.port.stop_play, record.id))
         await self._settled(first)
         await self._settled(second)
-        await self.media.port.bridge(bridge, first.id, second.id)
+        try:
+            await self.media.port.bridge(bridge, first.id, second.id)
+        except EngineError as exc:
+            del self._bridges[bridge]
+            raise MediaFailed(
+                f"the engine cannot bridge {first.id} and {second.id}: {exc}"
+            ) from exc
 
     def _handoff_media(self, caller: SipLeg, far: SipLeg) -> None:
         """A blind transfer's far side answered: the caller talks with it."""

@@ -29,13 +29,20 @@ from callcenter.media.control import EngineError
 from callcenter.media.port import Codec, MediaPort
 from callcenter.sip.errors import SipError
 from callcenter.sip.sdp import Direction, SessionDescription
+from callcenter.switch.ports import SwitchError
 from callcenter.switch.sip.relay import Address, RtpPort
 
-__all__ = ["ENGINE_CODECS", "EngineRtpPort", "answer_format"]
+__all__ = ["ENGINE_CODECS", "EngineRtpPort", "MediaFailed", "answer_format"]
 
 log = logging.getLogger(__name__)
 
 ENGINE_CODECS: Final[dict[str, Codec]] = {"PCMU": "PCMU", "PCMA": "PCMA"}
+
+
+class MediaFailed(SwitchError):
+    """The media engine refused the command or is gone (its reason in the message)."""
+
+    code = "media-failed"
 
 
 def answer_format(body: bytes) -> tuple[Codec, int | None] | None:
@@ -75,7 +82,10 @@ class EngineRtpPort(RtpPort):
         self._chain: asyncio.Future[None] | None = None
 
     async def open(self, host: str) -> Address:
-        address = await self.media.create_endpoint(self.endpoint)
+        try:
+            address = await self.media.create_endpoint(self.endpoint)
+        except EngineError as exc:
+            raise MediaFailed(f"no media endpoint for {self.endpoint}: {exc}") from exc
         self._open = True
         self.local_address = (address.host, address.port)
         return self.local_address

@@ -61,12 +61,12 @@ from callcenter.switch.ports import (
     RecordingId,
     RecordingStarted,
     Role,
-    SwitchError,
     SwitchEvent,
     TalkListen,
     UnknownRecording,
     WhisperTo,
 )
+from callcenter.switch.sip.engine_port import MediaFailed
 
 __all__ = ["MediaOptions", "SwitchMedia", "engine_role", "play_source"]
 
@@ -237,7 +237,7 @@ class SwitchMedia:
             await self.port.play(leg, play.play_id, **source, loop=loop)
         except EngineError as exc:
             self._plays.pop(leg, None)
-            raise InvalidArgument(f"cannot play {prompt}: {exc}") from exc
+            raise MediaFailed(f"cannot play {prompt}: {exc}") from exc
 
     async def _source(self, prompt: str) -> dict[str, Any]:
         if prompt.startswith("say:"):
@@ -273,12 +273,16 @@ class SwitchMedia:
         self._held.add(leg)
         source = play_source("moh", self.options)
         assert source is not None
-        await self.port.play(leg, HOLD_PLAY, **source, loop=True)
+        try:
+            await self.port.play(leg, HOLD_PLAY, **source, loop=True)
+        except EngineError as exc:
+            raise MediaFailed(f"no music on hold for {leg}: {exc}") from exc
 
     async def resume(self, leg: LegId) -> None:
         if leg in self._held:
             self._held.discard(leg)
-            await self.port.stop_play(leg)
+            with contextlib.suppress(EngineError):
+                await self.port.stop_play(leg)
 
     # -- digits -----------------------------------------------------------------------
 
@@ -298,7 +302,10 @@ class SwitchMedia:
     async def send_dtmf(self, leg: LegId, digits: str) -> None:
         if not digits or not set(digits.upper()) <= DTMF_DIGITS:
             raise InvalidArgument(f"not DTMF digits: {digits!r}")
-        await self.port.send_dtmf(leg, digits.upper())
+        try:
+            await self.port.send_dtmf(leg, digits.upper())
+        except EngineError as exc:
+            raise MediaFailed(f"cannot send {digits} to {leg}: {exc}") from exc
 
     def _digit(self, leg: LegId, digit: str) -> None:
         play = self._plays.get(leg)
@@ -350,7 +357,7 @@ class SwitchMedia:
             await self.port.record(recording, target, path, fmt=engine_format, stereo=stereo)
         except EngineError as exc:
             del self._recordings[recording]
-            raise InvalidArgument(f"cannot record {target}: {exc}") from exc
+            raise MediaFailed(f"cannot record {target}: {exc}") from exc
 
     def has_recording(self, recording: RecordingId) -> bool:
         return recording in self._recordings
@@ -379,7 +386,7 @@ class SwitchMedia:
         try:
             await self.port.join(conference, leg, name, whisper_to)
         except EngineError as exc:
-            raise SwitchError(f"cannot join {leg} to {conference}: {exc}") from exc
+            raise MediaFailed(f"cannot join {leg} to {conference}: {exc}") from exc
         self._members[leg] = (conference, role)
         self._emit(LegJoinedConference(self._now(), leg, conference, role))
 
