@@ -148,6 +148,10 @@ class Endpoint:
     timed_out: bool = False
     playing: bool = False  # a prompt replaces what the partner or conference sends
     injecting: bool = False  # RFC 4733 digits we send replace the audio
+    # What the relay sends with; by default ``send``. The socket adapter sets the socket's
+    # own ``sendto``, one Python frame less per relayed packet: its errors then reach the
+    # adapter's reader, which is where :meth:`receive` was called from.
+    forward: Callable[[bytes | bytearray, Address], object] = field(init=False, repr=False)
     _audio_pt: int = field(default=0, init=False)
     _ssrc: int | None = field(default=None, init=False)
     _max_seq: int = field(default=0, init=False)
@@ -162,6 +166,7 @@ class Endpoint:
     _event_out_ts: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
+        self.forward = self.send
         self._audio_pt = codec_payload_type(self.codec)
         self.out = RtpSender.with_random_start(self._audio_pt)
 
@@ -238,15 +243,15 @@ class Endpoint:
             payload, offset = sliced, 0
         stats.received += 1
         self.last_packet = now
-        partner = self.partner
-        if partner is not None:
-            partner.relay(payload, offset, self.codec, second & 0x80)
-            stats.forwarded += 1
-        if self.tapped:
+        if self.tapped:  # before the relay, whose send may raise (see ``forward``)
             buffer = self._buffer
             buffer += payload[offset:]
             if len(buffer) > BUFFER_LIMIT:
                 del buffer[: len(buffer) - BUFFER_LIMIT]
+        partner = self.partner
+        if partner is not None:
+            partner.relay(payload, offset, self.codec, second & 0x80)
+            stats.forwarded += 1
 
     def _count_malformed(self, size: int) -> None:
         if size < RTP_HEADER_SIZE:
@@ -396,7 +401,7 @@ class Endpoint:
         out.sequence_number = (sequence_number + 1) & 0xFFFF
         out.timestamp = (timestamp + samples) & 0xFFFFFFFF
         out.packet_count += 1
-        self.send(packet, target)
+        self.forward(packet, target)
         self.stats.sent += 1
 
     def send_payload(self, payload: bytes, *, marker: bool = False) -> None:

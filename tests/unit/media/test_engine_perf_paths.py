@@ -53,6 +53,7 @@ def bridged(sockets: Sockets) -> tuple[Endpoint, Endpoint]:
     a = Endpoint("a", engine.getsockname(), send=rtp_sender(sender))
     b = Endpoint("b", sender.getsockname(), send=rtp_sender(sender))
     b.set_remote(far.getsockname())
+    a.forward, b.forward = engine.sendto, sender.sendto  # as the engine sets them
     a.partner, b.partner = b, a
     return a, b
 
@@ -86,6 +87,29 @@ def test_a_flooded_port_is_read_in_bounded_batches(sockets: Sockets) -> None:
     assert a.stats.received == DRAIN_LIMIT
     read()
     assert a.stats.received == DRAIN_LIMIT + 3
+
+
+def test_a_relay_whose_send_fails_loses_that_datagram_and_reads_on(sockets: Sockets) -> None:
+    engine, _, phone, far = sockets
+    a, b = bridged(sockets)
+    a.tapped = True
+    failures = iter([OSError(101, "Network is unreachable")])
+
+    def forward(data: bytes | bytearray, address: Address) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        far.sendto(data, address)
+
+    b.forward = forward
+    for seq in range(3):
+        phone.sendto(rtp(seq), engine.getsockname())
+
+    rtp_reader(engine, a)()
+
+    assert (a.stats.received, a.stats.forwarded, b.stats.sent) == (3, 2, 2)
+    assert len(a.take_frame()) == 160 and bytes(a.take_frame()) == PAYLOAD  # all 3 tapped
+    assert len(far.recv(2048)) == 172 and len(far.recv(2048)) == 172
 
 
 def test_a_send_that_fails_loses_the_datagram_and_nothing_else() -> None:
