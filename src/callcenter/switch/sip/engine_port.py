@@ -37,6 +37,10 @@ __all__ = ["ENGINE_CODECS", "EngineRtpPort", "MediaFailed", "answer_format"]
 log = logging.getLogger(__name__)
 
 ENGINE_CODECS: Final[dict[str, Codec]] = {"PCMU": "PCMU", "PCMA": "PCMA"}
+# Every leg's endpoint on one engine of a pool: any two legs may be bridged or put in
+# one conference, and audio never crosses engines. The core does not say which legs
+# make one call, so spreading calls over a pool's engines waits for that.
+CALLS_AFFINITY: Final = "sip-switch"
 
 
 class MediaFailed(SwitchError):
@@ -83,7 +87,7 @@ class EngineRtpPort(RtpPort):
 
     async def open(self, host: str) -> Address:
         try:
-            address = await self.media.create_endpoint(self.endpoint)
+            address = await self.media.create_endpoint(self.endpoint, affinity=CALLS_AFFINITY)
         except EngineError as exc:
             raise MediaFailed(f"no media endpoint for {self.endpoint}: {exc}") from exc
         self._open = True
