@@ -1,5 +1,6 @@
 """SipSwitch with the media engine passes the Switch port's media checks: play,
-collect, conference roles and recording a bridge.
+collect, conference roles and recording a bridge; and redirect, whose hand-over is
+bridged in the engine.
 
 The answering destination is a SIPp carrier (one process, any number of calls); for the
 collect check it presses the harness's keys as RFC 4733 events a second after the
@@ -25,6 +26,7 @@ from callcenter.switch.contract import (
     conference_roles,
     play_to_the_end_and_stop_play,
     record_a_bridge,
+    redirect_hands_the_leg_over,
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.media import MediaOptions
@@ -42,6 +44,7 @@ MEDIA_CHECKS: tuple[Check, ...] = (
     collect_receives_the_callers_keys,
     conference_roles,
     record_a_bridge,
+    redirect_hands_the_leg_over,
 )
 
 

@@ -723,6 +723,10 @@ class SipSwitch:
             record.want_hold = False
             record.rtp.sending = record.remote_sends
             self.sip.midcall.sync(record)
+            if self.media is not None:
+                await self.media.resume(record.id)  # the music stops
+        if self.media is not None:
+            await self.media.stop_play(record.id)  # a prompt of the core's ends too
         record.redirected_to = dest
         now = self.now()
         self._emit(LegRedirected(now, record.id, dest))
