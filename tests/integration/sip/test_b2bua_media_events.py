@@ -1,5 +1,5 @@
-"""What the media engine tells the SIP switch: an answering machine's greeting, and a
-far end gone silent.
+"""What the media engine tells the SIP switch: an answering machine's greeting, a far
+end gone silent; and the recordings a crash left, repaired when the switch starts.
 
 * Answering-machine detection: the core originates with ``amd=True`` to a SIPp carrier
   that answers with a long recorded greeting (English, spoken by espeak-ng, streamed
@@ -9,6 +9,7 @@ far end gone silent.
   carrier that answers but sends no RTP; the engine reports the silence (counted from
   the answer) and the switch hangs the carrier up (failed, by the switch) while the
   caller stays up until it hangs up by itself.
+* Start-up: a recording left with an unfinished header is repaired.
 """
 
 from __future__ import annotations
@@ -170,3 +171,23 @@ async def test_a_bridged_leg_the_engine_hears_nothing_from_is_torn_down(
     assert (ended.cause, ended.by) == (HangupCause.FAILED, "switch")
     assert 0.9 <= ended.at - answered.at <= 2.5, ended.at - answered.at
     assert (caller_end.cause, caller_end.by) == (HangupCause.NORMAL, "remote")
+
+
+async def test_recordings_a_crash_left_unfinished_are_repaired_when_the_switch_starts(
+    engine: EngineClient, tmp_path: Path
+) -> None:
+    """A recording whose header still says "no audio" (the process was killed before
+    closing it) is playable in full once a switch with the media engine has started."""
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    path = recordings / "killed.wav"
+    t = np.arange(2 * AUDIO_RATE) / AUDIO_RATE
+    soundfile.write(path, 0.3 * np.sin(2 * np.pi * 440.0 * t), AUDIO_RATE, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    data[4:8] = (36).to_bytes(4, "little")  # RIFF size and data size as when opened
+    data[40:44] = (0).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    assert soundfile.info(path).frames == 0
+    async with SipSwitch(media=engine, media_options=MediaOptions(recordings)):
+        pass
+    assert soundfile.info(path).frames == 2 * AUDIO_RATE
