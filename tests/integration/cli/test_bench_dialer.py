@@ -29,13 +29,13 @@ no_answer_timeout: 25
 fast_failure_share: 0.2
 talk: {mean: 40, cv: 0.5}
 wrap_up: 5
-shift_hours: 0.05
+shift_hours: 0.03
 login: {pattern: staggered, spread_minutes: 1}
 """
 
 
 def test_the_bench_compares_every_policy_on_a_model_file(tmp_path: Path) -> None:
-    """Three minutes of a three-agent floor, one seed: JSON with the model and the four
+    """Two minutes of a three-agent floor, one seed: JSON with the model and the four
     policies, each with its fractions and rates."""
     model = tmp_path / "short.yaml"
     model.write_text(SHORT, encoding="utf-8")
@@ -56,7 +56,7 @@ def test_the_bench_compares_every_policy_on_a_model_file(tmp_path: Path) -> None
 
 def test_the_readable_table_names_every_policy(tmp_path: Path) -> None:
     model = tmp_path / "short.yaml"
-    model.write_text(SHORT.replace("shift_hours: 0.05", "shift_hours: 0.02"), encoding="utf-8")
+    model.write_text(SHORT.replace("shift_hours: 0.03", "shift_hours: 0.01"), encoding="utf-8")
     env = cli_env(tmp_path, f"sqlite:///{tmp_path / 'cc.db'}")
     result = run_cli(env, "bench", "dialer", "--model", str(model), "--seeds", "3")
     assert result.returncode == 0, result.stderr
