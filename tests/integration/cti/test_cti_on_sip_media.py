@@ -1,5 +1,5 @@
 """The CTI engine on the SIP switch with the media engine: music in the queue, then a
-supervisor listens and barges.
+supervisor listens, whispers and barges.
 
 ``telephony.sip.media_engine`` starts an engine process and puts every call's media on
 it. Two baresip phones register: 1001 (the agent, a 400 Hz tone) and 1003 (the
@@ -8,7 +8,8 @@ what the customer hears and plays a 1 kHz tone. With no agent ready the call wai
 the queue and the customer hears the music on hold (a 700 Hz WAV from the ``media``
 section); 1001 gets ready, its phone answers, and they talk. The supervisor listens
 with phone 1003 (the call moves into a conference, the supervisor listen-only): the
-supervisor hears both and the customer does not hear the supervisor; then barges: the
+supervisor hears both and the customer does not hear the supervisor; then whispers:
+the agent hears the supervisor, the customer still does not; then barges: the
 customer hears the supervisor too.
 """
 
@@ -28,7 +29,7 @@ from callcenter.app.cti import CallState
 from callcenter.config import load_settings
 from callcenter.media.g711 import ulaw_to_pcm16
 from callcenter.store.db import make_async_engine
-from callcenter.switch.ports import ListenOnly, TalkListen
+from callcenter.switch.ports import ListenOnly, TalkListen, WhisperTo
 from callcenter.telephony import SERVICE_GROUP, build_telephony
 from peers import (
     RtpTonePeer,
@@ -59,7 +60,7 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
 
 @pytest.mark.sipp
 @pytest.mark.baresip
-async def test_queued_caller_hears_music_then_a_supervisor_listens_and_barges(
+async def test_queued_caller_hears_music_then_a_supervisor_listens_whispers_and_barges(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
     shutil.copyfile(sqlite_template, tmp_path / "cc.db")
@@ -95,7 +96,7 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_and_barges(
     scenario.write_text(
         (SCENARIOS / "b2bua_carrier_calls_did.xml")
         .read_text()
-        .replace('<pause milliseconds="4000" />', '<pause milliseconds="8000" />')
+        .replace('<pause milliseconds="4000" />', '<pause milliseconds="9500" />')
     )
     db = make_async_engine(settings.database_url)
     telephony = build_telephony(
@@ -178,6 +179,12 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_and_barges(
             listen_from = len(customer.received)
             await asyncio.sleep(1.2)
             listen_to = len(customer.received)
+            await engine.whisper("whisper-1", "sup", call.call_id, "1003")
+            await until(lambda: isinstance(call.monitors["sup"].role, WhisperTo))
+            await asyncio.sleep(0.3)
+            whisper_from = len(customer.received)
+            await asyncio.sleep(1.2)
+            whisper_to = len(customer.received)
             await engine.barge("barge-1", "sup", call.call_id, "1003")
             await until(lambda: call.monitors["sup"].role == TalkListen())
             await asyncio.sleep(0.3)
@@ -206,6 +213,13 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_and_barges(
     listening = audio(listen_from, listen_to)
     assert tone_strength(listening, PHONE_HZ["1001"]) > 0.8
     assert tone_strength(listening, PHONE_HZ["1003"]) < 0.05
+    # Whispering: the customer still does not hear the supervisor (the agent does).
+    whispering = audio(whisper_from, whisper_to)
+    assert tone_strength(whispering, PHONE_HZ["1001"]) > 0.8
+    assert tone_strength(whispering, PHONE_HZ["1003"]) < 0.05
+    (agent_file,) = sorted(heard["1001"].glob("*dec*.wav"))
+    agent, _ = soundfile.read(agent_file)
+    assert tone_strength(agent, PHONE_HZ["1003"]) > 0.1, peer_log(tmp_path, "baresip-1001.log")
     # Barging: the customer hears the agent and the supervisor.
     barging = audio(barge_from, barge_to)
     assert tone_strength(barging, PHONE_HZ["1001"]) > 0.2
