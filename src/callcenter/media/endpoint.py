@@ -148,9 +148,8 @@ class Endpoint:
     timed_out: bool = False
     playing: bool = False  # a prompt replaces what the partner or conference sends
     injecting: bool = False  # RFC 4733 digits we send replace the audio
-    # What the relay sends with; by default ``send``. The socket adapter sets the socket's
-    # own ``sendto``, one Python frame less per relayed packet: its errors then reach the
-    # adapter's reader, which is where :meth:`receive` was called from.
+    # What the relay sends with: ``send`` unless the socket adapter sets its own (the
+    # engine sets both to the transport's ``sendto``; the driver counts relayed packets).
     forward: Callable[[bytes | bytearray, Address], object] = field(init=False, repr=False)
     _audio_pt: int = field(default=0, init=False)
     _ssrc: int | None = field(default=None, init=False)
@@ -243,7 +242,7 @@ class Endpoint:
             payload, offset = sliced, 0
         stats.received += 1
         self.last_packet = now
-        if self.tapped:  # before the relay, whose send may raise (see ``forward``)
+        if self.tapped:  # first: a relay whose send raises must not lose the recording
             buffer = self._buffer
             buffer += payload[offset:]
             if len(buffer) > BUFFER_LIMIT:

@@ -1,22 +1,19 @@
-"""The engine's fast paths keep what the slow ones did: every datagram, in order, counted.
+"""The engine's fast paths keep what the slow ones did: every packet, in order, counted.
 
-The socket adapter reads each RTP socket dry per wake-up and sends with ``sendto``;
-the relay fast path computes jitter without a modulo; the profiling driver pushes
-exactly the packets and ticks it says. Sockets are real, on 127.0.0.1.
+The relay sends through ``forward`` and keeps one outgoing stream with the tick's
+sends; the fast path computes jitter without a modulo unless the timestamp wrapped;
+the profiling driver pushes exactly the packets and ticks it says.
 """
 
 from __future__ import annotations
 
-import socket
 import struct
-from collections.abc import Iterator
 
 import pytest
 
 from callcenter.bench.media_driver import Driver, run
 from callcenter.media.core import TICK
-from callcenter.media.endpoint import MAX_DATAGRAM, Address, Endpoint
-from callcenter.media.engine import DRAIN_LIMIT, rtp_reader, rtp_sender
+from callcenter.media.endpoint import Address, Endpoint
 
 HOST = "127.0.0.1"
 PAYLOAD = bytes(range(160))
@@ -27,96 +24,40 @@ def rtp(seq: int, ts: int | None = None, ssrc: int = 0x4242) -> bytes:
     return struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, stamp & 0xFFFFFFFF, ssrc) + PAYLOAD
 
 
-def udp() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((HOST, 0))
-    sock.settimeout(2.0)
-    return sock
-
-
-Sockets = tuple[socket.socket, socket.socket, socket.socket, socket.socket]
-
-
-@pytest.fixture
-def sockets() -> Iterator[Sockets]:
-    """The engine's two ports, a phone sending to the first, and the partner's phone."""
-    engine, sender, phone, far = udp(), udp(), udp(), udp()
-    engine.setblocking(False)
-    yield engine, sender, phone, far
-    for sock in (engine, sender, phone, far):
-        sock.close()
-
-
-def bridged(sockets: Sockets) -> tuple[Endpoint, Endpoint]:
-    """The endpoint on the first port, bridged to one sending to ``far`` with ``sendto``."""
-    engine, sender, _, far = sockets
-    a = Endpoint("a", engine.getsockname(), send=rtp_sender(sender))
-    b = Endpoint("b", sender.getsockname(), send=rtp_sender(sender))
-    b.set_remote(far.getsockname())
-    a.forward, b.forward = engine.sendto, sender.sendto  # as the engine sets them
+def test_the_relay_forwards_through_its_own_send_and_the_tick_through_send() -> None:
+    """``forward`` carries relayed packets; prompts and digits still go out by ``send``."""
+    relayed: list[bytes | bytearray] = []
+    played: list[bytes | bytearray] = []
+    a = Endpoint("a", (HOST, 20000), send=lambda data, addr: None)
+    b = Endpoint("b", (HOST, 20002), send=lambda data, addr: played.append(data))
+    b.forward = lambda data, addr: relayed.append(data)
+    b.set_remote((HOST, 40002))
     a.partner, b.partner = b, a
-    return a, b
-
-
-def test_one_wake_up_relays_every_queued_datagram_in_order(sockets: Sockets) -> None:
-    engine, _, phone, far = sockets
-    a, b = bridged(sockets)
-    for seq in range(5):
-        phone.sendto(rtp(seq), engine.getsockname())
-    phone.sendto(b"\x80\x00", engine.getsockname())  # short: dropped and counted
-    phone.sendto(rtp(5) + bytes(MAX_DATAGRAM), engine.getsockname())  # oversized
-
-    rtp_reader(engine, a)()
-
-    assert (a.stats.received, a.stats.forwarded, a.stats.short, a.stats.oversized) == (5, 5, 1, 1)
-    relayed = [far.recv(2048) for _ in range(5)]
-    sequence = [struct.unpack_from("!H", data, 2)[0] for data in relayed]
-    assert sequence == [(sequence[0] + i) & 0xFFFF for i in range(5)]
-    assert all(data[12:] == PAYLOAD for data in relayed)
-    assert b.stats.sent == 5
-
-
-def test_a_flooded_port_is_read_in_bounded_batches(sockets: Sockets) -> None:
-    engine, _, phone, _ = sockets
-    a, _ = bridged(sockets)
-    for seq in range(DRAIN_LIMIT + 3):
-        phone.sendto(rtp(seq), engine.getsockname())
-    read = rtp_reader(engine, a)
-
-    read()
-    assert a.stats.received == DRAIN_LIMIT
-    read()
-    assert a.stats.received == DRAIN_LIMIT + 3
-
-
-def test_a_relay_whose_send_fails_loses_that_datagram_and_reads_on(sockets: Sockets) -> None:
-    engine, _, phone, far = sockets
-    a, b = bridged(sockets)
-    a.tapped = True
-    failures = iter([OSError(101, "Network is unreachable")])
-
-    def forward(data: bytes | bytearray, address: Address) -> None:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        far.sendto(data, address)
-
-    b.forward = forward
     for seq in range(3):
-        phone.sendto(rtp(seq), engine.getsockname())
+        a.receive(rtp(seq), (HOST, 40000), 100.0 + seq * TICK)
+    b.send_payload(PAYLOAD)
 
-    rtp_reader(engine, a)()
+    assert [bytes(data[12:]) for data in relayed] == [PAYLOAD] * 3
+    assert len(played) == 1 and b.stats.sent == 4
+    sequence = [struct.unpack_from("!H", data, 2)[0] for data in [*relayed, *played]]
+    assert sequence == [(sequence[0] + i) & 0xFFFF for i in range(4)]  # one stream
 
-    assert (a.stats.received, a.stats.forwarded, b.stats.sent) == (3, 2, 2)
-    assert len(a.take_frame()) == 160 and bytes(a.take_frame()) == PAYLOAD  # all 3 tapped
-    assert len(far.recv(2048)) == 172 and len(far.recv(2048)) == 172
 
+def test_a_relay_whose_send_fails_keeps_the_recording_tap() -> None:
+    a = Endpoint("a", (HOST, 20000), send=lambda data, addr: None)
+    b = Endpoint("b", (HOST, 20002), send=lambda data, addr: None)
+    b.set_remote((HOST, 40002))
+    a.partner, b.partner = b, a
+    a.tapped = True
 
-def test_a_send_that_fails_loses_the_datagram_and_nothing_else() -> None:
-    sock = udp()
-    send = rtp_sender(sock)
-    sock.close()
-    send(rtp(0), (HOST, 9))  # EBADF: logged, not raised into the relay or the tick
+    def unreachable(data: bytes | bytearray, addr: Address) -> None:
+        raise OSError(101, "Network is unreachable")
+
+    b.forward = unreachable
+    with pytest.raises(OSError):
+        a.receive(rtp(0), (HOST, 40000), 100.0)
+    assert a.stats.received == 1 and a.stats.forwarded == 0
+    assert bytes(a.take_frame()) == PAYLOAD
 
 
 def test_jitter_of_a_steady_stream_stays_zero_across_a_timestamp_wrap() -> None:
