@@ -9,12 +9,10 @@ named by the leg's id (:mod:`engine_port`), bridges and conferences by the core'
 recordings by the core's recording ids; so the engine's events name the core's things
 and are translated one for one (:meth:`SwitchMedia.on_engine_event`).
 
-Prompts (:func:`play_source`): a name the settings map to a file, ``moh``/``default``
-(the music-on-hold file), ``tone:NAME`` or ``tone:NAME:SECONDS`` (the site's tone
-plan: ringback, busy, congestion, dial), ``say:TEXT`` (spoken by espeak-ng, cached),
-``silence:SECONDS``, or a WAV path. The core's ``play`` gets a fresh engine play id
-each time, so the engine's PlayFinished for an older play (or for music on hold) is
-not the core's.
+Prompts are named as :mod:`media_names` says (``say:TEXT`` is spoken by espeak-ng
+here, once, and cached). The core's ``play`` gets a fresh engine play id each time,
+so the engine's PlayFinished for an older play (or for music on hold) is not the
+core's.
 
 Digits: the engine reports each DTMF digit (RFC 4733, or in-band when asked). With a
 ``collect`` running they gather until ``max_digits``, the terminator or the timeout
@@ -37,14 +35,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Final
 
 from callcenter.media import control
 from callcenter.media.control import EngineError
 from callcenter.media.port import MediaPort, RecordingFormat
-from callcenter.media.port import Role as EngineRole
 from callcenter.media.prompts import SpeechError, SpeechPrompts
 from callcenter.switch.ports import (
     AmdResult,
@@ -55,18 +51,16 @@ from callcenter.switch.ports import (
     LegId,
     LegJoinedConference,
     LegLeftConference,
-    ListenOnly,
     PlayFinished,
     RecordingFinished,
     RecordingId,
     RecordingStarted,
     Role,
     SwitchEvent,
-    TalkListen,
     UnknownRecording,
-    WhisperTo,
 )
 from callcenter.switch.sip.engine_port import MediaFailed
+from callcenter.switch.sip.media_names import MediaOptions, engine_role, play_source
 
 __all__ = ["MediaOptions", "SwitchMedia", "engine_role", "play_source"]
 
@@ -82,59 +76,6 @@ RECORDING_FORMATS: Final[Mapping[str, RecordingFormat]] = {
     "gsm": "gsm",
 }
 AMD_RESULTS: Final[frozenset[str]] = frozenset({"human", "machine", "unsure"})
-
-
-@dataclass(frozen=True)
-class MediaOptions:
-    """What the site's settings say about the switch's media."""
-
-    recordings_dir: Path
-    music_on_hold: str = ""  # a WAV file; empty: the ringback tone stands in
-    prompts: Mapping[str, str] = field(default_factory=dict)  # name -> WAV file
-    prompts_dir: Path | None = None  # espeak-ng's cache for say:TEXT prompts
-    voice: str = "cmn"
-    tone_plan: str = "cn"
-    recording_format: RecordingFormat = "pcm16"
-    amd_timeout: float = 6.0
-
-
-def play_source(prompt: str, options: MediaOptions) -> dict[str, Any] | None:
-    """The engine's play arguments for a prompt name; None for ``say:`` (needs speech)
-    or a name that is nothing known."""
-    if prompt in options.prompts:
-        return {"prompt": options.prompts[prompt]}
-    if prompt in ("moh", "default"):
-        if options.music_on_hold:
-            return {"prompt": options.music_on_hold}
-        return {"tone": "ringback", "plan": options.tone_plan}
-    kind, _, value = prompt.partition(":")
-    if kind == "tone" and value:
-        tone, _, seconds = value.partition(":")
-        source: dict[str, Any] = {"tone": tone, "plan": options.tone_plan}
-        if seconds:
-            try:
-                source["seconds"] = float(seconds)
-            except ValueError:
-                return None
-        return source
-    if kind == "silence" and value:
-        try:
-            return {"silence": float(value)}
-        except ValueError:
-            return None
-    if prompt.endswith(".wav") and Path(prompt).is_file():
-        return {"prompt": prompt}
-    return None
-
-
-def engine_role(role: Role) -> tuple[EngineRole, str | None]:
-    if isinstance(role, TalkListen):
-        return "talk_listen", None
-    if isinstance(role, ListenOnly):
-        return "listen_only", None
-    if isinstance(role, WhisperTo):
-        return "whisper_to", role.leg
-    raise InvalidArgument(f"unknown role {role!r}")
 
 
 @dataclass
