@@ -74,7 +74,14 @@ def bootstrap(
     auth = AuthService(settings.auth, passwords)
     bus.listen(lambda event: auth.forget_all() if event.type == "auth.changed" else None)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    telephony = build_telephony(settings.telephony, bus, sessions, clock)
+    telephony = build_telephony(
+        settings.telephony,
+        bus,
+        sessions,
+        clock,
+        media=settings.media,
+        recordings_dir=settings.recordings_path,
+    )
     outbound = Outbound.build(lambda: UnitOfWork(sessions, bus), bus)
     dialing = None
     if telephony is not None:
