@@ -137,6 +137,8 @@ class Call:
     taken_over_by: str | None = None
     announce_at: float | None = None  # next position/wait announcement while queued
     announcing: str | None = None  # the announcement playing instead of the music
+    campaign_id: str | None = None  # a campaign call: its campaign and lead
+    lead_id: str | None = None
 
     @property
     def ended(self) -> bool:

@@ -300,6 +300,7 @@ class OutboundFlows(AgentCommands):
         call = self._new_call(Direction.OUTBOUND, request.caller_id, request.number)
         call.dial_dest = request.number
         call.state = CallState.DIALLING
+        call.campaign_id, call.lead_id = request.campaign_id, request.lead_id
         self._campaign_calls[call.call_id] = _CampaignCall(
             campaign.setup, request.lead_id, self._now(), request.trunk
         )
@@ -343,6 +344,8 @@ class OutboundFlows(AgentCommands):
                 self._campaign_calls[call_id] = record
                 campaign.calls.add(call_id)
                 call = self._calls.get(call_id)
+                if call is not None:
+                    call.campaign_id, call.lead_id = campaign_id, lead_id
                 if call is None or call.ended:
                     self._report_end(call_id, record, CampaignOutcome.FAILED)
                 return call_id

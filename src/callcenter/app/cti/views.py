@@ -78,6 +78,8 @@ def call_view(call: Call) -> dict[str, Any]:
         "ended_at": call.ended_at,
         "cause": None if call.cause is None else call.cause.value,
         "end_reason": call.end_reason,
+        "campaign_id": call.campaign_id,
+        "lead_id": call.lead_id,
     }
 
 
