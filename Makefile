@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=20
 
 # The browser UI (web/, Vite): dependencies from the committed lock file, built into the
 # Python package, where the platform serves it.
