@@ -202,7 +202,7 @@ async def test_a_progressive_campaign_dials_through_a_digest_trunk_to_baresip_ag
     assert {n: e.outcome for n, e in by_number.items()} == {
         **dict.fromkeys(PEOPLE, CampaignOutcome.CONNECTED),
         BUSY: CampaignOutcome.BUSY,
-        INVALID: CampaignOutcome.FAILED,
+        INVALID: CampaignOutcome.INVALID_NUMBER,
     }, peer_log(tmp_path, "carrier.log")
     for number in PEOPLE:
         call = by_number[number]
@@ -213,12 +213,12 @@ async def test_a_progressive_campaign_dials_through_a_digest_trunk_to_baresip_ag
     assert {by_number[n].agent_no for n in PEOPLE} == set(AGENTS)  # both took calls
     for number in (BUSY, INVALID):
         assert by_number[number].answered_at is None and by_number[number].agent_no is None
-    # The leads: what the retry rules see (a 404 is a failed attempt for now).
+    # The leads: what the retry rules see (a 404 is final: never dialled again).
     outcome = {no: leads.lead(f"L{i}").last_outcome for i, no in enumerate(NUMBERS)}
     assert outcome == {
         **dict.fromkeys(PEOPLE, Outcome.ANSWERED),
         BUSY: Outcome.BUSY,
-        INVALID: Outcome.FAILED,
+        INVALID: Outcome.INVALID_NUMBER,
     }
     assert all(leads.lead(f"L{i}").attempts_lifetime == 1 for i in range(len(NUMBERS)))
     assert leads.taken == 0

@@ -143,7 +143,8 @@ async def test_unanswered_outcomes_are_reported_for_retries() -> None:
         f.book.script(NUMBERS[2], Fate(Outcome.INVALID_NUMBER, fail_after=0.5))
         await f.dialer.step()
         await f.run(21.0)
-        assert f.outcomes() == {"L0": "busy", "L1": "no-answer", "L2": "failed"}
+        assert f.outcomes() == {"L0": "busy", "L1": "no-answer", "L2": "invalid-number"}
         assert f.leads.lead("L0").last_outcome is LeadOutcome.BUSY
+        assert f.leads.lead("L2").last_outcome is LeadOutcome.INVALID_NUMBER  # never again
         assert f.dialer.model.dials == 3
         assert f.dialer.ledger.totals.live == 0

@@ -136,7 +136,8 @@ class CampaignOutcome(enum.Enum):
     MACHINE = "machine"
     BUSY = "busy"
     NO_ANSWER = "no-answer"
-    FAILED = "failed"  # rejected, invalid number, failure
+    INVALID_NUMBER = "invalid-number"  # the number does not exist (404, 484): never again
+    FAILED = "failed"  # rejected or another failure
     CONGESTION = "congestion"  # the trunk or network refused (503): another trunk may do
     OPTED_OUT = "opted-out"  # pressed the opt-out key in a broadcast
     BROADCAST_HEARD = "broadcast-heard"  # heard the broadcast, no agent asked for
@@ -144,6 +145,7 @@ class CampaignOutcome(enum.Enum):
 
 _UNANSWERED: Final = {
     HangupCause.BUSY: CampaignOutcome.BUSY,
+    HangupCause.INVALID_NUMBER: CampaignOutcome.INVALID_NUMBER,
     HangupCause.NO_ANSWER: CampaignOutcome.NO_ANSWER,
     HangupCause.CONGESTION: CampaignOutcome.CONGESTION,
     HangupCause.CANCELLED: CampaignOutcome.NO_ANSWER,

@@ -87,6 +87,7 @@ LEAD_OUTCOME: Mapping[CampaignOutcome, Outcome] = {
     CampaignOutcome.MACHINE: Outcome.MACHINE,
     CampaignOutcome.BUSY: Outcome.BUSY,
     CampaignOutcome.NO_ANSWER: Outcome.NO_ANSWER,
+    CampaignOutcome.INVALID_NUMBER: Outcome.INVALID_NUMBER,
     CampaignOutcome.FAILED: Outcome.FAILED,
     CampaignOutcome.CONGESTION: Outcome.FAILED,
     CampaignOutcome.OPTED_OUT: Outcome.ANSWERED,
