@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from callcenter.app.bus import EventBus
 from callcenter.app.cti.outbound import (
     CampaignOutcome,
     CampaignSetup,
@@ -32,7 +28,6 @@ from callcenter.app.cti.outbound import (
     OutboundFlows,
 )
 from callcenter.app.dialer import CampaignDialer, DialerSettings, DialingMode, MemoryLeads
-from callcenter.config import load_settings
 from callcenter.domain.agent import AgentState
 from callcenter.domain.compliance import Window
 from callcenter.domain.dialing_policy import CallingWindow, CampaignRules, Lead, Outcome
@@ -40,21 +35,18 @@ from callcenter.store.db import make_async_engine
 from callcenter.store.tables import CallRow, LegRow
 from callcenter.switch.ports import LegId
 from callcenter.switch.sip.legs import LegState
-from callcenter.telephony import build_telephony
-from peers import (
-    baresip_phone,
-    free_media_ports,
-    free_udp_port,
-    peer_log,
-    start_peer,
-    stop,
-    write_tone_wav,
+from peers import free_media_ports, free_udp_port, peer_log, start_peer, stop
+from sipkit import (
+    SCENARIOS,
+    SIPP,
+    carrier_trunk,
+    sip_settings,
+    sip_telephony,
+    start_baresip_phone,
+    until,
 )
 
-SCENARIO = (
-    Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp" / "campaign_carrier.xml"
-)
-SIPP = "/usr/bin/sipp"
+SCENARIO = SCENARIOS / "campaign_carrier.xml"
 HARD_TIMEOUT = 25.0
 AGENTS = {"1001": "secret-1", "1002": "secret-2"}
 GROUP = "outbound"
@@ -66,12 +58,6 @@ NUMBERS = (PEOPLE[0], BUSY, PEOPLE[1], INVALID, PEOPLE[2])
 ALL_DAY = CallingWindow(dt.time(0, 0), dt.time(23, 59, 59))
 
 
-async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.05)
-
-
 @pytest.mark.sipp
 @pytest.mark.baresip
 async def test_a_progressive_campaign_dials_through_a_digest_trunk_to_baresip_agents(
@@ -79,39 +65,16 @@ async def test_a_progressive_campaign_dials_through_a_digest_trunk_to_baresip_ag
 ) -> None:
     """Five leads, two auto-answer agents: three people connected, one busy, one
     invalid; the ledger, the leads, the engine and the call records tell that story."""
-    shutil.copyfile(sqlite_template, tmp_path / "cc.db")
     carrier_port = free_udp_port()
-    settings = load_settings(
-        environ={},
-        overrides={
-            "data_dir": str(tmp_path),
-            "database": {"url": f"sqlite:///{tmp_path / 'cc.db'}"},
-            "telephony": {
-                "switch": "sip",
-                "wrap_up_seconds": 1,
-                "announce_every_seconds": 0,
-                "sip": {
-                    "port": 0,
-                    "trunks": [
-                        {
-                            "name": "carrier",
-                            "host": "127.0.0.1",
-                            "port": carrier_port,
-                            "username": "trunk-user",
-                            "password": "trunk-secret",
-                        }
-                    ],
-                    "phones": AGENTS,
-                    "nonce_secret": "campaign-on-sip-test-nonce-secret",
-                },
-            },
-        },
+    settings = sip_settings(
+        tmp_path,
+        sqlite_template,
+        trunks=[carrier_trunk(carrier_port, username="trunk-user", password="trunk-secret")],
+        phones=AGENTS,
+        nonce_secret="campaign-on-sip-test-nonce-secret",
     )
     db = make_async_engine(settings.database_url)
-    telephony = build_telephony(
-        settings.telephony, EventBus(), async_sessionmaker(db, expire_on_commit=False)
-    )
-    assert telephony is not None
+    telephony = sip_telephony(settings, db)
     leads = MemoryLeads(Lead(f"L{i}", no, "Asia/Shanghai") for i, no in enumerate(NUMBERS))
     setup = CampaignSetup("c1", frozenset({GROUP}), safe_harbour_prompt="safe-harbour")
     ended: list[DialEnded] = []
@@ -145,18 +108,15 @@ async def test_a_progressive_campaign_dials_through_a_digest_trunk_to_baresip_ag
                 )
             )
             for no, password in AGENTS.items():
-                write_tone_wav(tmp_path / f"{no}.wav", hz=400.0, seconds=20)
-                argv = baresip_phone(
-                    tmp_path / f"baresip-{no}",
-                    sip_port=free_udp_port(also_next=True),
-                    registrar=switch.address,
-                    extension=no,
+                await start_baresip_phone(
+                    processes,
+                    tmp_path,
+                    switch,
+                    no,
                     password=password,
-                    source=tmp_path / f"{no}.wav",
+                    hz=400.0,
                     recordings=tmp_path / f"rec-{no}",
                 )
-                processes.append(await start_peer(*argv, cwd=tmp_path, log=f"baresip-{no}.log"))
-                await switch.phones.wait_for(no, timeout=10)
                 telephony.set_profile(no, [GROUP])
                 await engine.log_in(f"login-{no}", no, no)
                 await engine.ready(f"ready-{no}", no)

@@ -14,48 +14,33 @@ customer heard both agents, and the call record names both agents in order.
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from callcenter.app.bus import EventBus
 from callcenter.app.cti import CallState, ToAgent
-from callcenter.config import load_settings
 from callcenter.domain.agent import AgentState
 from callcenter.store.db import make_async_engine
 from callcenter.store.tables import CallRow, LegRow
-from callcenter.telephony import SERVICE_GROUP, build_telephony
-from peers import (
-    AUDIO_RATE,
-    RtpTonePeer,
-    baresip_phone,
-    free_media_ports,
-    free_udp_port,
-    peer_log,
-    start_peer,
-    stop,
-    tone_strength,
-    write_tone_wav,
+from callcenter.telephony import SERVICE_GROUP
+from peers import AUDIO_RATE, RtpTonePeer, free_udp_port, peer_log, stop, tone_strength
+from sipkit import (
+    SCENARIOS,
+    carrier_trunk,
+    sip_settings,
+    sip_telephony,
+    start_baresip_phone,
+    start_sipp_customer,
+    until,
 )
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
 HARD_TIMEOUT = 25.0
 DID = "4008001000"
 CUSTOMER_HZ = 1000.0
 AGENT_HZ = {"1001": 400.0, "1002": 600.0}
-
-
-async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.sipp
@@ -65,33 +50,18 @@ async def test_inbound_call_is_queued_answered_by_baresip_and_blind_transferred(
 ) -> None:
     """Queued, offered to 1001 (auto-answer, audio), blind transfer to 1002 (answers,
     audio), the customer hangs up: the engine and the call record tell that story."""
-    shutil.copyfile(sqlite_template, tmp_path / "cc.db")
     carrier_port = free_udp_port()
-    settings = load_settings(
-        environ={},
-        overrides={
-            "data_dir": str(tmp_path),
-            "database": {"url": f"sqlite:///{tmp_path / 'cc.db'}"},
-            "telephony": {
-                "switch": "sip",
-                "wrap_up_seconds": 1,
-                "announce_every_seconds": 0,
-                "ring_timeout_seconds": 8,
-                "sip": {
-                    "port": 0,
-                    "trunks": [{"name": "carrier", "host": "127.0.0.1", "port": carrier_port}],
-                    "dids": [DID],
-                    "phones": {"1001": "secret-1", "1002": "secret-2"},
-                    "nonce_secret": "cti-on-sip-test-nonce-secret",
-                },
-            },
-        },
+    settings = sip_settings(
+        tmp_path,
+        sqlite_template,
+        trunks=[carrier_trunk(carrier_port)],
+        dids=[DID],
+        phones={"1001": "secret-1", "1002": "secret-2"},
+        nonce_secret="cti-on-sip-test-nonce-secret",
+        ring_timeout_seconds=8,
     )
     db = make_async_engine(settings.database_url)
-    telephony = build_telephony(
-        settings.telephony, EventBus(), async_sessionmaker(db, expire_on_commit=False)
-    )
-    assert telephony is not None
+    telephony = sip_telephony(settings, db)
     scenario = SCENARIOS / "b2bua_customer_held.xml"
     media = RtpTonePeer()
     processes: list[asyncio.subprocess.Process] = []
@@ -103,49 +73,29 @@ async def test_inbound_call_is_queued_answered_by_baresip_and_blind_transferred(
             assert switch is not None and switch.phones is not None
             engine = telephony.engine
             for no, hz in AGENT_HZ.items():
-                write_tone_wav(tmp_path / f"{no}.wav", hz=hz, seconds=20)
-                argv = baresip_phone(
-                    tmp_path / f"baresip-{no}",
-                    sip_port=free_udp_port(also_next=True),
-                    registrar=switch.address,
-                    extension=no,
+                await start_baresip_phone(
+                    processes,
+                    tmp_path,
+                    switch,
+                    no,
                     password=f"secret-{no[-1]}",
-                    source=tmp_path / f"{no}.wav",
+                    hz=hz,
                     recordings=recordings[no],
                 )
-                processes.append(await start_peer(*argv, cwd=tmp_path, log=f"baresip-{no}.log"))
-                await switch.phones.wait_for(no, timeout=10)
                 telephony.set_profile(no, [SERVICE_GROUP])
                 await engine.log_in(f"login-{no}", no, no)
             await engine.ready("ready-1001", "1001")
 
             await media.open()
-            processes.append(
-                await start_peer(
-                    SIPP,
-                    "{}:{}".format(*switch.address),
-                    "-sf",
-                    str(scenario),
-                    "-s",
-                    DID,
-                    "-key",
-                    "peer_media_port",
-                    str(media.port),
-                    "-i",
-                    "127.0.0.1",
-                    "-mp",
-                    str(free_media_ports()),
-                    "-p",
-                    str(carrier_port),
-                    "-m",
-                    "1",
-                    "-nostdin",
-                    "-timeout",
-                    "20s",
-                    "-timeout_error",
-                    cwd=tmp_path,
-                    log="customer.log",
-                )
+            await start_sipp_customer(
+                processes,
+                tmp_path,
+                switch,
+                scenario,
+                did=DID,
+                media_port=media.port,
+                carrier_port=carrier_port,
+                timeout="20s",
             )
             await until(lambda: bool(engine.calls()))
             (call,) = engine.calls()

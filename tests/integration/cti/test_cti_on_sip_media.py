@@ -16,35 +16,28 @@ customer hears the supervisor too.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import soundfile
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from callcenter.app.bus import EventBus
 from callcenter.app.cti import CallState
-from callcenter.config import load_settings
 from callcenter.media.g711 import ulaw_to_pcm16
 from callcenter.store.db import make_async_engine
 from callcenter.switch.ports import ListenOnly, TalkListen, WhisperTo
-from callcenter.telephony import SERVICE_GROUP, build_telephony
-from peers import (
-    RtpTonePeer,
-    baresip_phone,
-    free_media_ports,
-    free_udp_port,
-    peer_log,
-    start_peer,
-    stop,
-    tone_strength,
-    write_tone_wav,
+from callcenter.telephony import SERVICE_GROUP
+from peers import RtpTonePeer, free_udp_port, peer_log, stop, tone_strength, write_tone_wav
+from sipkit import (
+    SCENARIOS,
+    carrier_trunk,
+    sip_settings,
+    sip_telephony,
+    start_baresip_phone,
+    start_sipp_customer,
 )
+from sipkit import until as _until
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
 HARD_TIMEOUT = 30.0
 DID = "4008001000"
 CUSTOMER_HZ = 1000.0
@@ -53,9 +46,7 @@ PHONE_HZ = {"1001": 400.0, "1003": 500.0}
 
 
 async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.02)
+    await _until(condition, within, every=0.02)
 
 
 @pytest.mark.sipp
@@ -63,34 +54,18 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
 async def test_queued_caller_hears_music_then_a_supervisor_listens_whispers_and_barges(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
-    shutil.copyfile(sqlite_template, tmp_path / "cc.db")
     write_tone_wav(tmp_path / "music.wav", hz=MUSIC_HZ, seconds=3)
     carrier_port = free_udp_port()
-    settings = load_settings(
-        environ={},
-        overrides={
-            "data_dir": str(tmp_path),
-            "database": {"url": f"sqlite:///{tmp_path / 'cc.db'}"},
-            "media": {
-                "port_min": 42000,
-                "port_max": 42998,
-                "music_on_hold": str(tmp_path / "music.wav"),
-            },
-            "telephony": {
-                "switch": "sip",
-                "wrap_up_seconds": 1,
-                "announce_every_seconds": 0,
-                "ring_timeout_seconds": 8,
-                "sip": {
-                    "port": 0,
-                    "trunks": [{"name": "carrier", "host": "127.0.0.1", "port": carrier_port}],
-                    "dids": [DID],
-                    "phones": {"1001": "secret-1", "1003": "secret-3"},
-                    "nonce_secret": "cti-on-sip-media-test-nonce",
-                    "media_engine": True,
-                },
-            },
-        },
+    settings = sip_settings(
+        tmp_path,
+        sqlite_template,
+        media={"port_min": 42000, "port_max": 42998, "music_on_hold": str(tmp_path / "music.wav")},
+        trunks=[carrier_trunk(carrier_port)],
+        dids=[DID],
+        phones={"1001": "secret-1", "1003": "secret-3"},
+        nonce_secret="cti-on-sip-media-test-nonce",
+        ring_timeout_seconds=8,
+        media_engine=True,
     )
     scenario = tmp_path / "customer.xml"
     scenario.write_text(
@@ -99,14 +74,7 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_whispers_and_
         .replace('<pause milliseconds="4000" />', '<pause milliseconds="9500" />')
     )
     db = make_async_engine(settings.database_url)
-    telephony = build_telephony(
-        settings.telephony,
-        EventBus(),
-        async_sessionmaker(db, expire_on_commit=False),
-        media=settings.media,
-        recordings_dir=settings.recordings_path,
-    )
-    assert telephony is not None
+    telephony = sip_telephony(settings, db, with_media=True)
     customer = RtpTonePeer()
     processes: list[asyncio.subprocess.Process] = []
     heard = {no: tmp_path / f"heard-{no}" for no in PHONE_HZ}
@@ -118,48 +86,28 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_whispers_and_
             assert switch.media is not None
             engine = telephony.engine
             for no, hz in PHONE_HZ.items():
-                write_tone_wav(tmp_path / f"{no}.wav", hz=hz, seconds=20)
-                argv = baresip_phone(
-                    tmp_path / f"baresip-{no}",
-                    sip_port=free_udp_port(also_next=True),
-                    registrar=switch.address,
-                    extension=no,
+                await start_baresip_phone(
+                    processes,
+                    tmp_path,
+                    switch,
+                    no,
                     password=f"secret-{no[-1]}",
-                    source=tmp_path / f"{no}.wav",
+                    hz=hz,
                     recordings=heard[no],
                 )
-                processes.append(await start_peer(*argv, cwd=tmp_path, log=f"baresip-{no}.log"))
-                await switch.phones.wait_for(no, timeout=10)
             telephony.set_profile("1001", [SERVICE_GROUP])
             await engine.log_in("login-1001", "1001", "1001")
 
             await customer.open()
-            processes.append(
-                await start_peer(
-                    SIPP,
-                    "{}:{}".format(*switch.address),
-                    "-sf",
-                    str(scenario),
-                    "-s",
-                    DID,
-                    "-key",
-                    "peer_media_port",
-                    str(customer.port),
-                    "-i",
-                    "127.0.0.1",
-                    "-mp",
-                    str(free_media_ports()),
-                    "-p",
-                    str(carrier_port),
-                    "-m",
-                    "1",
-                    "-nostdin",
-                    "-timeout",
-                    "25s",
-                    "-timeout_error",
-                    cwd=tmp_path,
-                    log="customer.log",
-                )
+            await start_sipp_customer(
+                processes,
+                tmp_path,
+                switch,
+                scenario,
+                did=DID,
+                media_port=customer.port,
+                carrier_port=carrier_port,
+                timeout="25s",
             )
             await until(lambda: bool(engine.calls()))
             (call,) = engine.calls()

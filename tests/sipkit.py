@@ -1,0 +1,168 @@
+"""The shared kit of the SIP and CTI peer tests: settings for ``telephony.switch =
+"sip"``, the runtime on SQLite, baresip agents and a SIPp customer, and a poller.
+
+The peers themselves (baresip's argv, the RTP tone peer, process handling) are in
+:mod:`peers`; this module puts them together the way the tests on the SIP switch do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from callcenter.app.bus import EventBus
+from callcenter.config import Settings, load_settings
+from callcenter.switch.sip.b2bua import SipSwitch
+from callcenter.telephony import Telephony, build_telephony
+from peers import baresip_phone, free_media_ports, free_udp_port, start_peer, write_tone_wav
+
+SCENARIOS = Path(__file__).resolve().parent / "fixtures" / "sip" / "sipp"
+SIPP = "/usr/bin/sipp"
+
+Processes = list[asyncio.subprocess.Process]
+
+
+async def until(
+    condition: Callable[[], bool], within: float = 10.0, *, every: float = 0.05
+) -> None:
+    """Polls ``condition`` every ``every`` seconds until it holds, for ``within`` at most."""
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(every)
+
+
+def sip_settings(
+    tmp_path: Path,
+    sqlite_template: Path,
+    *,
+    trunks: Sequence[dict[str, Any]],
+    phones: dict[str, str],
+    nonce_secret: str,
+    dids: Sequence[str] = (),
+    ring_timeout_seconds: int | None = None,
+    media: dict[str, Any] | None = None,
+    media_engine: bool = False,
+) -> Settings:
+    """Settings for the SIP switch on an ephemeral port, with call records in a copy of
+    the SQLite template, a one-second wrap-up and no queue announcements."""
+    shutil.copyfile(sqlite_template, tmp_path / "cc.db")
+    sip: dict[str, Any] = {"port": 0, "trunks": list(trunks)}
+    if dids:
+        sip["dids"] = list(dids)
+    sip |= {"phones": phones, "nonce_secret": nonce_secret}
+    if media_engine:
+        sip["media_engine"] = True
+    telephony: dict[str, Any] = {
+        "switch": "sip",
+        "wrap_up_seconds": 1,
+        "announce_every_seconds": 0,
+    }
+    if ring_timeout_seconds is not None:
+        telephony["ring_timeout_seconds"] = ring_timeout_seconds
+    telephony["sip"] = sip
+    overrides: dict[str, Any] = {
+        "data_dir": str(tmp_path),
+        "database": {"url": f"sqlite:///{tmp_path / 'cc.db'}"},
+    }
+    if media is not None:
+        overrides["media"] = media
+    overrides["telephony"] = telephony
+    return load_settings(environ={}, overrides=overrides)
+
+
+def carrier_trunk(port: int, **credentials: str) -> dict[str, Any]:
+    """The trunk named ``carrier`` at 127.0.0.1:``port`` (with digest credentials if given)."""
+    return {"name": "carrier", "host": "127.0.0.1", "port": port, **credentials}
+
+
+def sip_telephony(settings: Settings, db: AsyncEngine, *, with_media: bool = False) -> Telephony:
+    """The runtime the settings ask for, on ``db``; ``with_media`` hands it the media
+    settings and the recordings path (for ``sip.media_engine``)."""
+    sessions = async_sessionmaker(db, expire_on_commit=False)
+    if with_media:
+        telephony = build_telephony(
+            settings.telephony,
+            EventBus(),
+            sessions,
+            media=settings.media,
+            recordings_dir=settings.recordings_path,
+        )
+    else:
+        telephony = build_telephony(settings.telephony, EventBus(), sessions)
+    assert telephony is not None
+    return telephony
+
+
+async def start_baresip_phone(
+    processes: Processes,
+    tmp_path: Path,
+    switch: SipSwitch,
+    extension: str,
+    *,
+    password: str,
+    hz: float,
+    recordings: Path,
+) -> None:
+    """A baresip registering ``extension`` at the switch, playing a ``hz`` tone and
+    recording what it hears in ``recordings``; returns once it is registered. Its
+    process goes into ``processes`` (to be stopped by the caller) before the wait."""
+    assert switch.phones is not None
+    write_tone_wav(tmp_path / f"{extension}.wav", hz=hz, seconds=20)
+    argv = baresip_phone(
+        tmp_path / f"baresip-{extension}",
+        sip_port=free_udp_port(also_next=True),
+        registrar=switch.address,
+        extension=extension,
+        password=password,
+        source=tmp_path / f"{extension}.wav",
+        recordings=recordings,
+    )
+    processes.append(await start_peer(*argv, cwd=tmp_path, log=f"baresip-{extension}.log"))
+    await switch.phones.wait_for(extension, timeout=10)
+
+
+async def start_sipp_customer(
+    processes: Processes,
+    tmp_path: Path,
+    switch: SipSwitch,
+    scenario: Path,
+    *,
+    did: str,
+    media_port: int,
+    carrier_port: int,
+    timeout: str,
+) -> asyncio.subprocess.Process:
+    """SIPp, as the carrier at ``carrier_port``, calls ``did`` once with ``scenario``,
+    its media at ``media_port``; logs to ``customer.log``. Also goes into ``processes``."""
+    process = await start_peer(
+        SIPP,
+        "{}:{}".format(*switch.address),
+        "-sf",
+        str(scenario),
+        "-s",
+        did,
+        "-key",
+        "peer_media_port",
+        str(media_port),
+        "-i",
+        "127.0.0.1",
+        "-mp",
+        str(free_media_ports()),
+        "-p",
+        str(carrier_port),
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        timeout,
+        "-timeout_error",
+        cwd=tmp_path,
+        log="customer.log",
+    )
+    processes.append(process)
+    return process
