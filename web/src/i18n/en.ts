@@ -534,6 +534,8 @@ const en: Messages = {
     notAnswered: 'Not answered',
     business: 'Business form',
     businessHint: "The campaign's script, products and disposition appear here.",
+    script: 'Script',
+    noScript: 'This campaign has no script.',
     shortcuts: 'Keyboard shortcuts',
     shortcutAnswer: 'Answer',
     shortcutHangup: 'Hang up',

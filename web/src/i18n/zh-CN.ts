@@ -529,6 +529,8 @@ const zhCN = {
     notAnswered: '未接通',
     business: '业务表单',
     businessHint: '外呼任务的话术、产品与结果登记将显示在这里。',
+    script: '话术',
+    noScript: '本任务没有话术。',
     shortcuts: '快捷键',
     shortcutAnswer: '接听',
     shortcutHangup: '挂断',
