@@ -17,14 +17,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from callcenter.app.bus import EventBus
 from callcenter.config import Settings, load_settings
+from callcenter.sip.auth import DigestServer
 from callcenter.switch.sip.b2bua import SipSwitch
+from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.telephony import Telephony, build_telephony
 from peers import baresip_phone, free_media_ports, free_udp_port, start_peer, write_tone_wav
 
 SCENARIOS = Path(__file__).resolve().parent / "fixtures" / "sip" / "sipp"
 SIPP = "/usr/bin/sipp"
+REALM = "callcenter.test"
 
 Processes = list[asyncio.subprocess.Process]
+
+
+def md5_registrar(passwords: dict[str, str], nonce_secret: bytes) -> Registrar:
+    """The switch's registrar for ``passwords`` (extension: password) in :data:`REALM`,
+    with MD5 digest only (baresip 1.0.0 gives up on SHA-256)."""
+    return Registrar(
+        {no: Ha1.of(no, REALM, password) for no, password in passwords.items()},
+        DigestServer(nonce_secret, REALM, algorithms=("MD5",)),
+        min_expires=30,
+        default_expires=120,
+    )
 
 
 async def until(
@@ -34,6 +48,16 @@ async def until(
     async with asyncio.timeout(within):
         while not condition():
             await asyncio.sleep(every)
+
+
+async def wait_for(seen: list[object], match: Callable[[object], bool], within: float) -> object:
+    """The first event in ``seen`` that ``match`` accepts, polled for ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            for event in seen:
+                if match(event):
+                    return event
+            await asyncio.sleep(0.02)
 
 
 def sip_settings(
@@ -126,22 +150,22 @@ async def start_baresip_phone(
     await switch.phones.wait_for(extension, timeout=10)
 
 
-async def start_sipp_customer(
-    processes: Processes,
-    tmp_path: Path,
-    switch: SipSwitch,
+async def sipp_calls_did(
+    cwd: Path,
+    switch: tuple[str, int],
     scenario: Path,
     *,
     did: str,
     media_port: int,
     carrier_port: int,
     timeout: str,
+    log: str,
 ) -> asyncio.subprocess.Process:
-    """SIPp, as the carrier at ``carrier_port``, calls ``did`` once with ``scenario``,
-    its media at ``media_port``; logs to ``customer.log``. Also goes into ``processes``."""
-    process = await start_peer(
+    """SIPp, as the carrier at ``carrier_port``, calls ``did`` at the switch once with
+    ``scenario``; its SDP points at ``media_port`` (an :class:`peers.RtpTonePeer`)."""
+    return await start_peer(
         SIPP,
-        "{}:{}".format(*switch.address),
+        "{}:{}".format(*switch),
         "-sf",
         str(scenario),
         "-s",
@@ -161,8 +185,6 @@ async def start_sipp_customer(
         "-timeout",
         timeout,
         "-timeout_error",
-        cwd=tmp_path,
-        log="customer.log",
+        cwd=cwd,
+        log=log,
     )
-    processes.append(process)
-    return process

@@ -32,8 +32,8 @@ from sipkit import (
     carrier_trunk,
     sip_settings,
     sip_telephony,
+    sipp_calls_did,
     start_baresip_phone,
-    start_sipp_customer,
     until,
 )
 
@@ -87,15 +87,17 @@ async def test_inbound_call_is_queued_answered_by_baresip_and_blind_transferred(
             await engine.ready("ready-1001", "1001")
 
             await media.open()
-            await start_sipp_customer(
-                processes,
-                tmp_path,
-                switch,
-                scenario,
-                did=DID,
-                media_port=media.port,
-                carrier_port=carrier_port,
-                timeout="20s",
+            processes.append(
+                await sipp_calls_did(
+                    tmp_path,
+                    switch.address,
+                    scenario,
+                    did=DID,
+                    media_port=media.port,
+                    carrier_port=carrier_port,
+                    timeout="20s",
+                    log="customer.log",
+                )
             )
             await until(lambda: bool(engine.calls()))
             (call,) = engine.calls()

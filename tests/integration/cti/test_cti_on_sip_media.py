@@ -33,8 +33,8 @@ from sipkit import (
     carrier_trunk,
     sip_settings,
     sip_telephony,
+    sipp_calls_did,
     start_baresip_phone,
-    start_sipp_customer,
 )
 from sipkit import until as _until
 
@@ -99,15 +99,17 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_whispers_and_
             await engine.log_in("login-1001", "1001", "1001")
 
             await customer.open()
-            await start_sipp_customer(
-                processes,
-                tmp_path,
-                switch,
-                scenario,
-                did=DID,
-                media_port=customer.port,
-                carrier_port=carrier_port,
-                timeout="25s",
+            processes.append(
+                await sipp_calls_did(
+                    tmp_path,
+                    switch.address,
+                    scenario,
+                    did=DID,
+                    media_port=customer.port,
+                    carrier_port=carrier_port,
+                    timeout="25s",
+                    log="customer.log",
+                )
             )
             await until(lambda: bool(engine.calls()))
             (call,) = engine.calls()

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 import soundfile
 
-from callcenter.sip.auth import DigestServer
 from callcenter.switch.ports import (
     BridgeId,
     HangupCause,
@@ -32,14 +31,12 @@ from callcenter.switch.ports import (
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.legs import LegState
-from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.switch.sip.trunks import Trunk
 from peers import (
     AUDIO_RATE,
     RtpTonePeer,
     baresip_command,
     baresip_phone,
-    free_media_ports,
     free_udp_port,
     peer_log,
     start_peer,
@@ -47,29 +44,18 @@ from peers import (
     tone_strength,
     write_tone_wav,
 )
+from sipkit import SCENARIOS, md5_registrar, sipp_calls_did
+from sipkit import until as _until
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
 HARD_TIMEOUT = 20.0
-REALM = "callcenter.test"
+NONCE_SECRET = b"did-test-nonce-secret-0123456789"
 DID = "4008001000"
 CARRIER_HZ = 1000.0
 PHONE_HZ = 400.0
 
 
-def phones_registrar() -> Registrar:
-    return Registrar(
-        {"1001": Ha1.of("1001", REALM, "secret")},
-        DigestServer(b"did-test-nonce-secret-0123456789", REALM, algorithms=("MD5",)),
-        min_expires=30,
-        default_expires=120,
-    )
-
-
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.02)
+    await _until(condition, within, every=0.02)
 
 
 async def wait_for_leg_event(
@@ -94,7 +80,7 @@ async def test_carrier_call_to_a_did_talks_both_ways_with_the_registered_phone(
     media = RtpTonePeer()
     async with (
         asyncio.timeout(HARD_TIMEOUT),
-        SipSwitch([trunk], registrar=phones_registrar()) as switch,
+        SipSwitch([trunk], registrar=md5_registrar({"1001": "secret"}, NONCE_SECRET)) as switch,
     ):
         assert switch.phones is not None
         seen: list[object] = []
@@ -113,34 +99,17 @@ async def test_carrier_call_to_a_did_talks_both_ways_with_the_registered_phone(
         try:
             (binding,) = await switch.phones.wait_for("1001", timeout=10.0)
             await media.open()
-            carrier = await start_peer(
-                SIPP,
-                f"{switch.address[0]}:{switch.address[1]}",
-                "-sf",
-                str(SCENARIOS / "b2bua_carrier_calls_did.xml"),
-                "-s",
-                DID,
-                "-key",
-                "peer_media_port",
-                str(media.port),
-                "-i",
-                "127.0.0.1",
-                "-mp",
-                str(free_media_ports()),
-                "-p",
-                str(carrier_port),
-                "-m",
-                "1",
-                "-nostdin",
-                "-timeout",
-                "15s",
-                "-timeout_error",
-                cwd=tmp_path,
+            carrier = await sipp_calls_did(
+                tmp_path,
+                switch.address,
+                SCENARIOS / "b2bua_carrier_calls_did.xml",
+                did=DID,
+                media_port=media.port,
+                carrier_port=carrier_port,
+                timeout="15s",
                 log="carrier.log",
             )
-            async with asyncio.timeout(10):
-                while not seen:
-                    await asyncio.sleep(0.02)
+            await until(lambda: bool(seen), within=10)
             offered = seen[0]
             assert isinstance(offered, LegOffered), seen
             assert (offered.trunk, offered.dialled, offered.caller) == (
@@ -197,8 +166,7 @@ async def test_a_phone_blind_transfers_the_caller_to_another_phone_with_refer(
     the caller to 1002's registered phone (the core sees the caller redirected to 1002
     and gone), NOTIFYs 200 so 1001 hangs up, and the caller then hears 1002's tone."""
     carrier_port = free_udp_port()
-    registrar = phones_registrar()
-    registrar.credentials["1002"] = Ha1.of("1002", REALM, "secret")
+    registrar = md5_registrar({"1001": "secret", "1002": "secret"}, NONCE_SECRET)
     scenario = tmp_path / "carrier.xml"
     scenario.write_text(
         (SCENARIOS / "b2bua_carrier_calls_did.xml")
@@ -232,35 +200,18 @@ async def test_a_phone_blind_transfers_the_caller_to_another_phone_with_refer(
                 await switch.phones.wait_for(extension, timeout=10.0)
             await media.open()
             processes.append(
-                await start_peer(
-                    SIPP,
-                    "{}:{}".format(*switch.address),
-                    "-sf",
-                    str(scenario),
-                    "-s",
-                    DID,
-                    "-key",
-                    "peer_media_port",
-                    str(media.port),
-                    "-i",
-                    "127.0.0.1",
-                    "-mp",
-                    str(free_media_ports()),
-                    "-p",
-                    str(carrier_port),
-                    "-m",
-                    "1",
-                    "-nostdin",
-                    "-timeout",
-                    "15s",
-                    "-timeout_error",
-                    cwd=tmp_path,
+                await sipp_calls_did(
+                    tmp_path,
+                    switch.address,
+                    scenario,
+                    did=DID,
+                    media_port=media.port,
+                    carrier_port=carrier_port,
+                    timeout="15s",
                     log="carrier.log",
                 )
             )
-            async with asyncio.timeout(10):
-                while not seen:
-                    await asyncio.sleep(0.02)
+            await until(lambda: bool(seen), within=10)
             offered = seen[0]
             assert isinstance(offered, LegOffered)
             customer = offered.leg

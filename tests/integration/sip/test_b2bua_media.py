@@ -14,7 +14,6 @@ resumes the call before the customer hangs up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ import soundfile
 
 from callcenter.media.client import EngineClient
 from callcenter.media.g711 import ulaw_to_pcm16
-from callcenter.sip.auth import DigestServer
 from callcenter.switch.ports import (
     BridgeId,
     LegAnswered,
@@ -38,13 +36,11 @@ from callcenter.switch.ports import (
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.media import MediaOptions
-from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.switch.sip.trunks import Trunk
 from peers import (
     AUDIO_RATE,
     RtpTonePeer,
     baresip_phone,
-    free_media_ports,
     free_udp_port,
     peer_log,
     start_peer,
@@ -52,11 +48,9 @@ from peers import (
     tone_strength,
     write_tone_wav,
 )
+from sipkit import SCENARIOS, md5_registrar, sipp_calls_did, wait_for
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
 HARD_TIMEOUT = 25.0
-REALM = "callcenter.test"
 DID = "4008001000"
 CARRIER_HZ = 1000.0
 PHONE_HZ = 400.0
@@ -78,15 +72,6 @@ class KeyHearingPeer(RtpTonePeer):
         super().on_datagram(data, source)
 
 
-async def wait_for(seen: list[object], match: Callable[[object], bool], within: float) -> object:
-    async with asyncio.timeout(within):
-        while True:
-            for event in seen:
-                if match(event):
-                    return event
-            await asyncio.sleep(0.02)
-
-
 @pytest.mark.sipp
 @pytest.mark.baresip
 async def test_a_call_through_the_engine_is_recorded_in_stereo_and_held_with_music(
@@ -96,12 +81,7 @@ async def test_a_call_through_the_engine_is_recorded_in_stereo_and_held_with_mus
     write_tone_wav(tmp_path / "phone.wav", hz=PHONE_HZ, seconds=15)
     write_tone_wav(tmp_path / "music.wav", hz=MUSIC_HZ, seconds=3)
     scenario = SCENARIOS / "b2bua_customer_held_music.xml"
-    registrar = Registrar(
-        {"1001": Ha1.of("1001", REALM, "secret")},
-        DigestServer(b"media-test-nonce-secret-01234567", REALM, algorithms=("MD5",)),
-        min_expires=30,
-        default_expires=120,
-    )
+    registrar = md5_registrar({"1001": "secret"}, b"media-test-nonce-secret-01234567")
     options = MediaOptions(tmp_path / "recordings", music_on_hold=str(tmp_path / "music.wav"))
     heard_dir = tmp_path / "heard"
     media = KeyHearingPeer()
@@ -133,13 +113,16 @@ async def test_a_call_through_the_engine_is_recorded_in_stereo_and_held_with_mus
             try:
                 await switch.phones.wait_for("1001", timeout=10.0)
                 await media.open()
-                carrier = await start_peer(
-                    SIPP, "{}:{}".format(*switch.address), "-sf", str(scenario), "-s", DID,
-                    "-key", "peer_media_port", str(media.port), "-i", "127.0.0.1",
-                    "-mp", str(free_media_ports()), "-p", str(carrier_port), "-m", "1",
-                    "-nostdin", "-timeout", "15s", "-timeout_error",
-                    cwd=tmp_path, log="carrier.log",
-                )  # fmt: skip
+                carrier = await sipp_calls_did(
+                    tmp_path,
+                    switch.address,
+                    scenario,
+                    did=DID,
+                    media_port=media.port,
+                    carrier_port=carrier_port,
+                    timeout="15s",
+                    log="carrier.log",
+                )
                 offered = await wait_for(seen, lambda e: isinstance(e, LegOffered), 10)
                 assert isinstance(offered, LegOffered)
                 customer, agent = offered.leg, LegId("agent-1001")

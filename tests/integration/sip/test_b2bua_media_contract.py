@@ -31,11 +31,10 @@ from callcenter.switch.contract import (
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.media import MediaOptions
 from peers import free_media_ports, free_udp_port, stop, write_rfc4733_pcap, write_tone_wav
+from sipkit import SCENARIOS, SIPP
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
 HARD_TIMEOUT = 20.0
 KEYS = "123"
 

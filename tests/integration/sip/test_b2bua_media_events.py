@@ -15,7 +15,7 @@ end gone silent; and the recordings a crash left, repaired when the switch start
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +37,10 @@ from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.media import MediaOptions
 from callcenter.switch.sip.trunks import Trunk
 from peers import AUDIO_RATE, free_media_ports, free_udp_port, peer_log, start_peer, stop
+from sipkit import SCENARIOS, SIPP, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
 HARD_TIMEOUT = 20.0
 GREETING = (
     "Hello, you have reached the voicemail of John Smith. I am not available right now. "
@@ -56,15 +55,6 @@ async def engine() -> AsyncIterator[EngineClient]:
         yield client
     finally:
         await client.close()
-
-
-async def wait_for(seen: list[object], match: Callable[[object], bool], within: float) -> object:
-    async with asyncio.timeout(within):
-        while True:
-            for event in seen:
-                if match(event):
-                    return event
-            await asyncio.sleep(0.02)
 
 
 def sipp(scenario: str, *args: str) -> tuple[str, ...]:
