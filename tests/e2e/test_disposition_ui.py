@@ -13,6 +13,7 @@ the dial box, and POST /desk/dial answers 403.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ import pytest
 from callcenter.web.app import UI_DIST
 from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "disposition.mjs"
 SCREENS = ROOT / "test-artifacts" / "screens"
@@ -151,6 +153,7 @@ def test_an_agent_records_a_campaign_result_and_loses_a_button_with_its_permissi
         )
     finally:
         output = server.stop()
+    log.info("%s", result.stdout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "Traceback" not in output, output[-4000:]
     for locale in ("zh-CN", "en"):
