@@ -33,14 +33,17 @@ from callcenter.switch.ports import (
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.trunks import Trunk
-from peers import free_media_ports, free_udp_port
+from peers import (
+    AUDIO_RATE,
+    BARESIP,
+    BARESIP_MODULES,
+    free_media_ports,
+    free_udp_port,
+    tone_strength,
+)
+from sipkit import SCENARIOS, SIPP
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "sip" / "sipp"
-SIPP = "/usr/bin/sipp"
-BARESIP = "/usr/bin/baresip"
-BARESIP_MODULES = "/usr/lib/baresip/modules"
 HARD_TIMEOUT = 20.0
-RATE = 8000
 PEER_TIMEOUT = "15s"
 
 
@@ -458,8 +461,10 @@ async def test_bye_for_an_unknown_dialog_gets_481(tmp_path: Path) -> None:
 
 def write_tone(path: Path, *, hz: float = 1000.0, seconds: float = 4.0) -> None:
     """A mu-law WAV (what SIPp's rtp_stream plays) of a pure tone."""
-    t = np.arange(int(seconds * RATE)) / RATE
-    soundfile.write(path, 0.5 * np.sin(2 * np.pi * hz * t), RATE, subtype="ULAW", format="WAV")
+    t = np.arange(int(seconds * AUDIO_RATE)) / AUDIO_RATE
+    soundfile.write(
+        path, 0.5 * np.sin(2 * np.pi * hz * t), AUDIO_RATE, subtype="ULAW", format="WAV"
+    )
 
 
 @pytest.mark.sipp
@@ -539,15 +544,6 @@ def baresip_agent(directory: Path, *, sip_port: int, source: Path, recordings: P
     (directory / "contacts").write_text("")
 
 
-def tone_strength(samples: np.ndarray, hz: float) -> float:
-    """Share of the signal's energy within 50 Hz of ``hz`` (0..1)."""
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
-    freqs = np.fft.rfftfreq(len(samples), 1 / RATE)
-    band = (freqs > hz - 50) & (freqs < hz + 50)
-    total = float(spectrum.sum())
-    return float(spectrum[band].sum()) / total if total > 0 else 0.0
-
-
 @pytest.mark.sipp
 @pytest.mark.baresip
 async def test_the_callers_tone_reaches_the_agents_baresip(tmp_path: Path) -> None:
@@ -556,7 +552,9 @@ async def test_the_callers_tone_reaches_the_agents_baresip(tmp_path: Path) -> No
     received holds the tone: most of its energy is at 1 kHz."""
     write_tone(tmp_path / "tone.wav")
     silence = tmp_path / "silence.wav"
-    soundfile.write(silence, np.zeros(30 * RATE, dtype=np.int16), RATE, subtype="PCM_16")
+    soundfile.write(
+        silence, np.zeros(30 * AUDIO_RATE, dtype=np.int16), AUDIO_RATE, subtype="PCM_16"
+    )
     sip_port = free_udp_port(also_next=True)
     recordings = tmp_path / "recordings"
     baresip_agent(tmp_path / "baresip", sip_port=sip_port, source=silence, recordings=recordings)
@@ -587,9 +585,9 @@ async def test_the_callers_tone_reaches_the_agents_baresip(tmp_path: Path) -> No
         received = sorted(recordings.glob("*dec*.wav"))
         assert received, f"{sorted(recordings.iterdir())}\n{phone.log()}"
         audio, rate = soundfile.read(received[-1])
-        assert rate == RATE
-        assert len(audio) >= 2 * RATE, len(audio)
-        strength = tone_strength(np.asarray(audio[: 3 * RATE], dtype=np.float64), 1000.0)
+        assert rate == AUDIO_RATE
+        assert len(audio) >= 2 * AUDIO_RATE, len(audio)
+        strength = tone_strength(np.asarray(audio[: 3 * AUDIO_RATE], dtype=np.float64), 1000.0)
         assert strength > 0.8, strength
         events.close()
 
