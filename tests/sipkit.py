@@ -11,13 +11,18 @@ import asyncio
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from callcenter.app.bus import EventBus
 from callcenter.config import Settings, load_settings
 from callcenter.sip.auth import DigestServer
+from callcenter.sip.endpoint import EndpointEvent, RequestReceived
+from callcenter.sip.message import Request, Response, make_response
+from callcenter.sip.transaction import ResponseReceived
+from callcenter.sip.transport import UdpTransport
+from callcenter.switch.ports import SwitchEvent
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.telephony import Telephony, build_telephony
@@ -28,6 +33,7 @@ SIPP = "/usr/bin/sipp"
 REALM = "callcenter.test"
 
 Processes = list[asyncio.subprocess.Process]
+E = TypeVar("E", bound=EndpointEvent)
 
 
 def md5_registrar(passwords: dict[str, str], nonce_secret: bytes) -> Registrar:
@@ -188,3 +194,48 @@ async def sipp_calls_did(
         cwd=cwd,
         log=log,
     )
+
+
+# -- scripted peers: our own UdpTransport endpoints, driven by hand ---------------------
+
+
+def collect(switch: SipSwitch) -> list[SwitchEvent]:
+    """A list the switch's events are appended to as they happen."""
+    seen: list[SwitchEvent] = []
+    switch.subscribe(seen.append)
+    return seen
+
+
+async def next_event(peer: UdpTransport, kind: type[E], method: str = "") -> E:
+    """The next endpoint event of ``kind`` (and request ``method``), skipping others;
+    each event is waited for 5 s at most."""
+    while True:
+        event = await asyncio.wait_for(peer.events.get(), 5.0)
+        if not isinstance(event, kind):
+            continue
+        if method and isinstance(event, RequestReceived) and event.request.method != method:
+            continue
+        return event
+
+
+async def request_at(peer: UdpTransport, method: str) -> Request:
+    """The next ``method`` request the peer receives."""
+    event = await next_event(peer, RequestReceived, method)
+    return event.request
+
+
+async def final_response(peer: UdpTransport) -> Response:
+    """The next final response the peer receives."""
+    while True:
+        event = await next_event(peer, ResponseReceived)
+        if event.response.is_final:
+            return event.response
+
+
+def ok(peer: UdpTransport, request: Request, body: bytes = b"") -> Response:
+    """The peer's 200 to ``request`` (with an SDP ``body`` if given)."""
+    host, port = peer.local_address
+    headers = [("Contact", f"<sip:peer@{host}:{port}>")]
+    if body:
+        headers.append(("Content-Type", "application/sdp"))
+    return make_response(request, 200, to_tag="peer", headers=headers, body=body)

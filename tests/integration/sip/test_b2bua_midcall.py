@@ -8,13 +8,11 @@ header and SDP line the switch sends can be checked.
 from __future__ import annotations
 
 import asyncio
-from typing import TypeVar
 
-from callcenter.sip.endpoint import AckReceived, Address, EndpointEvent, RequestReceived
+from callcenter.sip.endpoint import AckReceived, Address
 from callcenter.sip.headers import Headers
 from callcenter.sip.message import Request, Response, make_response
 from callcenter.sip.sdp import Direction, SessionDescription, build_offer
-from callcenter.sip.transaction import ResponseReceived
 from callcenter.sip.transport import UdpTransport
 from callcenter.sip.uri import NameAddr, SipUri
 from callcenter.switch.ports import (
@@ -29,35 +27,12 @@ from callcenter.switch.ports import (
     LegRedirected,
     LegResumed,
     LegUnbridged,
-    SwitchEvent,
 )
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.legs import LegState
+from sipkit import collect, final_response, next_event, ok, request_at
 
 TIMEOUT = 15.0
-E = TypeVar("E", bound=EndpointEvent)
-
-
-async def next_event(peer: UdpTransport, kind: type[E], method: str = "") -> E:
-    while True:
-        event = await asyncio.wait_for(peer.events.get(), 5.0)
-        if not isinstance(event, kind):
-            continue
-        if method and isinstance(event, RequestReceived) and event.request.method != method:
-            continue
-        return event
-
-
-async def request_at(peer: UdpTransport, method: str) -> Request:
-    event = await next_event(peer, RequestReceived, method)
-    return event.request
-
-
-async def final_response(peer: UdpTransport) -> Response:
-    while True:
-        event = await next_event(peer, ResponseReceived)
-        if event.response.is_final:
-            return event.response
 
 
 def sdp(port: int, direction: Direction = Direction.SENDRECV, version: int = 1) -> bytes:
@@ -70,20 +45,6 @@ def sdp(port: int, direction: Direction = Direction.SENDRECV, version: int = 1) 
 def direction_of(body: bytes) -> Direction | None:
     description = SessionDescription.parse(body)
     return description.media_direction(description.media[0])
-
-
-def ok(peer: UdpTransport, request: Request, body: bytes = b"") -> Response:
-    host, port = peer.local_address
-    headers = [("Contact", f"<sip:peer@{host}:{port}>")]
-    if body:
-        headers.append(("Content-Type", "application/sdp"))
-    return make_response(request, 200, to_tag="peer", headers=headers, body=body)
-
-
-def collect(switch: SipSwitch) -> list[SwitchEvent]:
-    seen: list[SwitchEvent] = []
-    switch.subscribe(seen.append)
-    return seen
 
 
 async def until(condition: object, within: float = 5.0) -> None:

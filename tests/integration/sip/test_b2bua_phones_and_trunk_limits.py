@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from callcenter.sip.auth import DigestClient, DigestServer
-from callcenter.sip.endpoint import Address, RequestReceived
+from callcenter.sip.endpoint import Address
 from callcenter.sip.headers import Headers
-from callcenter.sip.message import Request, Response, make_response
-from callcenter.sip.transaction import ResponseReceived
+from callcenter.sip.message import Request, make_response
 from callcenter.sip.transport import UdpTransport
 from callcenter.sip.uri import SipUri
 from callcenter.switch.ports import HangupCause, InvalidArgument, LegHungUp, LegId, SwitchEvent
@@ -23,6 +22,7 @@ from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.legs import LegState
 from callcenter.switch.sip.registrar import Registrar
 from callcenter.switch.sip.trunks import Trunk
+from sipkit import final_response, request_at
 
 TIMEOUT = 10.0
 
@@ -169,17 +169,3 @@ def phone_register(phone: UdpTransport, switch: Address) -> Request:
             ("Expires", "60"),
         ),
     )
-
-
-async def final_response(phone: UdpTransport) -> Response:
-    while True:
-        event = await asyncio.wait_for(phone.events.get(), 5.0)
-        if isinstance(event, ResponseReceived) and event.response.is_final:
-            return event.response
-
-
-async def request_at(phone: UdpTransport, method: str) -> Request:
-    while True:
-        event = await asyncio.wait_for(phone.events.get(), 5.0)
-        if isinstance(event, RequestReceived) and event.request.method == method:
-            return event.request

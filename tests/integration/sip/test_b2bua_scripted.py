@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import socket
 from itertools import count
-from typing import TypeVar
 
 import pytest
 
@@ -52,23 +51,10 @@ from callcenter.switch.sip.b2bua import NotSupported, SipSwitch
 from callcenter.switch.sip.legs import LegState
 from callcenter.switch.sip.relay import RtpPort, connect
 from callcenter.switch.sip.trunks import Trunk
+from sipkit import collect, final_response, next_event, ok
 
 TIMEOUT = 20.0
 _branches = count(1)
-
-
-E = TypeVar("E", bound=EndpointEvent)
-
-
-async def next_event(peer: UdpTransport, kind: type[E], method: str = "") -> E:
-    """The next endpoint event of ``kind`` (and request ``method``), skipping others."""
-    while True:
-        event = await asyncio.wait_for(peer.events.get(), 5.0)
-        if not isinstance(event, kind):
-            continue
-        if method and isinstance(event, RequestReceived) and event.request.method != method:
-            continue
-        return event
 
 
 async def invite_at(peer: UdpTransport) -> Request:
@@ -79,14 +65,6 @@ async def invite_at(peer: UdpTransport) -> Request:
 
 def answer_sdp(port: int = 40000) -> bytes:
     return bytes(build_offer(address="127.0.0.1", port=port, session_id=7, version=1))
-
-
-def ok(peer: UdpTransport, invite: Request, body: bytes = b"") -> Response:
-    host, port = peer.local_address
-    headers = [("Contact", f"<sip:peer@{host}:{port}>")]
-    if body:
-        headers.append(("Content-Type", "application/sdp"))
-    return make_response(invite, 200, to_tag="peer", headers=headers, body=body)
 
 
 def invite_from(peer: UdpTransport, switch: Address, *, body: bytes, call_id: str) -> Request:
@@ -108,20 +86,6 @@ def invite_from(peer: UdpTransport, switch: Address, *, body: bytes, call_id: st
         headers=Headers.of(*headers),
         body=body,
     )
-
-
-async def final_response(peer: UdpTransport) -> Response:
-    while True:
-        event = await next_event(peer, ResponseReceived)
-        assert isinstance(event, ResponseReceived)
-        if event.response.is_final:
-            return event.response
-
-
-def collect(switch: SipSwitch) -> list[SwitchEvent]:
-    seen: list[SwitchEvent] = []
-    switch.subscribe(seen.append)
-    return seen
 
 
 async def until(condition: object, seen: list[SwitchEvent], within: float = 5.0) -> None:
