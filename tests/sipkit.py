@@ -26,7 +26,14 @@ from callcenter.switch.ports import SwitchEvent
 from callcenter.switch.sip.b2bua import SipSwitch
 from callcenter.switch.sip.registrar import Ha1, Registrar
 from callcenter.telephony import Telephony, build_telephony
-from peers import baresip_phone, free_media_ports, free_udp_port, start_peer, write_tone_wav
+from peers import (
+    baresip_phone,
+    free_media_ports,
+    free_udp_port,
+    start_peer,
+    stop,
+    write_tone_wav,
+)
 
 SCENARIOS = Path(__file__).resolve().parent / "fixtures" / "sip" / "sipp"
 SIPP = "/usr/bin/sipp"
@@ -194,6 +201,18 @@ async def sipp_calls_did(
         cwd=cwd,
         log=log,
     )
+
+
+async def stop_peers(
+    processes: Processes, *, terminate: Sequence[asyncio.subprocess.Process] = ()
+) -> None:
+    """Asks the peers in ``terminate`` (still running) to end, then kills whichever of
+    ``processes`` still runs and reaps them all."""
+    for process in terminate:
+        if process.returncode is None:
+            process.terminate()
+    for process in processes:
+        await stop(process)
 
 
 # -- scripted peers: our own UdpTransport endpoints, driven by hand ---------------------

@@ -35,7 +35,7 @@ from callcenter.store.db import make_async_engine
 from callcenter.store.tables import CallRow, LegRow
 from callcenter.switch.ports import LegId
 from callcenter.switch.sip.legs import LegState
-from peers import free_media_ports, free_udp_port, peer_log, start_peer, stop
+from peers import free_media_ports, free_udp_port, peer_log, start_peer
 from sipkit import (
     SCENARIOS,
     SIPP,
@@ -43,6 +43,7 @@ from sipkit import (
     sip_settings,
     sip_telephony,
     start_baresip_phone,
+    stop_peers,
     until,
 )
 
@@ -150,11 +151,7 @@ async def test_a_progressive_campaign_dials_through_a_digest_trunk_to_baresip_ag
     finally:
         if dialer is not None:
             await dialer.stop()
-        for process in processes[1:]:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await stop(process)
+        await stop_peers(processes, terminate=processes[1:])
         await telephony.stop()
         await db.dispose()
 

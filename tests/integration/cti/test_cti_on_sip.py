@@ -26,7 +26,7 @@ from callcenter.domain.agent import AgentState
 from callcenter.store.db import make_async_engine
 from callcenter.store.tables import CallRow, LegRow
 from callcenter.telephony import SERVICE_GROUP
-from peers import AUDIO_RATE, RtpTonePeer, free_udp_port, peer_log, stop, tone_strength
+from peers import AUDIO_RATE, RtpTonePeer, free_udp_port, peer_log, tone_strength
 from sipkit import (
     SCENARIOS,
     carrier_trunk,
@@ -34,6 +34,7 @@ from sipkit import (
     sip_telephony,
     sipp_calls_did,
     start_baresip_phone,
+    stop_peers,
     until,
 )
 
@@ -117,11 +118,7 @@ async def test_inbound_call_is_queued_answered_by_baresip_and_blind_transferred(
                 row = (await connection.execute(select(CallRow))).one()
                 legs = (await connection.execute(select(LegRow))).all()
     finally:
-        for process in processes[:2]:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await stop(process)
+        await stop_peers(processes, terminate=processes[:2])
         await media.aclose()
         await telephony.stop()
         await db.dispose()

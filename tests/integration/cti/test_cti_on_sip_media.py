@@ -27,7 +27,7 @@ from callcenter.media.g711 import ulaw_to_pcm16
 from callcenter.store.db import make_async_engine
 from callcenter.switch.ports import ListenOnly, TalkListen, WhisperTo
 from callcenter.telephony import SERVICE_GROUP
-from peers import RtpTonePeer, free_udp_port, peer_log, stop, tone_strength, write_tone_wav
+from peers import RtpTonePeer, free_udp_port, peer_log, tone_strength, write_tone_wav
 from sipkit import (
     SCENARIOS,
     carrier_trunk,
@@ -35,6 +35,7 @@ from sipkit import (
     sip_telephony,
     sipp_calls_did,
     start_baresip_phone,
+    stop_peers,
 )
 from sipkit import until as _until
 
@@ -145,11 +146,7 @@ async def test_queued_caller_hears_music_then_a_supervisor_listens_whispers_and_
             assert await processes[-1].wait() == 0, peer_log(tmp_path, "customer.log")
             await asyncio.sleep(0.3)  # baresip closes its recordings when the call ends
     finally:
-        for process in processes[:2]:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await stop(process)
+        await stop_peers(processes, terminate=processes[:2])
         await customer.aclose()
         await telephony.stop()
         await db.dispose()

@@ -44,7 +44,7 @@ from peers import (
     tone_strength,
     write_tone_wav,
 )
-from sipkit import SCENARIOS, md5_registrar, sipp_calls_did
+from sipkit import SCENARIOS, md5_registrar, sipp_calls_did, stop_peers
 from sipkit import until as _until
 
 HARD_TIMEOUT = 20.0
@@ -235,11 +235,7 @@ async def test_a_phone_blind_transfers_the_caller_to_another_phone_with_refer(
             await wait_for_leg_event(seen, LegHungUp, agent)  # 1001 hung up after NOTIFY 200
             assert await processes[-1].wait() == 0, peer_log(tmp_path, "carrier.log")
         finally:
-            for process in processes[:2]:
-                if process.returncode is None:
-                    process.terminate()
-            for process in processes:
-                await stop(process)
+            await stop_peers(processes, terminate=processes[:2])
             await media.aclose()
         subscription.close()
     redirected = [e for e in seen if isinstance(e, LegRedirected)]
