@@ -12,11 +12,9 @@ switch runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from callcenter.media.client import EngineClient
 from callcenter.switch.contract import (
@@ -45,15 +43,6 @@ MEDIA_CHECKS: tuple[Check, ...] = (
     record_a_bridge,
     redirect_hands_the_leg_over,
 )
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def engine() -> AsyncIterator[EngineClient]:
-    client = await EngineClient(port_min=41000, port_max=41998).start()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def start_carrier(cwd: Path, scenario: Path, port: int) -> asyncio.subprocess.Process:

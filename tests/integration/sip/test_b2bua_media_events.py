@@ -15,12 +15,10 @@ end gone silent; and the recordings a crash left, repaired when the switch start
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import pytest_asyncio
 import soundfile
 
 from callcenter.media.client import EngineClient
@@ -46,15 +44,6 @@ GREETING = (
     "Hello, you have reached the voicemail of John Smith. I am not available right now. "
     "Please leave your name and number after the tone, and I will call you back."
 )
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def engine() -> AsyncIterator[EngineClient]:
-    client = await EngineClient(port_min=41000, port_max=41998).start()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 def sipp(scenario: str, *args: str) -> tuple[str, ...]:
