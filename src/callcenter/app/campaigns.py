@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
+from callcenter.app.crud import ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.domain.campaign import (
     CampaignSettings,
@@ -27,7 +28,7 @@ from callcenter.domain.campaign import (
     start_violations,
     step,
 )
-from callcenter.errors import AlreadyExists, InvalidInput, NotFound
+from callcenter.errors import InvalidInput, NotFound
 from callcenter.store.tables import (
     CampaignRow,
     CampaignVersionRow,
@@ -66,10 +67,7 @@ def lifecycle_of(row: CampaignRow) -> Lifecycle:
 
 class CampaignService:
     async def get(self, uow: UnitOfWork, campaign_id: int) -> CampaignRow:
-        row = await uow.session.get(CampaignRow, campaign_id)
-        if row is None:
-            raise NotFound(kind="campaign", id=campaign_id)
-        return row
+        return await get_row(uow, CampaignRow, campaign_id, kind="campaign")
 
     async def list_campaigns(self, uow: UnitOfWork) -> list[CampaignRow]:
         return list(await uow.session.scalars(select(CampaignRow).order_by(CampaignRow.id)))
@@ -86,8 +84,7 @@ class CampaignService:
         name = _name(name)
         parsed = CampaignSettings.parse(settings)
         await self._check_references(uow, parsed)
-        if await uow.session.scalar(select(CampaignRow.id).where(CampaignRow.name == name)):
-            raise AlreadyExists(kind="campaign", value=name)
+        await ensure_unique(uow, CampaignRow.name, name, ids=CampaignRow.id, kind="campaign")
         now = utc_now()
         row = CampaignRow(
             name=name,
@@ -129,11 +126,9 @@ class CampaignService:
         changes: dict[str, Any] = {}
         if name is not None:
             name = _name(name)
-            clash = await uow.session.scalar(
-                select(CampaignRow.id).where(CampaignRow.name == name, CampaignRow.id != row.id)
+            await ensure_unique(
+                uow, CampaignRow.name, name, ids=CampaignRow.id, kind="campaign", other_than=row.id
             )
-            if clash:
-                raise AlreadyExists(kind="campaign", value=name)
             changes["name"] = name
         if description is not None:
             changes["description"] = check_text("description", description)

@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
+from callcenter.app.crud import ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.domain.dialing_policy import Outcome
-from callcenter.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from callcenter.errors import InUse, InvalidInput
 from callcenter.store.tables import CallResultRow, DispositionRow
 from callcenter.store.uow import UnitOfWork
 
@@ -89,10 +90,7 @@ class DispositionService:
         return list(await uow.session.scalars(select(DispositionRow).order_by(DispositionRow.id)))
 
     async def get(self, uow: UnitOfWork, disposition_id: int) -> DispositionRow:
-        row = await uow.session.get(DispositionRow, disposition_id)
-        if row is None:
-            raise NotFound(kind="disposition", id=disposition_id)
-        return row
+        return await get_row(uow, DispositionRow, disposition_id, kind="disposition")
 
     async def ensure_defaults(self, uow: UnitOfWork, actor: Actor) -> int:
         """Add the default dispositions whose codes are missing; return how many."""
@@ -130,8 +128,9 @@ class DispositionService:
         outcome: str,
         enabled: bool,
     ) -> DispositionRow:
-        if await uow.session.scalar(select(DispositionRow.id).where(DispositionRow.code == code)):
-            raise AlreadyExists(kind="disposition", value=code)
+        await ensure_unique(
+            uow, DispositionRow.code, code, ids=DispositionRow.id, kind="disposition"
+        )
         now = utc_now()
         row = DispositionRow(
             code=code,

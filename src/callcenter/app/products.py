@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
+from callcenter.app.crud import ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
-from callcenter.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from callcenter.errors import InUse, InvalidInput
 from callcenter.store.tables import CallResultRow, CampaignRow, ProductRow
 from callcenter.store.uow import UnitOfWork
 
@@ -133,10 +134,7 @@ class ProductService:
         return list(await uow.session.scalars(select(ProductRow).order_by(ProductRow.name)))
 
     async def get(self, uow: UnitOfWork, product_id: int) -> ProductRow:
-        row = await uow.session.get(ProductRow, product_id)
-        if row is None:
-            raise NotFound(kind="product", id=product_id)
-        return row
+        return await get_row(uow, ProductRow, product_id, kind="product")
 
     async def create(
         self,
@@ -148,8 +146,7 @@ class ProductService:
         attributes: Sequence[Mapping[str, Any]],
     ) -> ProductRow:
         name = _name(name)
-        if await uow.session.scalar(select(ProductRow.id).where(ProductRow.name == name)):
-            raise AlreadyExists(kind="product", value=name)
+        await ensure_unique(uow, ProductRow.name, name, ids=ProductRow.id, kind="product")
         now = utc_now()
         row = ProductRow(
             name=name,
@@ -185,11 +182,9 @@ class ProductService:
         row = await self.get(uow, product_id)
         if name is not None:
             name = _name(name)
-            clash = await uow.session.scalar(
-                select(ProductRow.id).where(ProductRow.name == name, ProductRow.id != row.id)
+            await ensure_unique(
+                uow, ProductRow.name, name, ids=ProductRow.id, kind="product", other_than=row.id
             )
-            if clash:
-                raise AlreadyExists(kind="product", value=name)
             row.name = name
         if description is not None:
             row.description = check_text("description", description)

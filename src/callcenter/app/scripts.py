@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
+from callcenter.app.crud import ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
-from callcenter.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from callcenter.errors import InUse, InvalidInput, NotFound
 from callcenter.store.tables import CampaignRow, LeadRow, ProductRow, ScriptRow
 from callcenter.store.uow import UnitOfWork
 
@@ -68,15 +69,11 @@ class ScriptService:
         return list(await uow.session.scalars(select(ScriptRow).order_by(ScriptRow.name)))
 
     async def get(self, uow: UnitOfWork, script_id: int) -> ScriptRow:
-        row = await uow.session.get(ScriptRow, script_id)
-        if row is None:
-            raise NotFound(kind="script", id=script_id)
-        return row
+        return await get_row(uow, ScriptRow, script_id, kind="script")
 
     async def create(self, uow: UnitOfWork, actor: Actor, *, name: str, body: str) -> ScriptRow:
         name = _name(name)
-        if await uow.session.scalar(select(ScriptRow.id).where(ScriptRow.name == name)):
-            raise AlreadyExists(kind="script", value=name)
+        await ensure_unique(uow, ScriptRow.name, name, ids=ScriptRow.id, kind="script")
         now = utc_now()
         row = ScriptRow(name=name, body=_body(body), created_at=now, updated_at=now)
         uow.session.add(row)
@@ -100,11 +97,9 @@ class ScriptService:
         row = await self.get(uow, script_id)
         if name is not None:
             name = _name(name)
-            clash = await uow.session.scalar(
-                select(ScriptRow.id).where(ScriptRow.name == name, ScriptRow.id != row.id)
+            await ensure_unique(
+                uow, ScriptRow.name, name, ids=ScriptRow.id, kind="script", other_than=row.id
             )
-            if clash:
-                raise AlreadyExists(kind="script", value=name)
             row.name = name
         if body is not None:
             row.body = _body(body)
