@@ -1,16 +1,19 @@
 """What the campaign admin services (campaigns, products, scripts, dispositions) share.
 
-Each keeps its own rules and events; these are the lookups they all make: a row by id,
-or NotFound, and a name (or code) no other row of the table holds, or AlreadyExists.
+Each keeps its own rules; these are the steps they all take: a row by id, or NotFound;
+a name (or code) no other row of the table holds, or AlreadyExists; and a change
+committed together with its audit row and its ``<kind>.changed`` event.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from callcenter.app import audit
+from callcenter.app.audit import Actor
 from callcenter.errors import AlreadyExists, NotFound
 from callcenter.store.uow import UnitOfWork
 
@@ -40,3 +43,19 @@ async def ensure_unique(
         query = query.where(ids != other_than)
     if await uow.session.scalar(query):
         raise AlreadyExists(kind=kind, value=value)
+
+
+async def commit_change(
+    uow: UnitOfWork,
+    actor: Actor,
+    kind: str,
+    verb: str,
+    row_id: int,
+    detail: dict[str, Any],
+    *,
+    view: str,
+) -> None:
+    """Audit ``<kind>.<verb>`` on the row, publish ``<kind>.changed`` to ``view``, commit."""
+    audit.record(uow, actor, f"{kind}.{verb}", target_type=kind, target_id=row_id, detail=detail)
+    uow.emit(f"{kind}.changed", {"id": row_id}, view)
+    await uow.commit()

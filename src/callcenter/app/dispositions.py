@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
-from callcenter.app.crud import ensure_unique, get_row
+from callcenter.app.crud import commit_change, ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.domain.dialing_policy import Outcome
 from callcenter.errors import InUse, InvalidInput
@@ -143,16 +143,7 @@ class DispositionService:
         )
         uow.session.add(row)
         await flush_unique(uow, "disposition", code)
-        audit.record(
-            uow,
-            actor,
-            "disposition.create",
-            target_type="disposition",
-            target_id=row.id,
-            detail={"code": code},
-        )
-        uow.emit("disposition.changed", {"id": row.id}, VIEW)
-        await uow.commit()
+        await commit_change(uow, actor, "disposition", "create", row.id, {"code": code}, view=VIEW)
         return row
 
     async def update(
@@ -176,16 +167,9 @@ class DispositionService:
         if enabled is not None:
             row.enabled = enabled
         row.updated_at = utc_now()
-        audit.record(
-            uow,
-            actor,
-            "disposition.update",
-            target_type="disposition",
-            target_id=row.id,
-            detail={"code": row.code},
+        await commit_change(
+            uow, actor, "disposition", "update", row.id, {"code": row.code}, view=VIEW
         )
-        uow.emit("disposition.changed", {"id": row.id}, VIEW)
-        await uow.commit()
         return row
 
     async def delete(self, uow: UnitOfWork, actor: Actor, disposition_id: int) -> None:
@@ -198,16 +182,9 @@ class DispositionService:
             raise InUse(kind="disposition", id=disposition_id)
         code = row.code
         await uow.session.delete(row)
-        audit.record(
-            uow,
-            actor,
-            "disposition.delete",
-            target_type="disposition",
-            target_id=disposition_id,
-            detail={"code": code},
+        await commit_change(
+            uow, actor, "disposition", "delete", disposition_id, {"code": code}, view=VIEW
         )
-        uow.emit("disposition.changed", {"id": disposition_id}, VIEW)
-        await uow.commit()
 
 
 def _name(name: str) -> str:

@@ -17,9 +17,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from callcenter.app import audit
 from callcenter.app.audit import Actor
-from callcenter.app.crud import ensure_unique, get_row
+from callcenter.app.crud import commit_change, ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.errors import InUse, InvalidInput
 from callcenter.store.tables import CallResultRow, CampaignRow, ProductRow
@@ -157,16 +156,7 @@ class ProductService:
         )
         uow.session.add(row)
         await flush_unique(uow, "product", name)
-        audit.record(
-            uow,
-            actor,
-            "product.create",
-            target_type="product",
-            target_id=row.id,
-            detail={"name": name},
-        )
-        uow.emit("product.changed", {"id": row.id}, VIEW)
-        await uow.commit()
+        await commit_change(uow, actor, "product", "create", row.id, {"name": name}, view=VIEW)
         return row
 
     async def update(
@@ -192,16 +182,7 @@ class ProductService:
             row.attributes = check_attributes(attributes)
         row.updated_at = utc_now()
         await flush_unique(uow, "product", row.name)
-        audit.record(
-            uow,
-            actor,
-            "product.update",
-            target_type="product",
-            target_id=row.id,
-            detail={"name": row.name},
-        )
-        uow.emit("product.changed", {"id": row.id}, VIEW)
-        await uow.commit()
+        await commit_change(uow, actor, "product", "update", row.id, {"name": row.name}, view=VIEW)
         return row
 
     async def delete(self, uow: UnitOfWork, actor: Actor, product_id: int) -> None:
@@ -216,16 +197,9 @@ class ProductService:
         if used is not None:
             raise InUse(kind="product", id=product_id)
         await uow.session.delete(row)
-        audit.record(
-            uow,
-            actor,
-            "product.delete",
-            target_type="product",
-            target_id=product_id,
-            detail={"name": row.name},
+        await commit_change(
+            uow, actor, "product", "delete", product_id, {"name": row.name}, view=VIEW
         )
-        uow.emit("product.changed", {"id": product_id}, VIEW)
-        await uow.commit()
 
 
 def _name(name: str) -> str:

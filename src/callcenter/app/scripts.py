@@ -16,9 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from callcenter.app import audit
 from callcenter.app.audit import Actor
-from callcenter.app.crud import ensure_unique, get_row
+from callcenter.app.crud import commit_change, ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.errors import InUse, InvalidInput, NotFound
 from callcenter.store.tables import CampaignRow, LeadRow, ProductRow, ScriptRow
@@ -78,16 +77,7 @@ class ScriptService:
         row = ScriptRow(name=name, body=_body(body), created_at=now, updated_at=now)
         uow.session.add(row)
         await flush_unique(uow, "script", name)
-        audit.record(
-            uow,
-            actor,
-            "script.create",
-            target_type="script",
-            target_id=row.id,
-            detail={"name": name},
-        )
-        uow.emit("script.changed", {"id": row.id}, VIEW)
-        await uow.commit()
+        await commit_change(uow, actor, "script", "create", row.id, {"name": name}, view=VIEW)
         return row
 
     async def update(
@@ -105,16 +95,7 @@ class ScriptService:
             row.body = _body(body)
         row.updated_at = utc_now()
         await flush_unique(uow, "script", row.name)
-        audit.record(
-            uow,
-            actor,
-            "script.update",
-            target_type="script",
-            target_id=row.id,
-            detail={"name": row.name},
-        )
-        uow.emit("script.changed", {"id": row.id}, VIEW)
-        await uow.commit()
+        await commit_change(uow, actor, "script", "update", row.id, {"name": row.name}, view=VIEW)
         return row
 
     async def delete(self, uow: UnitOfWork, actor: Actor, script_id: int) -> None:
@@ -123,16 +104,9 @@ class ScriptService:
             if settings.get("script_id") == script_id:
                 raise InUse(kind="script", id=script_id)
         await uow.session.delete(row)
-        audit.record(
-            uow,
-            actor,
-            "script.delete",
-            target_type="script",
-            target_id=script_id,
-            detail={"name": row.name},
+        await commit_change(
+            uow, actor, "script", "delete", script_id, {"name": row.name}, view=VIEW
         )
-        uow.emit("script.changed", {"id": script_id}, VIEW)
-        await uow.commit()
 
     async def render_for(
         self, uow: UnitOfWork, script_id: int, *, lead_id: int, product_id: int | None

@@ -33,3 +33,17 @@ def test_a_disposition_code_is_taken_once(kit: Kit) -> None:
     assert (clash.status_code, clash.json()["error"]) == (409, "already-exists")
     missing = kit.api.call("PATCH", "/dispositions/2147483000", json={"name": "x"})
     assert (missing.status_code, missing.json()["error"]) == (404, "not-found")
+
+
+def test_each_change_leaves_one_audit_row_naming_the_row(kit: Kit) -> None:
+    """Create, rename and delete a script: three audit rows, each on the script."""
+    script = kit.ok("POST", "/scripts", 201, json={"name": "开场白"})
+    kit.ok("PATCH", f"/scripts/{script['id']}", json={"name": "问候"})
+    kit.ok("DELETE", f"/scripts/{script['id']}", 204)
+    page = kit.ok("GET", "/audit", params={"action": "script.", "target_id": str(script["id"])})
+    rows = sorted(page["items"], key=lambda r: r["id"])
+    assert [(r["action"], r["target_type"], r["detail"]) for r in rows] == [
+        ("script.create", "script", {"name": "开场白"}),
+        ("script.update", "script", {"name": "问候"}),
+        ("script.delete", "script", {"name": "问候"}),
+    ]
