@@ -7,6 +7,7 @@
 #   fonts-wqy-microhei: Chinese glyphs in the UI's screenshots
 #   nodejs, npm: building and testing the browser UI (when the machine has no Node.js)
 #   espeak-ng:   prompts spoken from text (Mandarin and English) when a site has no recording
+#   sox:         a second reader of the recorder's repaired WAV files in the tests
 #   rtpengine-daemon: the C reference of `callcenter bench media` (argument "bench" only)
 # With the argument "demo", only what `make demo` needs (Node.js to build the UI, espeak-ng);
 # with "bench", also what the benchmarks compare against.
@@ -21,6 +22,7 @@ if [ "${1:-test}" != "demo" ]; then
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip)
+command -v soxi >/dev/null 2>&1 || missing+=(sox)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 fi
