@@ -44,14 +44,11 @@ its bridge partner over the same way and NOTIFYs the phone of the outcome.
 RTP inactivity: with ``rtp_timeout``, a relayed leg that is not held and has received
 no RTP for that long is hung up (BYE, LegHungUp failed, by the switch).
 
-Media. Without a media engine each leg's port is a relay port (:mod:`relay`) and the
-commands that need the engine (play, collect, DTMF, recording, conferences, AMD)
-check the leg like the other commands, then raise :class:`NotSupported`. With a
-:class:`~callcenter.media.port.MediaPort` each leg's port is its endpoint in the
-engine (:mod:`engine_port`: the SDP's address, codec and telephone-event go to it),
-``bridge`` is the engine's bridge, a held leg hears music on hold (our SDP says
-``sendonly``), the media commands go to :class:`~callcenter.switch.sip.media.SwitchMedia`,
-RTP inactivity is the engine's report (any answered leg not on hold), and on start the
+Media (:mod:`b2bua_media`, mixed in): without a media engine each leg's port is a relay
+port (:mod:`relay`) and the commands that need the engine (play, collect, DTMF, recording,
+conferences, AMD) raise :class:`NotSupported` once the leg checks out. With a
+:class:`~callcenter.media.port.MediaPort` each leg's port is its endpoint in the engine,
+``bridge`` is the engine's bridge, RTP inactivity is the engine's report, and on start the
 recordings a crash left unfinished are repaired. Ended legs keep their
 records, so ids stay idempotent, for as long as the signalling knows their Call-IDs
 (``ack_wait``); then they and dissolved bridges are forgotten, so the switch does not
@@ -66,11 +63,9 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Final, Literal
 
-from callcenter.media.control import EngineError
 from callcenter.media.port import MediaPort
 from callcenter.media.recorder import repair_all
 from callcenter.sip.endpoint import DEFAULT_MAX_TRANSACTIONS, Address
@@ -79,9 +74,7 @@ from callcenter.sip.sdp import build_offer
 from callcenter.sip.uri import NameAddr, SipUri
 from callcenter.switch.ports import (
     SIP_STATUS_FOR_CAUSE,
-    AmdResult,
     BridgeId,
-    ConferenceId,
     ConflictingCommand,
     HangupCause,
     InvalidArgument,
@@ -100,17 +93,15 @@ from callcenter.switch.ports import (
     LegResumed,
     LegRinging,
     LegUnbridged,
-    RecordingId,
-    Role,
     Subscription,
     SwitchError,
     SwitchEvent,
     UnknownBridge,
     UnknownLeg,
-    UnknownRecording,
 )
+from callcenter.switch.sip.b2bua_media import Bridge, MediaCommands, NotSupported
 from callcenter.switch.sip.destinations import AGENT_PREFIX, Destinations
-from callcenter.switch.sip.engine_port import EngineRtpPort, MediaFailed
+from callcenter.switch.sip.engine_port import EngineRtpPort
 from callcenter.switch.sip.legs import (
     UNANSWERED,
     LegState,
@@ -123,7 +114,7 @@ from callcenter.switch.sip.legs import (
 from callcenter.switch.sip.media import MediaOptions, SwitchMedia
 from callcenter.switch.sip.registrar import Registrar
 from callcenter.switch.sip.registrar_service import RegistrarService
-from callcenter.switch.sip.relay import RtpPort, connect, disconnect
+from callcenter.switch.sip.relay import RtpPort, disconnect
 from callcenter.switch.sip.signalling import ACK_WAIT, Signalling
 from callcenter.switch.sip.trunks import Trunk, TrunkGate, is_dialable
 
@@ -136,12 +127,6 @@ UNREGISTERED: Final = 480  # RFC 3261 10.3: no binding, Temporarily Unavailable
 OVER_CAPACITY: Final = 503  # the trunk's channels or calls per second are used up
 
 
-class NotSupported(SwitchError):
-    """The command needs a part of the switch not built yet (the media engine)."""
-
-    code = "not-supported"
-
-
 @dataclass
 class _Subscription:
     switch: SipSwitch
@@ -151,14 +136,7 @@ class _Subscription:
         self.switch._unsubscribe(self)
 
 
-@dataclass
-class _Bridge:
-    id: BridgeId
-    legs: tuple[LegId, LegId]
-    active: bool = True
-
-
-class SipSwitch:
+class SipSwitch(MediaCommands):
     """The B2BUA; implements :class:`callcenter.switch.ports.Switch` (calls and bridges)."""
 
     def __init__(
@@ -192,7 +170,7 @@ class SipSwitch:
         )
         self._subscriptions: list[_Subscription] = []
         self._legs: dict[LegId, SipLeg] = {}
-        self._bridges: dict[BridgeId, _Bridge] = {}
+        self._bridges: dict[BridgeId, Bridge] = {}
         self._inbound_seq = 0
         self._ended: deque[tuple[float, LegId]] = deque()  # forget at, in that order
         self._dissolved: deque[tuple[float, BridgeId]] = deque()
@@ -461,7 +439,7 @@ class SipSwitch:
             for record in (first, second):
                 if self.media.conference_of(record.id) is not None:
                     raise LegInUse(f"leg {record.id} is in a conference")
-        self._bridges[bridge] = _Bridge(bridge, (first.id, second.id))
+        self._bridges[bridge] = Bridge(bridge, (first.id, second.id))
         await self._connect(first, second, bridge)
         now = self.now()
         for record, peer in ((first, second), (second, first)):
@@ -475,92 +453,6 @@ class SipSwitch:
         if record is None:
             raise UnknownBridge(f"no bridge {bridge}")
         self._dissolve(record)
-
-    # -- commands that need the media engine ------------------------------------------
-
-    async def hold(self, leg: LegId, music: str = "default") -> None:
-        """Stop relaying to the leg and re-INVITE it ``inactive``; LegHeld on the 2xx."""
-        record = self._answered(leg)
-        if record.want_hold:
-            return
-        record.want_hold, record.music = True, music
-        record.rtp.sending = False
-        self.sip.midcall.sync(record)
-        if self.media is not None:
-            await self.media.hold(leg)
-
-    async def resume(self, leg: LegId) -> None:
-        """Re-INVITE the leg ``sendrecv``; LegResumed on the 2xx."""
-        record = self._answered(leg)
-        if not record.want_hold:
-            return
-        record.want_hold = False
-        record.rtp.sending = record.remote_sends
-        self.sip.midcall.sync(record)
-        if self.media is not None:
-            await self.media.resume(leg)
-
-    async def play(
-        self, leg: LegId, prompt: str, *, loop: bool = False, barge_in_digits: str = ""
-    ) -> None:
-        record = self._answered(leg)
-        media = self._need_media("play")
-        await self._settled(record)
-        await media.play(leg, prompt, loop=loop, barge_in_digits=barge_in_digits)
-
-    async def stop_play(self, leg: LegId) -> None:
-        record = self._leg(leg)
-        if self.media is not None and record.state is LegState.ANSWERED:
-            await self.media.stop_play(leg)
-
-    async def collect(
-        self, leg: LegId, *, max_digits: int, timeout: float, terminator: str = "#"
-    ) -> None:
-        self._answered(leg)
-        media = self._need_media("collect")
-        await media.collect(leg, max_digits, timeout, terminator)
-
-    async def send_dtmf(self, leg: LegId, digits: str) -> None:
-        record = self._answered(leg)
-        media = self._need_media("send_dtmf")
-        await self._settled(record)
-        await media.send_dtmf(leg, digits)
-
-    async def record(
-        self,
-        recording: RecordingId,
-        target: LegId | BridgeId,
-        *,
-        stereo: bool = True,
-        fmt: str = "wav",
-    ) -> None:
-        """Record a leg, or a bridge in stereo (its first leg left, second right)."""
-        media = self._need_media("record")
-        bridge = self._bridges.get(BridgeId(target))
-        if bridge is not None and bridge.active:
-            for leg in bridge.legs:
-                await self._settled(self._legs[leg])
-        elif bridge is None and not media.has_recording(recording):
-            await self._settled(self._answered(LegId(target)))
-        await media.record(recording, target, stereo, fmt)
-
-    async def stop_record(self, recording: RecordingId) -> None:
-        if self.media is None:
-            raise UnknownRecording(f"no recording {recording}")
-        await self.media.stop_record(recording)
-
-    async def join(self, conference: ConferenceId, leg: LegId, role: Role) -> None:
-        record = self._answered(leg)
-        media = self._need_media("conferences")
-        if record.bridge is not None:
-            raise LegInUse(f"leg {leg} is in {record.bridge}")
-        await self._settled(record)
-        await media.join(conference, leg, role)
-
-    async def leave(self, conference: ConferenceId, leg: LegId) -> None:
-        self._leg(leg)
-        if self.media is not None:
-            await self.media.leave(conference, leg)
 
     async def redirect(self, leg: LegId, dest: str) -> None:
         """Blind transfer: an offered leg gets 302 to ``dest``; an answered one is
@@ -806,7 +698,7 @@ class SipSwitch:
             self._end_here(record, HangupCause.FAILED)
         self._arm_watchdog()
 
-    def _dissolve(self, bridge: _Bridge) -> None:
+    def _dissolve(self, bridge: Bridge) -> None:
         if not bridge.active:
             return
         bridge.active = False
@@ -822,71 +714,6 @@ class SipSwitch:
             disconnect(record.rtp)
             self._emit(LegUnbridged(now, leg, bridge.id))
         log.info("bridge %s: dissolved", bridge.id)
-
-    # -- media: the relay, or the engine when there is one ----------------------------
-
-    def _new_port(self, leg: LegId) -> RtpPort:
-        if self.media is None:
-            return RtpPort()
-        return EngineRtpPort(self.media.port, leg, inactivity_timeout=self.rtp_timeout or 0.0)
-
-    def _need_media(self, what: str) -> SwitchMedia:
-        if self.media is None:
-            raise NotSupported(f"{what} needs the media engine")
-        return self.media
-
-    @staticmethod
-    async def _settled(record: SipLeg) -> None:
-        if isinstance(record.rtp, EngineRtpPort):
-            await record.rtp.settled()
-
-    async def _connect(self, first: SipLeg, second: SipLeg, bridge: BridgeId) -> None:
-        if self.media is None:
-            connect(first.rtp, second.rtp)
-            return
-        for record in (first, second):  # a prompt would drown the partner
-            if self.media.interrupt(record.id) and isinstance(record.rtp, EngineRtpPort):
-                record.rtp.later(partial(self.media.port.stop_play, record.id))
-        await self._settled(first)
-        await self._settled(second)
-        try:
-            await self.media.port.bridge(bridge, first.id, second.id)
-        except EngineError as exc:
-            del self._bridges[bridge]
-            raise MediaFailed(
-                f"the engine cannot bridge {first.id} and {second.id}: {exc}"
-            ) from exc
-
-    def _handoff_media(self, caller: SipLeg, far: SipLeg) -> None:
-        """A blind transfer's far side answered: the caller talks with it."""
-        if self.media is None or not isinstance(caller.rtp, EngineRtpPort):
-            connect(caller.rtp, far.rtp)
-            return
-        bridge = BridgeId(f"{caller.id}>handoff")
-        caller.handoff_bridge = bridge
-        port, media = caller.rtp, self.media.port
-        port.later(lambda: media.bridge(bridge, caller.id, far.id))
-
-    def _engine_unbridge(self, record: SipLeg, bridge: BridgeId) -> None:
-        if self.media is not None and isinstance(record.rtp, EngineRtpPort):
-            media = self.media.port
-            record.rtp.later(lambda: media.unbridge(bridge))
-
-    def _amd_decided(self, leg: LegId, result: AmdResult) -> None:
-        record = self._legs.get(leg)
-        if record is not None and record.state is LegState.ANSWERED:
-            log.info("leg %s: answering-machine detection says %s", leg, result)
-            self._emit(LegAnswered(self.now(), leg, result))
-
-    def _rtp_timed_out(self, leg: LegId) -> None:
-        """The engine heard nothing from the leg's far end for ``rtp_timeout``."""
-        record = self._legs.get(leg)
-        if record is None or record.state is not LegState.ANSWERED:
-            return
-        if record.held or not record.remote_sends:
-            return  # silence on hold is expected
-        log.warning("leg %s: no RTP for %.1f s, hanging up", leg, self.rtp_timeout or 0.0)
-        self._end_here(record, HangupCause.FAILED)
 
     def _leg(self, leg: LegId) -> SipLeg:
         record = self._legs.get(leg)
