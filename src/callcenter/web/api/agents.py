@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from callcenter.app.agents import AgentView
 from callcenter.app.auth import Principal
 from callcenter.web.api.common import ERROR_RESPONSES, AgentId, Limit, Offset
+from callcenter.web.api.roles import publish_permissions_changed
 from callcenter.web.schemas import (
     AgentIn,
     AgentOut,
@@ -119,6 +120,7 @@ async def set_roles(
     view = await platform_of(request).agents.set_agent_roles(
         uow, actor_of(request, principal), principal, agent_id, body.roles
     )
+    publish_permissions_changed(request, agent_no=view.row.agent_no)
     return agent_out(view)
 
 

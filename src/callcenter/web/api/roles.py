@@ -1,8 +1,14 @@
-"""角色管理及授权 / roles and the permission catalogue."""
+"""角色管理及授权 / roles and the permission catalogue.
+
+When what a role grants changes, or a person's roles change, every live client is told
+``permissions.changed`` (naming the role or the person) once it has committed: an open
+browser reads its own permissions again and hides the buttons it no longer may use,
+without a reload. The API refuses those actions either way.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request
 
@@ -14,6 +20,15 @@ from callcenter.web.schemas import PermissionOut, RoleIn, RoleOut, RolePatch
 from callcenter.web.security import Requires, UoW, actor_of, platform_of
 
 router = APIRouter(tags=["roles"], responses=ERROR_RESPONSES)
+
+PERMISSIONS_CHANGED: Final = "permissions.changed"
+
+
+def publish_permissions_changed(request: Request, *, role: str = "", agent_no: str = "") -> None:
+    """Tell every live client whose permissions may have changed: holders of ``role``, or
+    ``agent_no``. Any authenticated client sees it; each decides whether it is concerned."""
+    data = {"role": role} if role else {"agent_no": agent_no}
+    platform_of(request).bus.publish(PERMISSIONS_CHANGED, data, None)
 
 
 def role_out(role: RoleRow, permissions: list[str]) -> RoleOut:
@@ -88,6 +103,8 @@ async def update_role(
         description=body.description,
         permissions=body.permissions,
     )
+    if body.permissions is not None:
+        publish_permissions_changed(request, role=role.code)
     return role_out(role, permissions)
 
 

@@ -1,19 +1,23 @@
 """班长席 / the supervisor console: the live picture and controls over calls and agents.
 
 Each control needs its own permission and is audited with the call or agent it touched.
+The live picture names queues by id (``service``, ``campaign:7``); /supervisor/queues
+gives the console a name for each, so that people see a campaign's name, not its id.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel
 
 from callcenter.app.auth import Principal
+from callcenter.app.cti.outbound import QUEUE_PREFIX
 from callcenter.web.api.common import ERROR_RESPONSES
 from callcenter.web.api.desk import command_id, perform, telephony_of
 from callcenter.web.schemas import CommandIn, MonitorIn, NotReadyIn
-from callcenter.web.security import Requires, UoW
+from callcenter.web.security import Requires, UoW, platform_of
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=ERROR_RESPONSES)
 
@@ -31,6 +35,32 @@ async def snapshot(
 ) -> dict[str, Any]:
     """Every logged-in agent, live call and queue, shaped like the live events."""
     return telephony_of(request).engine.snapshot()
+
+
+class QueueNameOut(BaseModel):
+    queue_id: str
+    kind: Literal["inbound", "campaign"]
+    campaign_id: int | None
+    name: str  # the campaign's name; empty for an inbound queue (the console names it)
+
+
+@router.get("/queues")
+async def queue_names(
+    request: Request, _: Annotated[Principal, _as("supervisor.monitor")], uow: UoW
+) -> list[QueueNameOut]:
+    """The inbound queues, and the queue each campaign dials for (running or not)."""
+    platform = platform_of(request)
+    inbound = platform.telephony.queues() if platform.telephony is not None else []
+    campaigns = await platform.outbound.campaigns.list_campaigns(uow)
+    return [
+        QueueNameOut(queue_id=q.queue_id, kind="inbound", campaign_id=None, name="")
+        for q in inbound
+    ] + [
+        QueueNameOut(
+            queue_id=f"{QUEUE_PREFIX}{c.id}", kind="campaign", campaign_id=c.id, name=c.name
+        )
+        for c in campaigns
+    ]
 
 
 @router.post("/calls/{call_id}/listen", status_code=204)
