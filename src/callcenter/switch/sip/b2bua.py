@@ -35,11 +35,9 @@ re-INVITEd ``inactive`` (``sendrecv``); LegHeld (LegResumed) when it agrees
 (:mod:`midcall`, which also answers the far end's own re-INVITEs, UPDATEs and REFERs
 and runs RFC 4028 session timers).
 
-Redirect (blind transfer): an offered leg gets 302 to ``dest``; an answered one is
-*handed over*: the core gets LegRedirected and LegHungUp and is done with it, while
-the switch dials ``dest`` on a hidden leg of its own (no events) and relays the far
-end to it once it answers; either half ending ends the other. A phone's REFER hands
-its bridge partner over the same way and NOTIFYs the phone of the outcome.
+Redirect (blind transfer, :mod:`b2bua_transfer`, mixed in): an offered leg gets 302 to
+``dest``; an answered one is *handed over* to a hidden leg of the switch's own, and a
+phone's REFER hands its bridge partner over the same way.
 
 RTP inactivity: with ``rtp_timeout``, a relayed leg that is not held and has received
 no RTP for that long is hung up (BYE, LegHungUp failed, by the switch).
@@ -89,17 +87,16 @@ from callcenter.switch.ports import (
     LegNotAnswered,
     LegOffered,
     LegProgressed,
-    LegRedirected,
     LegResumed,
     LegRinging,
     LegUnbridged,
     Subscription,
-    SwitchError,
     SwitchEvent,
     UnknownBridge,
     UnknownLeg,
 )
 from callcenter.switch.sip.b2bua_media import Bridge, MediaCommands, NotSupported
+from callcenter.switch.sip.b2bua_transfer import TransferCommands
 from callcenter.switch.sip.destinations import AGENT_PREFIX, Destinations
 from callcenter.switch.sip.engine_port import EngineRtpPort
 from callcenter.switch.sip.legs import (
@@ -136,7 +133,7 @@ class _Subscription:
         self.switch._unsubscribe(self)
 
 
-class SipSwitch(MediaCommands):
+class SipSwitch(MediaCommands, TransferCommands):
     """The B2BUA; implements :class:`callcenter.switch.ports.Switch` (calls and bridges)."""
 
     def __init__(
@@ -454,30 +451,6 @@ class SipSwitch(MediaCommands):
             raise UnknownBridge(f"no bridge {bridge}")
         self._dissolve(record)
 
-    async def redirect(self, leg: LegId, dest: str) -> None:
-        """Blind transfer: an offered leg gets 302 to ``dest``; an answered one is
-        handed to a new leg of the switch's own to ``dest`` (see :meth:`_hand_over`)."""
-        record = self._leg(leg)
-        if record.redirected_to is not None:
-            if record.redirected_to != dest:
-                raise ConflictingCommand(f"leg {leg} is redirected to {record.redirected_to}")
-            return
-        if record.state is LegState.ENDED:
-            raise LegAlreadyEnded(f"leg {leg} has ended")
-        if record.state is LegState.OFFERED:
-            route = self.destinations.route(dest)
-            if route is None:
-                raise InvalidArgument(f"{dest} is not registered")
-            self.sip.redirect(record, route.uri)
-            self._emit(LegRedirected(self.now(), leg, dest))
-            self.ended(record, HangupCause.NORMAL, 302, "switch")
-            record.redirected_to = dest
-            return
-        if record.state is not LegState.ANSWERED:
-            raise InvalidLegState(f"leg {leg} is outbound and {record.state.value}")
-        self.destinations.trunk(None, dest)  # a bad destination fails the command
-        await self._hand_over(record, dest, notify=None)
-
     # -- what the signalling reports (signalling.LegOwner) ----------------------------
 
     def offered(self, invite: Request, tag: str, trunk: str | None) -> SipLeg:
@@ -546,21 +519,6 @@ class SipSwitch(MediaCommands):
         else:
             self._emit(LegResumed(self.now(), record.id))
 
-    def transfer(self, record: SipLeg, dest: str) -> bool:
-        """A phone REFERred its call to ``dest``: hand its bridge partner over."""
-        bridge = self._bridges.get(record.bridge) if record.bridge else None
-        if bridge is None:
-            log.info("leg %s: REFER to %s with nobody to transfer", record.id, dest)
-            return False
-        other = self._legs[bridge.legs[1] if bridge.legs[0] == record.id else bridge.legs[0]]
-        try:
-            self.destinations.trunk(None, dest)
-        except SwitchError as exc:
-            log.info("leg %s: REFER to %s refused: %s", record.id, dest, exc)
-            return False
-        asyncio.get_running_loop().create_task(self._hand_over(other, dest, notify=record))
-        return True
-
     def ended(
         self,
         record: SipLeg,
@@ -603,45 +561,6 @@ class SipSwitch(MediaCommands):
                 del self._bridges[bridge.id]
 
     # -- internals --------------------------------------------------------------------
-
-    async def _hand_over(self, record: SipLeg, dest: str, *, notify: SipLeg | None) -> None:
-        """The core's answered ``record`` goes to ``dest``: for the core it is redirected
-        and has ended (LegRedirected, LegHungUp); for the far end the call goes on,
-        relayed to a hidden leg of the switch's own to ``dest`` once that answers. When
-        either half ends, the switch ends the other."""
-        if record.bridge is not None:
-            self._dissolve(self._bridges[record.bridge])
-        if record.want_hold:  # the core held it for the transfer: the target must hear it
-            record.want_hold = False
-            record.rtp.sending = record.remote_sends
-            self.sip.midcall.sync(record)
-            if self.media is not None:
-                await self.media.resume(record.id)  # the music stops
-        if self.media is not None:
-            await self.media.stop_play(record.id)  # a prompt of the core's ends too
-        record.redirected_to = dest
-        now = self.now()
-        self._emit(LegRedirected(now, record.id, dest))
-        self._emit(LegHungUp(now, record.id, HangupCause.NORMAL, None, "switch"))
-        hidden = LegId(f"{record.id}>transfer")
-        record.handoff = hidden
-        log.info("leg %s: blind transfer to %s", record.id, dest)
-        try:
-            far = await self._dial(
-                hidden, dest, ("transfer", dest), record.caller, None, 30.0, hidden=True
-            )
-        except SwitchError as exc:
-            log.warning("leg %s: transfer to %s failed: %s", record.id, dest, exc)
-            far = None
-        if far is None:
-            failed = self._legs.get(hidden)
-            if failed is None or failed.state is not LegState.ENDED:
-                if notify is not None:
-                    self.sip.midcall.notify(notify, "503 Service Unavailable", final=True)
-                if record.state is not LegState.ENDED:
-                    self._end_here(record, HangupCause.FAILED)
-            return
-        far.handoff, far.notify = record.id, notify
 
     def _ring_timeout(self, record: SipLeg) -> None:
         record.timers.pop("ring", None)
