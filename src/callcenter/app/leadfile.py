@@ -18,42 +18,63 @@ all-or-nothing keeps the events until the :class:`Summary` arrives.
 Rows are numbered as a spreadsheet shows them: the header is row 1 when it is the
 first line, blank rows count but yield nothing.
 
-CSV text is never decoded twice into memory. A UTF-8 or UTF-16 byte-order mark
-decides the encoding; otherwise one pass over the bytes checks strict UTF-8 with an
-incremental decoder (nothing kept), and if that fails GB18030 (a superset of GBK and
-GB2312) is checked the same way. Then the rows are read through a text wrapper, the
-first 64 KiB of text also serving to choose the delimiter (comma, tab, semicolon).
-XLSX is read with openpyxl's read-only mode, row by row. Memory grows only with the
-set of distinct numbers seen, which duplicate detection needs.
+The file's rows come from :mod:`leadfile_rows` (encodings, delimiters, XLSX) and its
+errors are :mod:`leadfile_errors`. Memory grows only with the set of distinct numbers
+seen, which duplicate detection needs.
 """
 
 from __future__ import annotations
 
 import array
-import codecs
 import contextlib
-import csv
-import datetime as dt
 import io
 import itertools
 import unicodedata
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import PurePath
-from tempfile import SpooledTemporaryFile
-from typing import IO, Any, BinaryIO, Final
+from typing import BinaryIO, Final
 
-import openpyxl
-
+from callcenter.app.leadfile_errors import (
+    CorruptXlsx,
+    EmptyLeadFile,
+    LeadFileError,
+    MalformedCsv,
+    NoPhoneColumn,
+    SheetNotFound,
+    TooManyRows,
+    UndecodableText,
+    UnknownMappedColumn,
+    UnsupportedFileType,
+    XlsNotSupported,
+)
+from callcenter.app.leadfile_rows import Rows, cell_text, open_rows, seekable
 from callcenter.domain.phone import PhoneError, PhoneInfo, PhoneNormaliser
-from callcenter.errors import AppError, Language
 
-SAMPLE_CHARS: Final = 64 * 1024
-CHUNK_BYTES: Final = 256 * 1024
-XLSX_BATCH: Final = 512
+__all__ = [
+    "CorruptXlsx",
+    "DuplicateMerged",
+    "EmptyLeadFile",
+    "FirstRows",
+    "ImportEvent",
+    "LeadAccepted",
+    "LeadFileError",
+    "MalformedCsv",
+    "NoPhoneColumn",
+    "Progress",
+    "RowBlocked",
+    "RowRejected",
+    "SheetNotFound",
+    "Summary",
+    "TooManyRows",
+    "UndecodableText",
+    "UnknownMappedColumn",
+    "UnsupportedFileType",
+    "XlsNotSupported",
+    "cell_text",
+    "read_leads",
+]
+
 NORMALISER_CACHE: Final = 4_096
 
 
@@ -77,98 +98,6 @@ NAME_HEADERS: Final = _words(
 )
 ROLES: Final = ("phone", "name", "extra_phone", "ignore")
 _HEADER_NOISE: Final = dict.fromkeys(map(ord, " \t_-:*()[]#./\\"))
-
-
-# --- errors -----------------------------------------------------------------------
-
-
-class LeadFileError(AppError):
-    """The file as a whole cannot be imported; ``row`` says where, when it can."""
-
-    code = "lead-file-invalid"
-    status = 422
-    message_zh = "名单文件无法导入"
-    message_en = "the lead file cannot be imported"
-
-    @property
-    def row(self) -> int | None:
-        row = self.details.get("row")
-        return row if isinstance(row, int) else None
-
-
-class UnsupportedFileType(LeadFileError):
-    code = "lead-file-type"
-    message_zh = "不支持的文件类型：{filename}。请上传 CSV 或 XLSX 文件"
-    message_en = "unsupported file type: {filename}; upload a CSV or XLSX file"
-
-
-class XlsNotSupported(LeadFileError):
-    code = "lead-file-xls"
-    message_zh = "不支持旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入"
-    message_en = "old Excel 97-2003 (.xls) files are not supported: save as .xlsx or CSV first"
-
-
-class EmptyLeadFile(LeadFileError):
-    code = "lead-file-empty"
-    message_zh = "文件为空，没有任何数据行"
-    message_en = "the file is empty: it has no rows"
-
-
-class NoPhoneColumn(LeadFileError):
-    code = "lead-file-no-phone-column"
-    message_zh = "第 {row} 行的表头中找不到电话号码列（例如“电话”或“手机”），表头为：{headers}"
-    message_en = (
-        "no phone number column (such as 'phone' or 'mobile') in the header on row {row}; "
-        "the headers are: {headers}"
-    )
-
-
-class UnknownMappedColumn(LeadFileError):
-    code = "lead-file-unknown-column"
-    message_zh = "列映射中的列“{column}”不在第 {row} 行的表头中"
-    message_en = "the mapped column '{column}' is not in the header on row {row}"
-
-
-class TooManyRows(LeadFileError):
-    code = "lead-file-too-many-rows"
-    message_zh = "文件超过 {max_rows} 行的上限（在第 {row} 行），请拆分后再导入"
-    message_en = "the file has more than {max_rows} rows (at row {row}): split it and import again"
-
-
-class CorruptXlsx(LeadFileError):
-    code = "lead-file-corrupt-xlsx"
-    message_zh = "XLSX 文件已损坏或不是有效的 Excel 文件，请在 Excel 中打开并另存后再导入"
-    message_en = (
-        "the XLSX file is damaged or not a valid Excel file: open it in Excel and save again"
-    )
-
-    def message(self, language: Language) -> str:
-        text = super().message(language)
-        if self.row is None:
-            return text
-        return (
-            f"{text}（第 {self.row} 行附近）"
-            if language == "zh-CN"
-            else f"{text} (near row {self.row})"
-        )
-
-
-class SheetNotFound(LeadFileError):
-    code = "lead-file-sheet-not-found"
-    message_zh = "工作簿中没有名为“{sheet}”的工作表，现有：{sheets}"
-    message_en = "the workbook has no sheet named '{sheet}'; it has: {sheets}"
-
-
-class UndecodableText(LeadFileError):
-    code = "lead-file-undecodable"
-    message_zh = "第 {row} 行的文字既不是 UTF-8 也不是 GBK/GB18030 编码，请另存为 UTF-8 后导入"
-    message_en = "the text on row {row} is neither UTF-8 nor GBK/GB18030: save it as UTF-8"
-
-
-class MalformedCsv(LeadFileError):
-    code = "lead-file-malformed-csv"
-    message_zh = "CSV 文件第 {row} 行格式错误：{problem}"
-    message_en = "the CSV file is malformed on row {row}: {problem}"
 
 
 # --- events -----------------------------------------------------------------------
@@ -258,235 +187,16 @@ def read_leads(
     an E.164 number, why it may not be called (or None).
     """
     with contextlib.ExitStack() as stack:
-        stream = _seekable(data, stack)
+        stream = seekable(data, stack)
         size = stream.seek(0, io.SEEK_END)
         stream.seek(0)
         if size == 0:
             raise EmptyLeadFile(row=1)
-        rows = _open(stream, filename, size, sheet)
+        rows = open_rows(stream, filename, size, sheet)
         stack.callback(rows.close)
         normaliser = PhoneNormaliser(default_region, cache_size=NORMALISER_CACHE)
         importer = _Import(rows, normaliser, column_map, is_blocked, max_rows)
         yield from importer.events(max(1, progress_every))
-
-
-def _seekable(data: bytes | BinaryIO, stack: contextlib.ExitStack) -> IO[bytes]:
-    if isinstance(data, bytes | bytearray | memoryview):
-        return io.BytesIO(data)
-    if data.seekable():
-        return data
-    return stack.enter_context(_spooled(data))
-
-
-@contextlib.contextmanager
-def _spooled(data: BinaryIO) -> Iterator[IO[bytes]]:
-    """A seekable copy of a stream that cannot seek (in memory up to 16 MiB)."""
-    with SpooledTemporaryFile(max_size=16 << 20) as spool:
-        while chunk := data.read(CHUNK_BYTES):
-            spool.write(chunk)
-        spool.seek(0)
-        yield spool
-
-
-def _open(stream: IO[bytes], filename: str, size: int, sheet: str | None) -> _Rows:
-    head = stream.read(8)
-    stream.seek(0)
-    suffix = PurePath(filename).suffix.lower()
-    if head.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
-        raise XlsNotSupported(filename=filename)
-    if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
-        return _XlsxRows(stream, sheet)
-    if suffix in (".csv", ".tsv", ".txt", ""):
-        return _CsvRows(stream, size, tab_first=suffix == ".tsv")
-    raise UnsupportedFileType(filename=filename)
-
-
-class _Rows:
-    """A source of (row number, cells as text), with what it knows of its progress."""
-
-    file_format = ""
-    encoding = ""
-    delimiter = ""
-    sheet = ""
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        raise NotImplementedError
-
-    def fraction(self, row: int) -> float:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release what the source holds."""
-
-
-class _CsvRows(_Rows):
-    file_format = "csv"
-
-    def __init__(self, stream: IO[bytes], size: int, *, tab_first: bool) -> None:
-        self._stream = stream
-        self._size = size
-        self.encoding = _detect_encoding(stream)
-        stream.seek(0)
-        self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
-        try:
-            self._sample = self._text.read(SAMPLE_CHARS) + self._text.readline()
-        except UnicodeDecodeError:
-            self.close()
-            raise UndecodableText(row=1) from None
-        self.delimiter = _sniff_delimiter(self._sample, tab_first=tab_first)
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        sample, self._sample = self._sample, ""
-        lines = itertools.chain(io.StringIO(sample, newline=""), self._text)
-        del sample
-        reader = csv.reader(lines, delimiter=self.delimiter)
-        row = 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError:
-                raise UndecodableText(row=row + 1) from None
-            except csv.Error as exc:
-                raise MalformedCsv(row=row + 1, problem=str(exc)) from None
-            row += 1
-            yield row, cells
-
-    def fraction(self, row: int) -> float:
-        return min(1.0, self._stream.tell() / self._size) if self._size else 1.0
-
-    def close(self) -> None:
-        with contextlib.suppress(ValueError):
-            self._text.detach()
-
-
-class _XlsxRows(_Rows):
-    file_format = "xlsx"
-
-    def __init__(self, stream: IO[bytes], sheet: str | None) -> None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._book: Any = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl fails on damaged files in many ways
-            raise CorruptXlsx(problem=type(exc).__name__) from None
-        try:
-            if sheet is not None:
-                if sheet not in self._book.sheetnames:
-                    raise SheetNotFound(sheet=sheet, sheets="、".join(self._book.sheetnames))
-                self._sheet: Any = self._book[sheet]
-            elif self._book.worksheets:
-                self._sheet = self._book.worksheets[0]
-            else:
-                raise EmptyLeadFile(row=1)
-            if not hasattr(self._sheet, "iter_rows"):
-                raise EmptyLeadFile(row=1)
-            self.sheet = str(self._sheet.title)
-            max_row = self._sheet.max_row
-        except LeadFileError:
-            self.close()
-            raise
-        except Exception as exc:
-            self.close()
-            raise CorruptXlsx(problem=type(exc).__name__) from None
-        self._max_row = max_row if isinstance(max_row, int) and max_row > 0 else None
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        row = 0
-        try:
-            source = self._sheet.iter_rows(values_only=True)
-        except Exception:
-            raise CorruptXlsx(row=1) from None
-        while True:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    batch = list(itertools.islice(source, XLSX_BATCH))
-            except Exception:
-                raise CorruptXlsx(row=row + 1) from None
-            if not batch:
-                return
-            for values in batch:
-                row += 1
-                yield row, [cell_text(value) for value in values]
-
-    def fraction(self, row: int) -> float:
-        return min(1.0, row / self._max_row) if self._max_row else 0.0
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._book.close()
-
-
-def cell_text(value: object) -> str:
-    """A spreadsheet cell as text; whole floats lose their ".0" (13800138000.0)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _detect_encoding(stream: IO[bytes]) -> str:
-    head = stream.read(4)
-    stream.seek(0)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if _first_error(stream, "utf-8") is None:
-        return "utf-8"
-    stream.seek(0)
-    error_line = _first_error(stream, "gb18030")
-    if error_line is None:
-        return "gb18030"
-    raise UndecodableText(row=error_line)
-
-
-def _first_error(stream: IO[bytes], encoding: str) -> int | None:
-    """The line of the first byte ``encoding`` cannot decode, None when all decode."""
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    lines = 1
-    while True:
-        chunk = stream.read(CHUNK_BYTES)
-        try:
-            decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            return lines + chunk.count(b"\n", 0, max(0, exc.start))
-        if not chunk:
-            return None
-        lines += chunk.count(b"\n")
-
-
-def _sniff_delimiter(sample: str, *, tab_first: bool) -> str:
-    """The delimiter that splits the first lines into the most consistent columns."""
-    lines = [line for line in sample.splitlines()[:50] if line.strip()]
-    candidates = ("\t", ",", ";") if tab_first else (",", "\t", ";")
-    best, best_score = candidates[0], (0, 0)
-    for delimiter in candidates:
-        try:
-            widths = [len(cells) for cells in csv.reader(lines, delimiter=delimiter)]
-        except csv.Error:
-            continue
-        if not widths or widths[0] < 2:
-            continue
-        score = (sum(width == widths[0] for width in widths), widths[0])
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 # --- columns and rows -------------------------------------------------------------
@@ -632,7 +342,7 @@ class FirstRows:
 class _Import:
     def __init__(
         self,
-        rows: _Rows,
+        rows: Rows,
         normaliser: PhoneNormaliser,
         column_map: Mapping[str, str] | None,
         is_blocked: Callable[[str], str | None],
