@@ -14,6 +14,16 @@ and brings the campaign's dialer in line with its state:
   and their outcomes still reach the leads); its counts stay for the live view, and
   resuming the same version goes on with the same ledger.
 
+A preview campaign's dialer has a
+:class:`~callcenter.app.dialer.preview.PreviewDesk`: its ready agents are offered
+leads one at a time (one offer per agent across the campaigns), and each offer made
+or ended is published as ``preview.offered`` / ``preview.ended`` (permission
+``desk.use``) naming the agent, the campaign and the deadline, but not the lead: every
+agent holds ``desk.use``, so the lead's name, number and fields are read by the
+agent's own desktop (:meth:`Dialing.preview`), as ``desk.changed`` leaves the call to
+``/desk/state``. The agent accepts or skips through :meth:`Dialing.accept_preview` and
+:meth:`Dialing.skip_preview`; a stopped dialer withdraws its offers.
+
 On start (:meth:`Dialing.start`) every campaign the database says is running gets its
 dialer again, so a platform restart resumes them. The outcomes of calls reach the
 leads through the lead source (attempts, last outcome, retries, abandon cool-off).
@@ -35,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -49,6 +60,13 @@ from callcenter.app.campaigns import VIEW, ApprovedVersion
 from callcenter.app.cti.outbound import Broadcast, CampaignSetup, MachineAction, OutboundFlows
 from callcenter.app.dialer import CampaignDialer, DialerSettings, DialingMode, PreviewDesk
 from callcenter.app.dialer.leads import LeadSource
+from callcenter.app.dialer.preview import (
+    NoPreviewOffer,
+    PreviewChange,
+    PreviewEnded,
+    PreviewOffer,
+    PreviewOffered,
+)
 from callcenter.app.leads import Diagnosis, SqlLeadSource
 from callcenter.clock import Clock, RealClock, TimerHandle
 from callcenter.domain import campaign as domain
@@ -65,6 +83,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_EVENT: Final = "dialer.status"
+PREVIEW_OFFERED: Final = "preview.offered"
+PREVIEW_ENDED: Final = "preview.ended"
+PREVIEW_PERMISSION: Final = "desk.use"
+PREVIEW_SKIPPED: Final = "preview-skipped"  # the lock owner of a skipped lead
 NO_AGENTS: Final = "no-agents-ready"
 NO_GROUPS: Final = "no-agent-groups"
 
@@ -197,6 +219,7 @@ class _Run:
     dialer: CampaignDialer
     version: int
     target: float
+    name: str = ""
     state: str = State.RUNNING
     diagnosis: Diagnosis | None = None
     diagnosed_at: float | None = None
@@ -215,6 +238,9 @@ class Dialing:
         *,
         publish_every: float = 3.0,
         diagnose_every: float = 15.0,
+        preview_timeout: float = 30.0,
+        preview_skip_delay: float = 3600.0,
+        preview_dial_on_timeout: bool = True,
     ) -> None:
         self._uow = uow
         self._bus = bus
@@ -222,6 +248,9 @@ class Dialing:
         self._telephony = telephony
         self.publish_every = publish_every
         self.diagnose_every = diagnose_every
+        self.preview_timeout = preview_timeout  # seconds an agent has to accept or skip
+        self.preview_skip_delay = preview_skip_delay  # a skipped lead comes back after this
+        self.preview_dial_on_timeout = preview_dial_on_timeout
         self._runs: dict[int, _Run] = {}
         self._problems: dict[int, str] = {}  # why a running campaign has no dialer
         self._busy = _Busy()
@@ -276,7 +305,7 @@ class Dialing:
             with contextlib.suppress(Exception):
                 await task
         for run in self._runs.values():
-            await run.dialer.stop()
+            await _halt(run.dialer)
         self._runs.clear()
 
     def _heard(self, event: Event) -> None:
@@ -314,7 +343,7 @@ class Dialing:
                 run.state = row.state
             if row.state != State.RUNNING or version is None:
                 if run is not None:
-                    await run.dialer.stop()
+                    await _halt(run.dialer)
                     log.info("campaign %s dialer stopped (%s)", campaign_id, row.state)
                 return
             self._problems.pop(campaign_id, None)
@@ -322,23 +351,33 @@ class Dialing:
                 self._problems[campaign_id] = NO_GROUPS
                 log.warning("campaign %s has no agent groups: nothing is dialled", campaign_id)
                 if run is not None:
-                    await run.dialer.stop()
+                    await _halt(run.dialer)
                 return
             if run is not None and run.version == version.version:
                 await run.dialer.start()
                 return
             if run is not None:
-                await run.dialer.stop()
+                await _halt(run.dialer)
             settings = dialer_settings(campaign_id, version, groups)
+            settings = dataclasses.replace(settings, preview_timeout=self.preview_timeout)
             leads = _CountedLeads(
                 SqlLeadSource(self._uow, self._outbound.leads, campaign_id), self._busy
             )
             dialer = CampaignDialer(self.engine, self.clock, settings, leads)
             if settings.mode is DialingMode.PREVIEW:
-                PreviewDesk(dialer)  # offers each lead to a ready agent; dials on its timeout
+                desk = PreviewDesk(
+                    dialer,
+                    dial_on_timeout=self.preview_dial_on_timeout,
+                    skip_delay=self.preview_skip_delay,
+                    busy_elsewhere=self._previewing_elsewhere(campaign_id),
+                    hold_back=self._hold_back,
+                )
+                desk.listeners.append(self._preview_publisher(campaign_id, row.name))
             if run is not None:  # a newly approved version: the campaign's counts go on
                 _carry_over(run.dialer, dialer)
-            self._runs[campaign_id] = _Run(dialer, version.version, version.settings.abandon_target)
+            self._runs[campaign_id] = _Run(
+                dialer, version.version, version.settings.abandon_target, row.name
+            )
             self._telephony.headsets(agent.agent_id for agent in dialer.agents())
             await dialer.start()
             log.info(
@@ -357,6 +396,113 @@ class Dialing:
     def dialer(self, campaign_id: int) -> CampaignDialer | None:
         run = self._runs.get(campaign_id)
         return run.dialer if run is not None else None
+
+    # --- preview offers -------------------------------------------------------------
+
+    def _desks(self) -> list[tuple[int, PreviewDesk]]:
+        return [
+            (campaign_id, run.dialer.preview)
+            for campaign_id, run in self._runs.items()
+            if isinstance(run.dialer.preview, PreviewDesk)
+        ]
+
+    def _previewing_elsewhere(self, campaign_id: int) -> Callable[[str], bool]:
+        def elsewhere(agent_no: str) -> bool:
+            return any(
+                desk.offer_for(agent_no) is not None
+                for other, desk in self._desks()
+                if other != campaign_id
+            )
+
+        return elsewhere
+
+    async def _hold_back(self, lead_id: str, until: float) -> None:
+        """A skipped lead stays locked until it is due again (the SQL source's release
+        only unlocks)."""
+        async with self._busy.hold(), self._uow() as uow:
+            row = await self._outbound.leads.get_lead(uow, int(lead_id))
+            row.locked_by = PREVIEW_SKIPPED
+            row.locked_until = dt.datetime.fromtimestamp(until, dt.UTC)
+            await uow.commit()
+
+    def _preview_publisher(self, campaign_id: int, name: str) -> Callable[[PreviewChange], None]:
+        def publish(change: PreviewChange) -> None:
+            offer = change.offer
+            data: dict[str, Any] = {
+                "agent_no": offer.agent_no,
+                "offer_id": offer.offer_id,
+                "campaign_id": campaign_id,
+                "campaign_name": name,
+            }
+            if isinstance(change, PreviewOffered):
+                now = self.clock.now()
+                data |= {
+                    "offered_at": _moment(offer.offered_at),
+                    "expires_at": _moment(offer.expires_at),
+                    "seconds_left": round(max(0.0, offer.expires_at - now), 3),
+                    "dial_on_timeout": self.preview_dial_on_timeout,
+                }
+                self._bus.publish(PREVIEW_OFFERED, data, PREVIEW_PERMISSION)
+            elif isinstance(change, PreviewEnded):
+                data |= {"reason": change.reason.value, "call_id": change.call_id}
+                self._bus.publish(PREVIEW_ENDED, data, PREVIEW_PERMISSION)
+
+        return publish
+
+    def preview_offer(self, agent_no: str) -> tuple[int, PreviewDesk, PreviewOffer] | None:
+        """The lead on preview to ``agent_no``, with its campaign and desk."""
+        for campaign_id, desk in self._desks():
+            offer = desk.offer_for(agent_no)
+            if offer is not None:
+                return campaign_id, desk, offer
+        return None
+
+    async def preview(self, agent_no: str) -> dict[str, Any] | None:
+        """What the agent's desktop shows of its offer (None: no lead on preview)."""
+        found = self.preview_offer(agent_no)
+        if found is None:
+            return None
+        campaign_id, desk, offer = found
+        async with self._busy.hold(), self._uow() as uow:
+            row = await self._outbound.leads.get_lead(uow, int(offer.lead.lead_id))
+            fields = {str(k): v for k, v in (row.fields or {}).items()}
+        now = self.clock.now()
+        run = self._runs[campaign_id]
+        name = fields.pop("name", "")
+        return {
+            "offer_id": offer.offer_id,
+            "agent_no": agent_no,
+            "campaign": {"id": campaign_id, "name": run.name},
+            "lead": {
+                "id": int(offer.lead.lead_id),
+                "name": str(name) if name is not None else "",
+                "phone": offer.lead.phone,
+                "fields": fields,
+            },
+            "offered_at": _moment(offer.offered_at),
+            "expires_at": _moment(offer.expires_at),
+            "seconds_left": round(max(0.0, offer.expires_at - now), 3),
+            "dial_on_timeout": desk.dial_on_timeout,
+            "at": _moment(now),
+        }
+
+    async def accept_preview(self, agent_no: str) -> dict[str, Any]:
+        """The agent dials the lead on preview; returns the call and its campaign and lead."""
+        found = self.preview_offer(agent_no)
+        if found is None:
+            raise NoPreviewOffer(agent_id=agent_no)
+        campaign_id, desk, offer = found
+        call_id = await desk.accept(agent_no)
+        return {"call_id": call_id, "campaign_id": campaign_id, "lead_id": int(offer.lead.lead_id)}
+
+    async def skip_preview(self, agent_no: str, reason: str = "") -> dict[str, Any]:
+        """The agent passes on the lead on preview; returns its campaign and lead."""
+        found = self.preview_offer(agent_no)
+        if found is None:
+            raise NoPreviewOffer(agent_id=agent_no)
+        campaign_id, desk, offer = found
+        await desk.skip(agent_no, reason)
+        return {"campaign_id": campaign_id, "lead_id": int(offer.lead.lead_id)}
 
     # --- the live view --------------------------------------------------------------
 
@@ -393,6 +539,13 @@ class Dialing:
                     log.exception("campaign %s dialer status failed", campaign_id)
                     continue
                 self._bus.publish(STATUS_EVENT, view, VIEW)
+
+
+async def _halt(dialer: CampaignDialer) -> None:
+    """Stop launching calls; the leads on preview go back."""
+    await dialer.stop()
+    if isinstance(dialer.preview, PreviewDesk):
+        await dialer.preview.withdraw_all()
 
 
 def _carry_over(old: CampaignDialer, new: CampaignDialer) -> None:

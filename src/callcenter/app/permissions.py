@@ -59,6 +59,8 @@ _CATALOGUE: Final[tuple[Permission, ...]] = (
     Permission("call.dial", "desktop", "外拨", "Dial"),
     Permission("call.transfer", "desktop", "转接", "Transfer"),
     Permission("call.conference", "desktop", "三方通话", "3-way call"),
+    Permission("preview.accept", "desktop", "预览外呼：拨打", "Preview: dial"),
+    Permission("preview.skip", "desktop", "预览外呼：跳过", "Preview: skip"),
     # 报表 / reports
     Permission("report.view", "reports", "查看报表", "View reports"),
     Permission("report.export", "reports", "导出报表", "Export reports"),
@@ -113,6 +115,7 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
             | {"campaign.view"}
             | {"lead.view", "blacklist.view", "product.view", "script.view", "disposition.view"}
             | {"result.record"}
+            | {"preview.accept", "preview.skip"}
         ),
     ),
     BuiltinRole(
@@ -121,7 +124,8 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
         "Agent: takes and makes calls",
         frozenset({"desk.use", "call.answer", "call.dial", "call.transfer", "call.conference"})
         | frozenset({"result.record", "script.view", "product.view", "disposition.view"})
-        | frozenset({"lead.view"}),
+        | frozenset({"lead.view"})
+        | frozenset({"preview.accept", "preview.skip"}),
     ),
 )
 

@@ -14,13 +14,26 @@ policy allows (:class:`PreviewOffer`, with a deadline). The agent then:
   lead is skipped.
 
 An offer lapses without a call if the agent is no longer ready when it is due (a
-pause, a logout, an inbound call): the lead goes back at once.
+pause, a logout, an inbound call): the lead goes back at once. When the campaign
+stops dialling (paused, finished, replaced) its offers are withdrawn the same way
+(:meth:`PreviewDesk.withdraw_all`).
+
+A skipped lead goes back with its retry time; a lead source that does not keep leads
+back by themselves (the SQL one only unlocks) is given ``hold_back``, which keeps the
+lead from being taken until then.
+
+An agent in the groups of several preview campaigns sees one lead at a time: the
+desk skips the agents ``busy_elsewhere`` names. Every offer made and ended is told
+to the ``listeners`` (:class:`PreviewOffered`, :class:`PreviewEnded`), which the
+platform turns into events for the agent's desktop.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from callcenter.app.dialer.runtime import CampaignDialer
@@ -49,15 +62,51 @@ class PreviewOffer:
     expires_at: float
 
 
+class PreviewEnd(enum.StrEnum):
+    """Why an offer left the agent's desktop."""
+
+    ACCEPTED = "accepted"  # the agent dialled
+    SKIPPED = "skipped"  # the agent passed
+    DIALLED_ON_TIMEOUT = "dialled-on-timeout"  # the deadline passed; the call was placed
+    SKIPPED_ON_TIMEOUT = "skipped-on-timeout"  # the deadline passed; the lead went back
+    LAPSED = "lapsed"  # the agent was no longer ready
+    WITHDRAWN = "withdrawn"  # the campaign stopped dialling
+
+
+@dataclass(frozen=True)
+class PreviewOffered:
+    offer: PreviewOffer
+
+
+@dataclass(frozen=True)
+class PreviewEnded:
+    offer: PreviewOffer
+    reason: PreviewEnd
+    at: float
+    call_id: str | None = None  # the call placed, if one was
+
+
+PreviewChange = PreviewOffered | PreviewEnded
+
+
 class PreviewDesk:
     """Preview offers for one campaign; see the module docstring."""
 
     def __init__(
-        self, dialer: CampaignDialer, *, dial_on_timeout: bool = True, skip_delay: float = 3600.0
+        self,
+        dialer: CampaignDialer,
+        *,
+        dial_on_timeout: bool = True,
+        skip_delay: float = 3600.0,
+        busy_elsewhere: Callable[[str], bool] | None = None,
+        hold_back: Callable[[str, float], Awaitable[None]] | None = None,
     ) -> None:
         self.dialer = dialer
         self.dial_on_timeout = dial_on_timeout
         self.skip_delay = skip_delay
+        self.busy_elsewhere = busy_elsewhere
+        self.hold_back = hold_back
+        self.listeners: list[Callable[[PreviewChange], None]] = []
         self._offers: dict[str, PreviewOffer] = {}
         self._ids = itertools.count(1)
         self.skipped = 0
@@ -69,23 +118,32 @@ class PreviewDesk:
     def offer_for(self, agent_no: str) -> PreviewOffer | None:
         return self._offers.get(agent_no)
 
+    def _tell(self, change: PreviewChange) -> None:
+        for listener in self.listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("preview listener failed")
+
     async def step(self, now: float) -> int:
         """Place or withdraw the offers that are due, then offer leads to ready agents."""
         placed = 0
         ready = {a.agent_id for a in self.dialer.agents() if a.state is AgentState.READY}
         for offer in list(self._offers.values()):
+            if self._offers.get(offer.agent_no) is not offer:
+                continue  # accepted or skipped while this step awaited
             if offer.agent_no not in ready:
-                del self._offers[offer.agent_no]
-                await self.dialer.leads.release(offer.lead.lead_id, now)
-                log.info("preview offer %s to %s lapsed", offer.offer_id, offer.agent_no)
+                await self._withdraw(offer, PreviewEnd.LAPSED, now)
             elif offer.expires_at <= now:
+                ready.discard(offer.agent_no)
                 if self.dial_on_timeout:
-                    await self.accept(offer.agent_no)
-                    ready.discard(offer.agent_no)
+                    await self._place(offer, PreviewEnd.DIALLED_ON_TIMEOUT)
                     placed += 1
                 else:
-                    await self.skip(offer.agent_no)
+                    await self._pass(offer, PreviewEnd.SKIPPED_ON_TIMEOUT, now)
         for agent_no in sorted(ready - set(self._offers)):
+            if self.busy_elsewhere is not None and self.busy_elsewhere(agent_no):
+                continue
             lead = await self._next_lead(now)
             if lead is None:
                 break
@@ -98,6 +156,7 @@ class PreviewDesk:
             )
             self._offers[agent_no] = offer
             log.info("preview offer %s: lead %s to %s", offer.offer_id, lead.lead_id, agent_no)
+            self._tell(PreviewOffered(offer))
         return placed
 
     async def _next_lead(self, now: float) -> Lead | None:
@@ -114,23 +173,64 @@ class PreviewDesk:
         offer = self._offers.get(agent_no)
         if offer is None:
             raise NoPreviewOffer(agent_id=agent_no)
+        return await self._place(offer, PreviewEnd.ACCEPTED)
+
+    async def _place(self, offer: PreviewOffer, reason: PreviewEnd) -> str:
+        # The offer leaves first: a step running while the call is set up must not see
+        # the agent (now reserved) and let the offer lapse under the call.
+        del self._offers[offer.agent_no]
         dialer = self.dialer
         now = dialer.clock.now()
-        call_id = await dialer.engine.dial_for_agent(
-            dialer.campaign_id, offer.lead.lead_id, agent_no, offer.lead.phone
-        )
-        del self._offers[agent_no]
+        try:
+            call_id = await dialer.engine.dial_for_agent(
+                dialer.campaign_id, offer.lead.lead_id, offer.agent_no, offer.lead.phone
+            )
+        except Exception:
+            await dialer.leads.release(offer.lead.lead_id, now)
+            self._tell(PreviewEnded(offer, PreviewEnd.LAPSED, now))
+            raise
         await dialer.leads.mark_attempt(offer.lead.lead_id, now)
         dialer.dials += 1
         dialer.track(call_id, offer.lead, now)
+        log.info(
+            "call=%s preview offer %s %s by %s", call_id, offer.offer_id, reason, offer.agent_no
+        )
+        self._tell(PreviewEnded(offer, reason, now, call_id))
         return call_id
 
-    async def skip(self, agent_no: str) -> None:
+    async def skip(self, agent_no: str, reason: str = "") -> None:
         """The agent passes on the lead; it comes back after ``skip_delay``."""
-        offer = self._offers.pop(agent_no, None)
+        offer = self._offers.get(agent_no)
         if offer is None:
             raise NoPreviewOffer(agent_id=agent_no)
+        await self._pass(offer, PreviewEnd.SKIPPED, self.dialer.clock.now(), reason)
+
+    async def _pass(
+        self, offer: PreviewOffer, why: PreviewEnd, now: float, reason: str = ""
+    ) -> None:
+        del self._offers[offer.agent_no]
         self.skipped += 1
+        if self.hold_back is not None:
+            await self.hold_back(offer.lead.lead_id, now + self.skip_delay)
+        else:
+            await self.dialer.leads.release(offer.lead.lead_id, now + self.skip_delay)
+        log.info(
+            "preview offer %s %s by %s%s",
+            offer.offer_id,
+            why,
+            offer.agent_no,
+            f" ({reason})" if reason else "",
+        )
+        self._tell(PreviewEnded(offer, why, now))
+
+    async def _withdraw(self, offer: PreviewOffer, why: PreviewEnd, now: float) -> None:
+        del self._offers[offer.agent_no]
+        await self.dialer.leads.release(offer.lead.lead_id, now)
+        log.info("preview offer %s to %s %s", offer.offer_id, offer.agent_no, why)
+        self._tell(PreviewEnded(offer, why, now))
+
+    async def withdraw_all(self) -> None:
+        """The campaign stops dialling: every lead on preview goes back at once."""
         now = self.dialer.clock.now()
-        await self.dialer.leads.release(offer.lead.lead_id, now + self.skip_delay)
-        log.info("preview offer %s skipped by %s", offer.offer_id, agent_no)
+        for offer in list(self._offers.values()):
+            await self._withdraw(offer, PreviewEnd.WITHDRAWN, now)
