@@ -24,6 +24,11 @@ reported as a :class:`AbandonBudget` (live answers, abandoned calls, target rate
 budget "for now" is the window with the least room left, and it is what the pacing
 controller spends.
 
+The ledger outlives the process that keeps it: every count it records is also kept
+apart, per local day, until the dialer takes it (:meth:`ComplianceLedger.take_unsaved`)
+to write it to the store, and a dialer started again puts the stored days back
+(:meth:`ComplianceLedger.restore`) before it dials, so a restart resets no window.
+
 :func:`can_start` checks a campaign's dialing settings before it may run: the drop
 timeout, the safe-harbour message, the ring time and the caller ID, each failing check
 a :class:`ComplianceViolation` with a code and messages in Chinese and English.
@@ -158,6 +163,8 @@ class ComplianceLedger:
     totals: DayCounts = field(default_factory=DayCounts)
     _days: dict[dt.date, DayCounts] = field(default_factory=dict, init=False, repr=False)
     _newest: dt.date | None = field(default=None, init=False, repr=False)
+    _unsaved: dict[dt.date, DayCounts] = field(default_factory=dict, init=False, repr=False)
+    restored: bool = field(default=False, init=False)  # the stored days were put back
 
     def __post_init__(self) -> None:
         self._zone = ZoneInfo(self.config.time_zone)
@@ -220,8 +227,13 @@ class ComplianceLedger:
         log.info("campaign %s call %s was an AMD false positive", self.campaign_id, call_id)
 
     def _add(self, at: float, delta: DayCounts) -> None:
-        self.totals.add(delta)
         day = self.local_date(at)
+        self._unsaved.setdefault(day, DayCounts()).add(delta)
+        self._count(day, delta)
+
+    def _count(self, day: dt.date, delta: DayCounts, *, in_totals: bool = True) -> None:
+        if in_totals:
+            self.totals.add(delta)
         if self._newest is None or day > self._newest:
             self._newest = day
             oldest_kept = day - dt.timedelta(days=ROLLING_DAYS - 1)
@@ -230,6 +242,33 @@ class ComplianceLedger:
         elif day <= self._newest - dt.timedelta(days=ROLLING_DAYS):
             return  # too old for any day window: it counts in the campaign totals only
         self._days.setdefault(day, DayCounts()).add(delta)
+
+    # --- surviving a restart -----------------------------------------------------
+
+    @property
+    def has_unsaved(self) -> bool:
+        return bool(self._unsaved)
+
+    def take_unsaved(self) -> dict[dt.date, DayCounts]:
+        """What was recorded since the last call, per local day; then forgets it."""
+        unsaved, self._unsaved = self._unsaved, {}
+        return unsaved
+
+    def keep_unsaved(self, unsaved: dict[dt.date, DayCounts]) -> None:
+        """Put back counts whose saving failed, to be saved with the next ones."""
+        for day, counts in unsaved.items():
+            self._unsaved.setdefault(day, DayCounts()).add(counts)
+
+    def restore(self, totals: DayCounts, days: dict[dt.date, DayCounts]) -> None:
+        """Add what the store kept: the campaign's totals and its recent local days.
+
+        ``totals`` covers every stored day, ``days`` those a window may still need;
+        restored counts are not unsaved again.
+        """
+        self.totals.add(totals)
+        for day in sorted(days):
+            self._count(day, days[day], in_totals=False)
+        self.restored = True
 
     # --- reporting ---------------------------------------------------------------
 

@@ -22,6 +22,12 @@ still binds now, else ``holiday`` or ``outside-window``. A scheduled callback re
 the last outcome's retry delay; once due it is allowed (within the windows) and names
 the agent it belongs to.
 
+Caller IDs are campaign-wide, not per lead: :class:`CallerIdPool` is the numbers a
+campaign presents and a daily cap per number, :class:`CallerIdUsage` counts the calls
+each number presented on the campaign's local calendar day, and
+:func:`choose_caller_id` picks the least-used number under its cap, or refuses with
+``caller-id-cap`` until the next local midnight when every number is spent.
+
 Local days and hours are the lead's (zoneinfo), so DST changes move the windows with
 the clock on the wall. Counters are trusted as of the last attempt: an "attempts
 today" from a previous local day, or an "attempts in 24 hours" whose last attempt is
@@ -35,6 +41,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from callcenter.domain.errors import DomainError
 
 DAY = 86_400.0
 ABANDONED_COOLOFF = 72 * 3600.0  # Ofcom 2016 policy: no repeat call within 72 hours
@@ -63,6 +71,7 @@ class Reason(enum.StrEnum):
     HOLIDAY = "holiday"
     OUTSIDE_WINDOW = "outside-window"
     NO_WINDOW = "no-window"  # no calling window at all ahead
+    CALLER_ID_CAP = "caller-id-cap"  # every caller ID of the campaign is at its daily cap
 
 
 class Outcome(enum.StrEnum):
@@ -164,6 +173,7 @@ class Decision:
     reason: Reason
     retry_at: float | None = None  # None: now (allowed) or not by waiting (refused)
     agent_id: str | None = None  # a due callback goes to this agent
+    caller_id: str | None = None  # the number to present (choose_caller_id)
 
 
 def may_dial(lead: Lead, rules: CampaignRules, now: float) -> Decision:
@@ -265,3 +275,118 @@ def _local(at: float, zone: dt.tzinfo) -> dt.datetime:
 
 def _tightest(campaign: int, outcome: int | None) -> int:
     return campaign if outcome is None else min(campaign, outcome)
+
+
+# --- caller IDs (主叫号码池) ------------------------------------------------------------
+
+
+class CallerIdCapReached(DomainError):
+    """Why nothing dials: every caller ID presented its daily cap of calls."""
+
+    code = Reason.CALLER_ID_CAP.value
+    status = 409
+    message_zh = (
+        "所有主叫号码今日外呼次数均已达到上限（每个号码每天 {cap} 次），{resumes} 后恢复外呼"
+    )
+    message_en = "Every caller ID has made its {cap} calls for today; dialling resumes at {resumes}"
+
+
+@dataclass(frozen=True)
+class CallerIdPool:
+    """The numbers a campaign presents, and the calls each may present per local day."""
+
+    numbers: tuple[str, ...] = ()
+    daily_cap: int = 0  # calls per number per local calendar day; 0: no cap
+
+    def pick(self, used_today: Mapping[str, int]) -> str | None:
+        """The least-used number still under its cap; ties go to the one listed first."""
+        best: str | None = None
+        best_used = 0
+        for number in self.numbers:
+            used = used_today.get(number, 0)
+            if self.daily_cap and used >= self.daily_cap:
+                continue
+            if best is None or used < best_used:
+                best, best_used = number, used
+        return best
+
+    def room(self, used_today: Mapping[str, int]) -> int | None:
+        """Calls the pool may still present today (None: no cap)."""
+        if not self.daily_cap:
+            return None
+        return sum(max(0, self.daily_cap - used_today.get(n, 0)) for n in self.numbers)
+
+
+@dataclass
+class CallerIdUsage:
+    """Calls presented per caller ID on the current local calendar day of ``time_zone``.
+
+    The count starts again at local midnight. What was counted since the last
+    :meth:`take_unsaved` is kept apart, per day, for the store.
+    """
+
+    time_zone: str = "UTC"
+    day: dt.date | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    _unsaved: dict[tuple[dt.date, str], int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._zone = ZoneInfo(self.time_zone)
+
+    def local_date(self, at: float) -> dt.date:
+        return _local(at, self._zone).date()
+
+    def next_midnight(self, now: float) -> float:
+        """The instant the local day after ``now``'s begins: the counts start again."""
+        tomorrow = self.local_date(now) + dt.timedelta(days=1)
+        return dt.datetime.combine(tomorrow, dt.time(), self._zone).timestamp()
+
+    def today(self, now: float) -> Mapping[str, int]:
+        """The calls of each number on the local day of ``now``."""
+        day = self.local_date(now)
+        if day != self.day:
+            if self.day is not None and day < self.day:
+                return {}  # an instant before the kept day: nothing known of it
+            self.day, self.counts = day, {}
+        return self.counts
+
+    def count(self, caller_id: str, now: float) -> None:
+        """One call presented ``caller_id`` at ``now``."""
+        self.today(now)
+        day = self.local_date(now)
+        if day == self.day:
+            self.counts[caller_id] = self.counts.get(caller_id, 0) + 1
+        key = (day, caller_id)
+        self._unsaved[key] = self._unsaved.get(key, 0) + 1
+
+    def restore(self, day: dt.date, counts: Mapping[str, int]) -> None:
+        """Add the counts of ``day`` as stored (before a restart)."""
+        if self.day is None or day > self.day:
+            self.day, self.counts = day, {}
+        if day == self.day:
+            for number, calls in counts.items():
+                self.counts[number] = self.counts.get(number, 0) + calls
+
+    @property
+    def has_unsaved(self) -> bool:
+        return bool(self._unsaved)
+
+    def take_unsaved(self) -> dict[tuple[dt.date, str], int]:
+        """The calls counted since the last call, by (local day, number); then forgets them."""
+        unsaved, self._unsaved = self._unsaved, {}
+        return unsaved
+
+    def keep_unsaved(self, unsaved: Mapping[tuple[dt.date, str], int]) -> None:
+        """Put back counts whose saving failed, to be saved with the next ones."""
+        for key, calls in unsaved.items():
+            self._unsaved[key] = self._unsaved.get(key, 0) + calls
+
+
+def choose_caller_id(pool: CallerIdPool, usage: CallerIdUsage, now: float) -> Decision:
+    """The caller ID the next call presents, or ``caller-id-cap`` until local midnight."""
+    if not pool.numbers:
+        return Decision(True, Reason.ALLOWED)
+    number = pool.pick(usage.today(now))
+    if number is not None:
+        return Decision(True, Reason.ALLOWED, caller_id=number)
+    return Decision(False, Reason.CALLER_ID_CAP, usage.next_midnight(now))

@@ -499,3 +499,8 @@ class CallResultRow(Base):
     callback_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     callback_agent_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+# -- tables kept in modules of their own, registered on Base here --------------------------
+
+from callcenter.store import dialer_tables as dialer_tables  # noqa: E402

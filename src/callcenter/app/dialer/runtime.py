@@ -26,6 +26,14 @@ abandoned calls with or without the safe-harbour message, AMD verdicts), tells t
 lead source the outcome (which drives retries), and fails a call over to the next
 trunk when one answers 503.
 
+Every call presents a caller ID from the campaign's pool: the least-used number under
+its daily cap (:func:`~callcenter.domain.dialing_policy.choose_caller_id`); when all
+are spent nothing dials until the campaign's local midnight, and ``caller-id-cap`` is
+the reason. The ledger's counts and the calls per caller ID are written to the
+:class:`~callcenter.app.dialer.records.DialerRecords` once per step, by a task of their
+own so the decision never waits for the store, and read back before the first dial:
+a restarted platform keeps every abandonment window and every number's count.
+
 Preview mode offers a lead to a ready agent first (:mod:`callcenter.app.dialer.preview`);
 manual mode dials nothing (agents click to dial on the desk).
 """
@@ -34,11 +42,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from callcenter.app.cti.outbound import (
     CampaignOutcome,
@@ -52,6 +62,7 @@ from callcenter.app.cti.outbound import (
     OutboundFlows,
 )
 from callcenter.app.dialer.leads import LeadSource
+from callcenter.app.dialer.records import DialerRecords
 from callcenter.app.dialer.settings import DialerSettings, DialerStatus, DialingMode
 from callcenter.clock import Clock
 from callcenter.domain.agent import Agent, AgentState
@@ -60,7 +71,15 @@ from callcenter.domain.compliance import (
     AmdResult,
     ComplianceLedger,
 )
-from callcenter.domain.dialing_policy import Lead, Outcome, may_dial
+from callcenter.domain.dialing_policy import (
+    CallerIdCapReached,
+    CallerIdUsage,
+    Lead,
+    Outcome,
+    Reason,
+    choose_caller_id,
+    may_dial,
+)
 from callcenter.domain.pacing import (
     AgentActivity,
     AgentLoad,
@@ -106,6 +125,7 @@ _ACTIVITY: Mapping[AgentState, AgentActivity] = {
 MEMBERS_REFRESH = 5.0  # seconds between look-ups of the campaign's agents
 NO_TRUNK = "no-trunk"
 NO_LEADS = "no-leads"
+CALLER_ID_CAP = Reason.CALLER_ID_CAP.value
 
 
 class Stepper(Protocol):
@@ -139,6 +159,7 @@ class CampaignDialer:
         model: PacingModel | None = None,
         trunks: TrunkRouter | None = None,
         numbers: Mapping[str, NumberInfo] | None = None,
+        records: DialerRecords | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -149,6 +170,11 @@ class CampaignDialer:
         self.trunks = trunks
         self._numbers = numbers or {}
         self.ledger = ComplianceLedger(settings.campaign_id, settings.ledger)
+        self.records = records  # None: the counts live in memory only (the benchmark)
+        self.caller_ids = CallerIdUsage(settings.ledger.time_zone)
+        self._restored = False
+        self._saving: asyncio.Task[None] | None = None
+        self.save_failures = 0
         self._flights: dict[str, _Flight] = {}
         self._redial: list[_Flight] = []
         self._flights_done: dict[str, _Flight] = {}  # answered, no longer pacing-relevant
@@ -182,6 +208,8 @@ class CampaignDialer:
 
     async def open(self) -> None:
         """Open the campaign on the engine (done by start; tests may step by hand)."""
+        if not self._restored:
+            await self._restore()
         if not self._opened:
             await self.engine.open_campaign(self.settings.setup, self._on_event)
             self._opened = True
@@ -192,11 +220,13 @@ class CampaignDialer:
             self._task = asyncio.create_task(self._run(), name=f"dialer-{self.campaign_id}")
 
     async def stop(self) -> None:
+        """Stop dialing and write what was counted (calls in flight still end normally)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.save()
 
     async def _run(self) -> None:
         while True:
@@ -283,7 +313,9 @@ class CampaignDialer:
             lines = self.pacer.lines_to_dial(self.stats(now), now) - len(batch)
             self.last_lines = max(0, lines)
             await self._take_leads(lines, now, batch)
-        return launched + await self._send(batch)
+        launched += await self._send(batch)
+        self._save_later()
+        return launched
 
     async def _trunk_timeouts(self, now: float) -> None:
         """Cancel the calls a trunk has not answered at all in its setup time; they
@@ -307,6 +339,12 @@ class CampaignDialer:
     async def _take_leads(
         self, lines: int, now: float, batch: list[tuple[_Flight, DialRequest]]
     ) -> None:
+        if lines > 0:
+            pool = self.settings.caller_id_pool
+            room = pool.room(self.caller_ids.today(now))
+            if room is not None and room < lines:
+                self.not_dialled[CALLER_ID_CAP] += lines - room
+                lines = room
         wanted = len(batch) + lines
         for _ in range(4):  # a few batches: some leads may be refused by the policy
             if len(batch) >= wanted:
@@ -341,15 +379,27 @@ class CampaignDialer:
         batch: list[tuple[_Flight, DialRequest]],
         tried: tuple[str, ...] = (),
     ) -> None:
-        """Pick the lead's trunk and add its call to ``batch`` (or say why not)."""
-        trunk = self._trunk_for(lead, now, tried)
-        if isinstance(trunk, NoTrunk):
-            self.not_dialled[f"{NO_TRUNK}:{trunk.reason.value}"] += 1
-            if tried:  # every trunk refused it: the attempt failed
+        """Pick the call's caller ID and trunk and add it to ``batch`` (or say why not).
+
+        A lead no caller ID or trunk can take goes back with its reason, or, when it was
+        failing over (``tried``), ends its attempt as failed.
+        """
+        caller = choose_caller_id(self.settings.caller_id_pool, self.caller_ids, now)
+        trunk = self._trunk_for(lead, now, tried) if caller.allowed else None
+        if not caller.allowed or isinstance(trunk, NoTrunk):
+            if isinstance(trunk, NoTrunk):
+                self.not_dialled[f"{NO_TRUNK}:{trunk.reason.value}"] += 1
+                retry_at = now + self.settings.interval
+            else:
+                self.not_dialled[caller.reason.value] += 1
+                retry_at = caller.retry_at if caller.retry_at is not None else now
+            if tried:  # it was failing over: the attempt failed
                 await self.leads.record_outcome(lead.lead_id, Outcome.FAILED, now)
             else:
-                await self.leads.release(lead.lead_id, now + self.settings.interval)
+                await self.leads.release(lead.lead_id, retry_at)
             return
+        caller_id = caller.caller_id or self.settings.caller_id
+        self.caller_ids.count(caller_id, now)
         name = trunk.name if trunk is not None else None
         if not tried:
             await self.leads.mark_attempt(lead.lead_id, now)
@@ -357,7 +407,7 @@ class CampaignDialer:
             self.campaign_id,
             lead.lead_id,
             lead.phone,
-            self.settings.caller_id,
+            caller_id,
             name,
             self.settings.ring_timeout,
             self.settings.amd,
@@ -461,6 +511,8 @@ class CampaignDialer:
             self._ledger_version += 1
         for callback in self.on_end:
             callback(event)
+        if self._task is None:  # stopped: no step writes what its last calls counted
+            self._save_later()
         self._later(self.leads.record_outcome(event.lead_id, LEAD_OUTCOME[event.outcome], event.at))
 
     def _later(self, work: Any) -> None:
@@ -468,6 +520,59 @@ class CampaignDialer:
         task = asyncio.ensure_future(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    # --- the records that outlive the process ---------------------------------------
+
+    async def _restore(self) -> None:
+        """Put back the counts the store kept (a ledger handed over keeps its own)."""
+        if self.records is not None:
+            today = self.ledger.local_date(self.clock.now())
+            saved = await self.records.load(self.campaign_id, today)
+            if not self.ledger.restored:
+                self.ledger.restore(saved.totals, dict(saved.days))
+                log.info(
+                    "campaign %s ledger restored: %d live, %d abandoned",
+                    self.campaign_id,
+                    saved.totals.live,
+                    saved.totals.abandoned,
+                )
+            self.caller_ids.restore(saved.today, saved.caller_ids)
+        self.ledger.restored = True
+        self._restored = True
+
+    def _save_later(self) -> None:
+        """Write what was counted by a task of its own, unless one is writing already."""
+        if self.records is None:
+            self.ledger.take_unsaved()  # kept in memory only
+            self.caller_ids.take_unsaved()
+            return
+        if not (self.ledger.has_unsaved or self.caller_ids.has_unsaved):
+            return
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.ensure_future(self._write())
+
+    async def save(self) -> None:
+        """Write everything counted so far (after any write in progress)."""
+        saving = self._saving
+        if saving is not None and not saving.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(saving)
+        if self.records is not None:
+            await self._write()
+
+    async def _write(self) -> None:
+        assert self.records is not None
+        ledger = self.ledger.take_unsaved()
+        caller_ids = self.caller_ids.take_unsaved()
+        if not ledger and not caller_ids:
+            return
+        try:
+            await self.records.save(self.campaign_id, ledger, caller_ids)
+        except Exception:
+            self.save_failures += 1
+            log.exception("campaign %s ledger not saved; kept for the next step", self.campaign_id)
+            self.ledger.keep_unsaved(ledger)
+            self.caller_ids.keep_unsaved(caller_ids)
 
     # --- status ---------------------------------------------------------------------
 
@@ -496,4 +601,36 @@ class CampaignDialer:
             abandon_rates={b.window.value: b.rate for b in report.windows},
             agents=dict(states),
             not_dialled=dict(self.not_dialled),
+            ledger={
+                b.window.value: {
+                    "live": b.live,
+                    "abandoned": b.abandoned,
+                    "rate": b.rate,
+                    "remaining": b.remaining,
+                }
+                for b in report.windows
+            },
+            caller_ids=self._caller_id_view(now),
         )
+
+    def _caller_id_view(self, now: float) -> dict[str, Any]:
+        """The pool's cap, each number's calls today, and why nothing dials if all are spent."""
+        pool = self.settings.caller_id_pool
+        used = self.caller_ids.today(now)
+        decision = choose_caller_id(pool, self.caller_ids, now)
+        view: dict[str, Any] = {
+            "cap": pool.daily_cap,
+            "today": {number: used.get(number, 0) for number in pool.numbers},
+            "spent": not decision.allowed,
+            "resumes_at": None,
+            "message": None,
+        }
+        if decision.retry_at is not None:
+            zone = self.ledger.config.time_zone
+            resumes = dt.datetime.fromtimestamp(decision.retry_at, ZoneInfo(zone)).isoformat()
+            why = CallerIdCapReached(cap=pool.daily_cap, resumes=resumes)
+            view |= {
+                "resumes_at": resumes,
+                "message": {"zh": why.message("zh"), "en": why.message("en")},
+            }
+        return view

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from callcenter.app.cti.outbound import CampaignSetup
 from callcenter.domain.compliance import LedgerConfig, Window
-from callcenter.domain.dialing_policy import CampaignRules
+from callcenter.domain.dialing_policy import CallerIdPool, CampaignRules
 
 
 class DialingMode(enum.StrEnum):
@@ -26,7 +27,7 @@ class DialerSettings:
 
     setup: CampaignSetup
     mode: DialingMode
-    caller_id: str
+    caller_id: str  # presented when the pool is empty
     rules: CampaignRules = field(default_factory=CampaignRules)
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     ring_timeout: float = 30.0
@@ -37,10 +38,17 @@ class DialerSettings:
     preview_timeout: float = 30.0  # seconds an agent has to accept or skip; then it dials
     max_lines: int | None = None  # lines the campaign may hold at once
     budget_window: Window | None = None  # the abandonment window the pacer spends; None: binding
+    caller_ids: tuple[str, ...] = ()  # the pool; empty: ``caller_id`` alone
+    caller_id_daily_cap: int = 0  # calls per caller ID per local day of the ledger; 0: no cap
 
     @property
     def campaign_id(self) -> str:
         return self.setup.campaign_id
+
+    @property
+    def caller_id_pool(self) -> CallerIdPool:
+        numbers = self.caller_ids or ((self.caller_id,) if self.caller_id else ())
+        return CallerIdPool(numbers, self.caller_id_daily_cap)
 
 
 @dataclass(frozen=True)
@@ -61,3 +69,7 @@ class DialerStatus:
     abandon_rates: Mapping[str, float]
     agents: Mapping[str, int]  # ready, reserved, talking, wrap-up, not-ready
     not_dialled: Mapping[str, int]  # reason -> leads
+    # window -> live answers, abandoned calls (AMD false positives included), rate, room
+    ledger: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # the pool: cap, calls per number today, and when all are spent, why and until when
+    caller_ids: Mapping[str, Any] = field(default_factory=dict)
