@@ -15,6 +15,9 @@ set -euo pipefail
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# build-essential, python3-dev: compiling the media engine's relay (src/callcenter/media/_fastpath.c)
+command -v gcc >/dev/null 2>&1 || missing+=(build-essential)
+python3 -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null || missing+=(python3-dev)
 if [ "${1:-test}" = "bench" ]; then
     command -v rtpengine >/dev/null 2>&1 || missing+=(rtpengine-daemon)
 fi

@@ -117,6 +117,11 @@ class MediaCore:
     _amd: dict[str, AnsweringMachineDetector] = field(default_factory=dict)
     _events: list[MediaEvent] = field(default_factory=list)
     _recordings_made: int = 0
+    # How the tick takes one frame of each tapped endpoint: the engine's compiled relay
+    # holds the taps of the bridges it relays (see ``relayable``).
+    take_frames: Callable[[list[Endpoint]], bytes] = field(
+        default=lambda endpoints: _own_frames(endpoints)
+    )
 
     # --- endpoints -----------------------------------------------------------------
     def add_endpoint(self, endpoint: Endpoint, now: float) -> None:
@@ -172,6 +177,21 @@ class MediaCore:
             self._tapped[endpoint] = None
         else:
             self._tapped.pop(endpoint, None)
+
+    def relayable(self, endpoint: Endpoint) -> bool:
+        """True when the endpoint's bridge needs only relaying (and tapping) per packet.
+
+        Both parties bridged to each other in one codec, neither playing, sending digits
+        nor under detection: then a compiled relay may do :meth:`Endpoint.receive`'s
+        common case for the pair, and hand everything else back.
+        """
+        partner = endpoint.partner
+        if partner is None or partner.partner is not endpoint or partner.codec != endpoint.codec:
+            return False
+        return not any(
+            e.playing or e.injecting or e.endpoint_id in self._inband or e.endpoint_id in self._amd
+            for e in (endpoint, partner)
+        )
 
     # --- commands ------------------------------------------------------------------
     def command(self, op: str, args: dict[str, Any], now: float) -> dict[str, Any]:
@@ -431,7 +451,7 @@ class MediaCore:
             else {c: [e for e in endpoints if e.codec == c] for c in codecs}
         )
         for codec, endpoints in by_codec.items():
-            codes = np.frombuffer(b"".join([e.take_frame() for e in endpoints]), np.uint8)
+            codes = np.frombuffer(self.take_frames(endpoints), np.uint8)
             pcm = DECODE[codec][codes].reshape(len(endpoints), FRAME_SAMPLES)
             frames.update(zip([e.endpoint_id for e in endpoints], pcm, strict=True))
         return frames
@@ -491,6 +511,10 @@ class MediaCore:
         """Finish every recording (the process is stopping)."""
         for rec in list(self.recordings.values()):
             self._finish_recording(rec, now)
+
+
+def _own_frames(endpoints: list[Endpoint]) -> bytes:
+    return b"".join([e.take_frame() for e in endpoints])
 
 
 def file_size(path: str) -> int:

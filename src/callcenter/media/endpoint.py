@@ -119,6 +119,23 @@ class EndpointStats:
         return out
 
 
+# The counters the compiled relay keeps while it holds an endpoint's state.
+FAST_COUNTERS: Final = (
+    "received", "forwarded", "sent", "short", "oversized", "bad_version", "strangers",
+    "bad_payload_type", "sequence_wraps", "timestamp_jumps", "no_remote",
+)  # fmt: skip
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, float)
+    return value
+
+
 def codec_payload_type(codec: str) -> int:
     pt = CODEC_PAYLOAD_TYPES.get(codec)
     if pt is None:
@@ -151,6 +168,10 @@ class Endpoint:
     # What the relay sends with: ``send`` unless the socket adapter sets its own (the
     # engine sets both to the transport's ``sendto``; the driver counts relayed packets).
     forward: Callable[[bytes | bytearray, Address], object] = field(init=False, repr=False)
+    # The compiled relay's (see callcenter.media._fastpath): this endpoint's slot there, and
+    # whether the slot holds the state (attached) rather than this object.
+    fast_slot: int = field(default=-1, init=False)
+    fast_attached: bool = field(default=False, init=False)
     _audio_pt: int = field(default=0, init=False)
     _ssrc: int | None = field(default=None, init=False)
     _max_seq: int = field(default=0, init=False)
@@ -365,6 +386,55 @@ class Endpoint:
 
     def clear_tap(self) -> None:
         self._buffer.clear()
+
+    # --- the compiled relay's state ---------------------------------------------------
+    def fast_state(self) -> dict[str, object]:
+        """Everything the compiled relay needs to do :meth:`receive`'s common case.
+
+        ``ready`` says the fast branch can apply (SSRC locked, transit known, no SSRC
+        change under way); the relay hands off every packet until it is.
+        """
+        latch, out, stats = self.latch, self.out, self.stats
+        return {
+            "audio_pt": self._audio_pt,
+            "event_pt": -1 if self.event_payload_type is None else self.event_payload_type,
+            "out_pt": out.payload_type,
+            "ready": (
+                self._ssrc is not None and self._transit is not None and self._candidate is None
+            ),
+            "in_ssrc": self._ssrc or 0,
+            "max_seq": self._max_seq,
+            "transit": self._transit or 0.0,
+            "out_ssrc": out.ssrc,
+            "out_seq": out.sequence_number,
+            "out_ts": out.timestamp,
+            "out_packets": out.packet_count,
+            "tapped": self.tapped,
+            "silence": SILENCE_CODE[self.codec],
+            "latched": latch.latched,
+            "target": latch.latched or latch.signalled,
+            "jitter": stats.jitter,
+            "last_packet": self.last_packet,
+            "tap": bytes(self._buffer),
+            **{name: getattr(stats, name) for name in FAST_COUNTERS},
+        }
+
+    def load_fast_state(self, state: dict[str, object]) -> None:
+        """Take back what the compiled relay changed (see :meth:`fast_state`)."""
+        out, stats = self.out, self.stats
+        if self._transit is not None:  # the relay only moves a stream it could lock onto
+            self._max_seq = _int(state["max_seq"])
+            self._transit = _float(state["transit"])
+        out.sequence_number = _int(state["out_seq"])
+        out.timestamp = _int(state["out_ts"])
+        out.packet_count = _int(state["out_packets"])
+        stats.jitter = _float(state["jitter"])
+        self.last_packet = _float(state["last_packet"])
+        for name in FAST_COUNTERS:
+            setattr(stats, name, _int(state[name]))
+        tap = state["tap"]
+        assert isinstance(tap, bytes)
+        self._buffer[:] = tap
 
     # --- outbound ------------------------------------------------------------------
     def relay(self, data: bytes, offset: int, codec: str, marker: int) -> None:
