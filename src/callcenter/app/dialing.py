@@ -73,6 +73,7 @@ from callcenter.domain import campaign as domain
 from callcenter.domain.campaign import AmdAction, CampaignSettings, State, policy_rules
 from callcenter.domain.compliance import LedgerConfig
 from callcenter.domain.dialing_policy import Lead, Outcome
+from callcenter.store.dialer_records import SqlDialerRecords
 from callcenter.store.tables import CampaignRow, GroupRow
 from callcenter.store.uow import UnitOfWork
 
@@ -156,6 +157,8 @@ def dialer_settings(
         setup=setup,
         mode=mode,
         caller_id=settings.caller_ids[0] if settings.caller_ids else "",
+        caller_ids=settings.caller_ids,
+        caller_id_daily_cap=settings.caller_id_daily_cap,
         rules=policy_rules(settings, running=True),
         ledger=LedgerConfig(
             time_zone=settings.time_zone,
@@ -363,7 +366,8 @@ class Dialing:
             leads = _CountedLeads(
                 SqlLeadSource(self._uow, self._outbound.leads, campaign_id), self._busy
             )
-            dialer = CampaignDialer(self.engine, self.clock, settings, leads)
+            records = SqlDialerRecords(self._uow)  # the ledger and caller IDs outlive a restart
+            dialer = CampaignDialer(self.engine, self.clock, settings, leads, records=records)
             if settings.mode is DialingMode.PREVIEW:
                 desk = PreviewDesk(
                     dialer,
@@ -631,5 +635,7 @@ def _live_view(run: _Run, now: float) -> dict[str, Any]:
         "abandonment": _windows(dict(status.abandon_rates), run.target),
         "agents": agents,
         "not_dialled": not_dialled,
+        "ledger": dict(status.ledger),
+        "caller_ids": dict(status.caller_ids),
         "reasons": reasons,
     }
