@@ -67,6 +67,7 @@ from callcenter.app.dialer.preview import (
     PreviewOffer,
     PreviewOffered,
 )
+from callcenter.app.dialer.records import stored_ledger
 from callcenter.app.leads import Diagnosis, SqlLeadSource
 from callcenter.clock import Clock, RealClock, TimerHandle
 from callcenter.domain import campaign as domain
@@ -521,6 +522,11 @@ class Dialing:
                 diagnosis = await self._outbound.leads.why_not_dialling(uow, campaign_id, now)
             settings = version.settings if version else CampaignSettings()
             view = _idle_view(campaign_id, row.state, settings.abandon_target, diagnosis, now)
+            config = LedgerConfig(time_zone=settings.time_zone, target=settings.abandon_target)
+            stored = await stored_ledger(SqlDialerRecords(self._uow), str(campaign_id), config, now)
+            view["ledger"] = stored.report(now).by_window()  # kept across restarts and pauses
+            rates = {window: counts["rate"] for window, counts in view["ledger"].items()}
+            view["abandonment"] = _windows(rates, settings.abandon_target)
             problem = self._problems.get(campaign_id)
             if problem is not None and row.state == State.RUNNING:
                 view["not_dialled"] = {problem: diagnosis.dialable}

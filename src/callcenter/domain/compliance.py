@@ -139,6 +139,18 @@ class ComplianceReport:
     def compliant(self) -> bool:
         return not any(b.exceeded for b in self.windows)
 
+    def by_window(self) -> dict[str, dict[str, float]]:
+        """Each window's live answers, abandoned calls, rate and room left, by name."""
+        return {
+            b.window.value: {
+                "live": b.live,
+                "abandoned": b.abandoned,
+                "rate": b.rate,
+                "remaining": b.remaining,
+            }
+            for b in self.windows
+        }
+
 
 @dataclass(frozen=True)
 class LedgerConfig:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from callcenter.bootstrap import bootstrap
@@ -130,5 +131,36 @@ def test_the_caller_ids_daily_counts_survive_a_restart_and_say_why_nothing_dials
         assert after["caller_ids"]["today"] == dict.fromkeys(POOL, 1)
         assert after["caller_ids"]["spent"] is True
         assert after["not_dialled"]["caller-id-cap"] >= 1
+    finally:
+        next(restarted, None)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # both stores are tested above
+def test_a_campaign_paused_before_a_restart_still_shows_its_windows(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A paused campaign has no dialer after a restart; its dialer view still shows
+    the stored windows, so the supervisor sees the abandonment before resuming."""
+    floors = open_floor_at(tmp_path, database_url, MORNING)
+    floor = next(floors)
+    assert floor.api.client.portal is not None
+    floor.api.client.portal.call(seed_admin, floor.platform)
+    leads = {f"+86138000030{n:02d}": (PERSON,) for n in range(3)}
+    campaign_id = floor.campaign(leads, dialing_mode="power", power_ratio=1.5)
+    floor.kit.ok("POST", f"/campaigns/{campaign_id}/start")
+    floor.run(30)
+    floor.kit.ok("POST", f"/campaigns/{campaign_id}/pause")
+    floor.run(1)
+    before = floor.view(campaign_id)
+    next(floors, None)
+
+    restarted = open_floor_at(tmp_path, database_url, MORNING + 3600)
+    again = next(restarted)
+    try:
+        after = again.view(campaign_id)
+        assert after["state"] == "paused" and after["dialing"] is False
+        assert before["ledger"]["campaign"]["abandoned"] == 1.0, before
+        assert after["ledger"] == before["ledger"]
+        assert after["abandonment"] == before["abandonment"]
     finally:
         next(restarted, None)

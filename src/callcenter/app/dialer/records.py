@@ -25,7 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from callcenter.domain.compliance import ROLLING_DAYS, DayCounts
+from callcenter.domain.compliance import (
+    ROLLING_DAYS,
+    ComplianceLedger,
+    DayCounts,
+    LedgerConfig,
+)
 
 LedgerDays = Mapping[dt.date, DayCounts]
 CallerIdDays = Mapping[tuple[dt.date, str], int]  # (local day, caller ID) -> calls
@@ -54,6 +59,16 @@ class DialerRecords(Protocol):
     async def save(self, campaign_id: str, ledger: LedgerDays, caller_ids: CallerIdDays) -> None:
         """Add these increments to the stored counts, all or nothing."""
         ...
+
+
+async def stored_ledger(
+    records: DialerRecords, campaign_id: str, config: LedgerConfig, now: float
+) -> ComplianceLedger:
+    """A campaign's ledger as stored, for a view of a campaign without a dialer."""
+    ledger = ComplianceLedger(campaign_id, config)
+    saved = await records.load(campaign_id, ledger.local_date(now))
+    ledger.restore(saved.totals, dict(saved.days))
+    return ledger
 
 
 class MemoryRecords:

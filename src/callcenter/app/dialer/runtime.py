@@ -601,15 +601,7 @@ class CampaignDialer:
             abandon_rates={b.window.value: b.rate for b in report.windows},
             agents=dict(states),
             not_dialled=dict(self.not_dialled),
-            ledger={
-                b.window.value: {
-                    "live": b.live,
-                    "abandoned": b.abandoned,
-                    "rate": b.rate,
-                    "remaining": b.remaining,
-                }
-                for b in report.windows
-            },
+            ledger=report.by_window(),
             caller_ids=self._caller_id_view(now),
         )
 

@@ -1,5 +1,8 @@
 """外呼监控 / the live view of a campaign's dialer: lines, connects, abandonment, why not.
 
+The abandonment windows come from the campaign's stored compliance ledger
+(:mod:`callcenter.app.dialer.records`), so a restart or a pause shows the same counts.
+
 The same view is pushed as ``dialer.status`` on the event WebSocket every few seconds
 while the campaign has a dialer (see :mod:`callcenter.app.dialing`).
 """
@@ -34,5 +37,7 @@ async def dialer_status(
     _: Annotated[Principal, Depends(Requires("campaign.view"))],
 ) -> dict[str, Any]:
     """外呼实时状态 / lines in flight, ratio and level, connects, abandonment per window
-    against the limit, agents by state, and why leads are not being dialled."""
+    against the limit (``ledger``: each window's live answers and abandoned calls, kept
+    across restarts and pauses), the caller-ID pool's calls today against its daily cap
+    (``caller_ids``), agents by state, and why leads are not being dialled."""
     return await dialing_of(request).view(campaign_id, fresh=True)
