@@ -2,6 +2,11 @@
 
 Every test that takes ``database_url`` (directly or through ``api``) runs twice, once
 per backend, so the same schema and the same behaviour are checked on both.
+
+`make test` runs the suite on two pytest-xdist workers (``-n 2 --dist loadgroup``). Each
+worker has its own session fixtures (its own PostgreSQL cluster on a free port, its own
+temporary directories), and `pytest_collection_modifyitems` below keeps together the
+tests that must share a worker.
 """
 
 from __future__ import annotations
@@ -19,6 +24,45 @@ from callcenter.store import migrate
 from callcenter.store.throwaway import ThrowawayCluster
 from callcenter.web.app import create_app
 from cctest import Api, make_platform, seed_admin
+
+# Scopes wider than a test but narrower than the session: the tests that share such a
+# fixture run on one worker, so the fixture (a server, a media engine) is set up once.
+_SHARED_SCOPES = frozenset({"package", "module", "class"})
+# Tests that run a browser or real-time SIP and media peers (timed audio, retransmission
+# timers) run one after another on one worker, never against each other.
+_REALTIME_MARKERS = ("sipp", "baresip")
+_REALTIME_DIRS = ("tests/e2e/",)
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    path = item.nodeid.split("::", 1)[0]
+    if path.startswith(_REALTIME_DIRS) or any(
+        item.get_closest_marker(name) for name in _REALTIME_MARKERS
+    ):
+        return "realtime"
+    if not isinstance(item, pytest.Function):
+        return None
+    shared = sorted(
+        name
+        for name, definitions in item._fixtureinfo.name2fixturedefs.items()
+        if definitions and definitions[-1].scope in _SHARED_SCOPES
+    )
+    if not shared:
+        return None
+    # A parametrized shared fixture is set up once per parameter: one group for each.
+    callspec = getattr(item, "callspec", None)
+    indices: dict[str, int] = callspec.indices if callspec is not None else {}
+    return "|".join([path, *(f"{name}={indices[name]}" for name in shared if name in indices)])
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist") or not config.getoption("loadgroup", False):
+        return
+    for item in items:
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
