@@ -329,25 +329,39 @@ class CallerIdUsage:
     day: dt.date | None = None
     counts: dict[str, int] = field(default_factory=dict)
     _unsaved: dict[tuple[dt.date, str], int] = field(default_factory=dict, repr=False)
+    _starts: float = field(default=0.0, repr=False)  # the kept day's bounds, Unix seconds
+    _ends: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         self._zone = ZoneInfo(self.time_zone)
+        if self.day is not None:
+            self._enter(self.day)
 
     def local_date(self, at: float) -> dt.date:
+        if self._starts <= at < self._ends and self.day is not None:
+            return self.day  # the common case, without a time-zone conversion
         return _local(at, self._zone).date()
+
+    def _midnight(self, day: dt.date) -> float:
+        return dt.datetime.combine(day, dt.time(), self._zone).timestamp()
+
+    def _enter(self, day: dt.date) -> None:
+        self.day, self.counts = day, {}
+        self._starts = self._midnight(day)
+        self._ends = self._midnight(day + dt.timedelta(days=1))
 
     def next_midnight(self, now: float) -> float:
         """The instant the local day after ``now``'s begins: the counts start again."""
-        tomorrow = self.local_date(now) + dt.timedelta(days=1)
-        return dt.datetime.combine(tomorrow, dt.time(), self._zone).timestamp()
+        return self._midnight(self.local_date(now) + dt.timedelta(days=1))
 
     def today(self, now: float) -> Mapping[str, int]:
         """The calls of each number on the local day of ``now``."""
+        if self._starts <= now < self._ends:
+            return self.counts
         day = self.local_date(now)
-        if day != self.day:
-            if self.day is not None and day < self.day:
-                return {}  # an instant before the kept day: nothing known of it
-            self.day, self.counts = day, {}
+        if self.day is not None and day < self.day:
+            return {}  # an instant before the kept day: nothing known of it
+        self._enter(day)
         return self.counts
 
     def count(self, caller_id: str, now: float) -> None:
@@ -362,7 +376,7 @@ class CallerIdUsage:
     def restore(self, day: dt.date, counts: Mapping[str, int]) -> None:
         """Add the counts of ``day`` as stored (before a restart)."""
         if self.day is None or day > self.day:
-            self.day, self.counts = day, {}
+            self._enter(day)
         if day == self.day:
             for number, calls in counts.items():
                 self.counts[number] = self.counts.get(number, 0) + calls
