@@ -7,8 +7,8 @@ agent, a campaign on the agent's group with one lead, approved by a second perso
 started. In the browser the agent goes ready, the campaign call arrives, the agent picks
 the disposition and fills the product attribute under the campaign's script (filled in
 for the lead), and the result is in the results API.
-The administrator then unticks call.dial in the roles matrix: the desktop no longer shows
-the dial box, and POST /desk/dial answers 403.
+The administrator then unticks call.dial in the roles matrix: the desktop, open all
+along and not reloaded, drops its dial box, and POST /desk/dial answers 403.
 """
 
 from __future__ import annotations

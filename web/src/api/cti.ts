@@ -65,6 +65,14 @@ export interface QueueStats {
   at?: number
 }
 
+/** /supervisor/queues: what people call a queue (a campaign's name; inbound: named by the UI). */
+export interface QueueName {
+  queue_id: string
+  kind: 'inbound' | 'campaign'
+  campaign_id: number | null
+  name: string
+}
+
 export interface Snapshot {
   at: number
   agents: LiveAgent[]
@@ -146,6 +154,7 @@ export type MonitorMode = 'listen' | 'whisper' | 'barge'
 
 export const supervisorApi = {
   snapshot: () => http.get<Snapshot>('/supervisor/snapshot'),
+  queues: () => http.get<QueueName[]>('/supervisor/queues'),
   monitor: (mode: MonitorMode, callId: string, phone: string) =>
     command(`/supervisor/calls/${encodeURIComponent(callId)}/${mode}`, { phone }),
   forceHangup: (callId: string) =>

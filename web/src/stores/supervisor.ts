@@ -11,16 +11,49 @@
 //
 // Service level and abandoned calls are counted here from the calls seen ending since
 // the console opened (the server does not publish them yet).
+//
+// Queues are known by id (`service`, `campaign:7`); their names come from
+// /supervisor/queues, read on opening and again whenever a queue id turns up that has
+// no name yet (a campaign created after the console opened) or a campaign changes.
+// Each id is asked about once: one the server cannot name is shown as well as it can be.
 
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, triggerRef } from 'vue'
-import type { LiveAgent, LiveCall, QueueStats, Snapshot } from '@/api/cti'
+import { supervisorApi, type LiveAgent, type LiveCall, type QueueName, type QueueStats, type Snapshot } from '@/api/cti'
 import type { LiveEvent } from '@/ws/events'
 
 export const SERVICE_LEVEL_SECONDS = 20
 const HISTORY_POINTS = 120
 const RECENT_EVENTS = 1000
 const DELTAS = new Set(['agent.state', 'call.updated', 'queue.stats'])
+
+/** How the console shows a queue: a campaign's name, an inbound queue, or its bare id. */
+export type QueueLabel =
+  | { kind: 'campaign'; name: string; campaignId: number }
+  | { kind: 'inbound'; queueId: string }
+  | { kind: 'unknown'; queueId: string }
+
+const CAMPAIGN_QUEUE = /^campaign:(\d+)$/
+
+/** The label of `queueId` from the names the server gave (`names`). */
+export function queueLabel(queueId: string, names: ReadonlyMap<string, QueueName>): QueueLabel {
+  const named = names.get(queueId)
+  if (named?.kind === 'campaign' && named.campaign_id != null) {
+    return { kind: 'campaign', name: named.name, campaignId: named.campaign_id }
+  }
+  if (named?.kind === 'inbound') return { kind: 'inbound', queueId }
+  const campaign = CAMPAIGN_QUEUE.exec(queueId)
+  if (campaign) return { kind: 'campaign', name: '', campaignId: Number(campaign[1]) }
+  return { kind: 'unknown', queueId }
+}
+
+function queueOrder(a: string, b: string): number {
+  const ca = CAMPAIGN_QUEUE.exec(a)
+  const cb = CAMPAIGN_QUEUE.exec(b)
+  if (ca && cb) return Number(ca[1]) - Number(cb[1])
+  if (ca || cb) return ca ? 1 : -1
+  return a.localeCompare(b)
+}
 
 export interface QueueTally {
   answered: number
@@ -39,8 +72,12 @@ export const useSupervisorStore = defineStore('supervisor', () => {
   const engineAtMs = ref(0)
   const nowMs = ref(Date.now())
   const loaded = ref(false)
+  const queueNames = shallowRef(new Map<string, QueueName>())
   let recent: LiveEvent[] = []
   const counted = new Set<string>()
+  const askedFor = new Set<string>()
+  let naming: Promise<void> | null = null
+  let nameAgain = false
 
   function engineNow(): number {
     return engineAt.value + (nowMs.value - engineAtMs.value) / 1000
@@ -83,6 +120,49 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     loaded.value = true
     for (const event of replay) applyDelta(event)
     triggerRef(tallies)
+    nameNewQueues()
+  }
+
+  /** Every queue id on the console now: the tiles', and the live calls'. */
+  function queueIds(): Set<string> {
+    const ids = new Set(queues.value.keys())
+    for (const call of calls.value.values()) if (call.queue_id) ids.add(call.queue_id)
+    return ids
+  }
+
+  /** Read the queues' names from the server; reads asked for during one coalesce into one
+   *  more after it. A failed read leaves the ids on show (and is not retried for them). */
+  function nameQueues(): Promise<void> {
+    if (naming) {
+      nameAgain = true
+      return naming
+    }
+    naming = (async () => {
+      try {
+        do {
+          nameAgain = false
+          for (const id of queueIds()) askedFor.add(id)
+          const names = await supervisorApi.queues()
+          queueNames.value = new Map(names.map((q) => [q.queue_id, q]))
+        } while (nameAgain)
+      } catch {
+        // Without names the console shows the ids; the next new queue asks again.
+      } finally {
+        naming = null
+      }
+    })()
+    return naming
+  }
+
+  /** Ask for names when a queue id shows that has none and has not been asked about
+   *  (`ids`: the ones to look at; all on the console if not given). */
+  function nameNewQueues(ids: Iterable<string | null | undefined> = queueIds()): void {
+    for (const id of ids) {
+      if (id && !queueNames.value.has(id) && !askedFor.has(id)) {
+        void nameQueues()
+        return
+      }
+    }
   }
 
   function callEnded(call: LiveCall): void {
@@ -107,10 +187,15 @@ export const useSupervisorStore = defineStore('supervisor', () => {
       load(data as unknown as Snapshot, { fromSocket: true })
       return
     }
+    if (event.type === 'campaign.changed') {
+      void nameQueues() // a campaign renamed or created: its queue's name may be new
+      return
+    }
     if (!data || !DELTAS.has(event.type)) return
     recent.push(event)
     if (recent.length > RECENT_EVENTS) recent.splice(0, recent.length - RECENT_EVENTS)
     applyDelta(event)
+    nameNewQueues([data.queue_id as string | null | undefined])
   }
 
   function applyDelta(event: LiveEvent): void {
@@ -149,8 +234,9 @@ export const useSupervisorStore = defineStore('supervisor', () => {
   const agentRows = computed(() =>
     [...agents.value.values()].sort((a, b) => a.agent_no.localeCompare(b.agent_no)),
   )
+  // Inbound queues first, then the campaigns in the order they were created.
   const queueRows = computed(() =>
-    [...queues.value.values()].sort((a, b) => a.queue_id.localeCompare(b.queue_id)),
+    [...queues.value.values()].sort((a, b) => queueOrder(a.queue_id, b.queue_id)),
   )
 
   /** The live call an agent is on (as primary agent, party or ringing). */
@@ -177,12 +263,14 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     queues,
     tallies,
     loaded,
+    queueNames,
     nowMs,
     agentRows,
     queueRows,
     engineNow,
     load,
     apply,
+    nameQueues,
     tick,
     callOf,
     longestWait,

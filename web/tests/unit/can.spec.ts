@@ -83,7 +83,7 @@ describe('the Agents screen', () => {
       expect(shown, code).toEqual([testId])
       wrapper.unmount()
     }
-  })
+  }, 20_000) // six mounts: slow on a busy machine
 })
 
 describe('the side menu', () => {

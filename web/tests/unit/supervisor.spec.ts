@@ -97,7 +97,7 @@ describe('the supervisor console', () => {
     const grid = wrapper.find('[data-test="agent-grid"]').text()
     expect(grid).toContain('2001')
     expect(grid).toContain('13800138000')
-    expect(grid).toContain('service')
+    expect(grid).toContain('客服热线') // the inbound queue by its name, not its id
     expect(grid).toContain('就餐')
     expect(wrapper.find('[data-test="grid-state-2001"]').text()).toBe('通话中')
     expect(wrapper.find('[data-test="grid-state-2002"]').text()).toBe('示忙')
