@@ -98,6 +98,7 @@ def test_the_abandonment_windows_and_the_spent_budget_survive_a_restart(
         next(restarted, None)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # both stores: tests/integration/store
 def test_the_caller_ids_daily_counts_survive_a_restart_and_say_why_nothing_dials(
     tmp_path: Path, database_url: str
 ) -> None:
