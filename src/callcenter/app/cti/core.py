@@ -423,7 +423,10 @@ class CtiCore:
 
     def _rearm(self) -> None:
         deadlines = [q.get_timer() for q in self._queues.values()]
-        deadlines.extend(s.agent.get_timer() for s in self._agents.values())
+        wrapping = AgentState.WRAP_UP  # Agent.get_timer, inlined: this runs every step
+        deadlines.extend(
+            s.agent.wrap_up_until for s in self._agents.values() if s.agent.state is wrapping
+        )
         deadlines.append(self._wait_until)
         deadlines.extend(
             c.announce_at
@@ -454,15 +457,16 @@ class CtiCore:
 
     def _flush(self) -> None:
         now = self._now()
+        dirty = self._dirty_agents
         for session in self._agents.values():
-            records = session.agent.take_records()
-            for record in records:
-                self.cdr.record_agent_state(record)
-                session.reason = record.reason
-                self._publish(views.AGENT_STATE, views.agent_change(session, record))
-            if not records and session.agent_no in self._dirty_agents:
+            if session.agent.records:  # most agents changed nothing since the last step
+                for record in session.agent.take_records():
+                    self.cdr.record_agent_state(record)
+                    session.reason = record.reason
+                    self._publish(views.AGENT_STATE, views.agent_change(session, record))
+            elif dirty and session.agent_no in dirty:
                 self._publish(views.AGENT_STATE, views.agent_view(session))
-        self._dirty_agents.clear()
+        dirty.clear()
         for queue in self._queues.values():
             for abandon in queue.take_abandoned():
                 self.cdr.record_abandon(abandon)
