@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from callcenter.app.dialer import CampaignDialer, DialingMode
 from callcenter.app.dialer.records import CallerIdDays, LedgerDays, MemoryRecords, SavedCounts
 from callcenter.domain.compliance import DayCounts, LedgerConfig
@@ -252,3 +254,23 @@ def test_the_memory_store_adds_saves_and_reads_a_campaign_back() -> None:
     assert saved.totals == DayCounts(live=5, abandoned=1)
     assert saved.days == {dt.date(2026, 5, 4): DayCounts(live=5, abandoned=1)}
     assert saved.caller_ids == {POOL[0]: 4}
+
+
+class Unreadable(MemoryRecords):
+    """A store that cannot be read."""
+
+    async def load(self, campaign_id: str, today: dt.date) -> SavedCounts:
+        raise ConnectionError("the database went away")
+
+
+async def test_a_dialer_that_cannot_read_its_ledger_does_not_dial() -> None:
+    """Dialling with an empty ledger could abandon the day's budget a second time: the
+    dialer refuses to open, and stays unopened for the next try."""
+    f = await DialerFloor.open(DialingMode.POWER, numbers=NUMBERS, lines_per_agent=2.0)
+    try:
+        dialer = CampaignDialer(f.engine, f.clock, f.dialer.settings, f.leads, records=Unreadable())
+        with pytest.raises(ConnectionError):
+            await dialer.step()
+        assert dialer.dials == 0 and not dialer.ledger.restored
+    finally:
+        await f.close()
