@@ -115,7 +115,7 @@ describe('the preview panel', () => {
     expect(wrapper.find('[data-test="preview-deadline"]').text()).toBe(
       'Skipped automatically when the timer runs out',
     )
-    expect(wrapper.find('[data-test="preview-accept"]').text()).toBe('Dial')
+    expect(wrapper.find('[data-test="preview-accept"]').text()).toBe('Dial now')
   })
 
   it('shows nothing without a lead on preview', async () => {
