@@ -111,7 +111,7 @@ class PortRange:
         for _ in range(count):
             port = self._next
             self._next = self.low if port + 2 > self.high else port + 2
-            rtp = _udp_socket()
+            rtp = udp_socket()
             try:
                 rtp.bind((address, port))
             except OSError:
@@ -119,7 +119,7 @@ class PortRange:
                 continue
             if not rtcp:
                 return rtp, None
-            rtcp_socket = _udp_socket()
+            rtcp_socket = udp_socket()
             try:
                 rtcp_socket.bind((address, port + 1))
             except OSError:
@@ -130,7 +130,7 @@ class PortRange:
         raise EngineError("no-free-port", low=self.low, high=self.high)
 
 
-def _udp_socket() -> socket.socket:
+def udp_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setblocking(False)
     with contextlib.suppress(OSError):
@@ -157,6 +157,7 @@ class FastPath:
     relay: _fastpath.Relay
     by_slot: dict[int, Endpoint] = field(default_factory=dict)
     pending: set[Endpoint] = field(default_factory=set)  # not attached, may qualify
+    handed_off: int = 0  # datagrams C gave to the Python path
 
     def __post_init__(self) -> None:
         self.core.take_frames = self.take_frames
@@ -222,6 +223,7 @@ class FastPath:
     def hand_off(self, handed: list[tuple[int, bytes, Address]], now: float) -> None:
         touched: list[Endpoint] = []
         by_slot = self.by_slot
+        self.handed_off += len(handed)
         for slot, data, source in handed:
             endpoint = by_slot.get(slot)
             if endpoint is None:
@@ -246,7 +248,7 @@ class FastPath:
         self.relay.close()
 
 
-def _socket_send(sock: socket.socket) -> Callable[[bytes | bytearray, Address], None]:
+def socket_sender(sock: socket.socket) -> Callable[[bytes | bytearray, Address], None]:
     """Send on a non-blocking socket; a full buffer or an ICMP error loses the packet."""
     sendto = sock.sendto
 
@@ -430,8 +432,12 @@ class EngineServer:
                 self.fast.refresh()
             stats = self.core.command(op, args, now)
             rtcp = sum(c.received for c in self._rtcp_counters.values())
-            relay = "compiled" if self.fast is not None else "python"
-            return {**stats, "overruns": self.overruns, "rtcp_received": rtcp, "relay": relay}
+            fast = self.fast
+            relay: dict[str, object] = {"relay": "python"}
+            if fast is not None:
+                relay = {"relay": "compiled", "handed_off": fast.handed_off,
+                         "send_errors": fast.relay.send_errors}  # fmt: skip
+            return {**stats, "overruns": self.overruns, "rtcp_received": rtcp, **relay}
         return self.core.command(op, args, now)
 
     def _touched(self, args: dict[str, Any]) -> list[Endpoint]:
@@ -471,7 +477,7 @@ class EngineServer:
             endpoint.set_remote((str(args["host"]), int(args["port"])))
         transports: list[asyncio.DatagramTransport] = []
         if self.fast is not None:
-            endpoint.send = endpoint.forward = _socket_send(rtp_socket)
+            endpoint.send = endpoint.forward = socket_sender(rtp_socket)
             self.fast.register(endpoint, rtp_socket)
             self._sockets[endpoint_id] = rtp_socket
         else:

@@ -21,7 +21,7 @@ import pytest
 from callcenter.media import _fastpath, engine
 from callcenter.media.core import TICK, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
-from callcenter.media.engine import FastPath, _socket_send
+from callcenter.media.engine import FastPath, socket_sender
 from callcenter.media.room import AudioSource
 
 HOST = "127.0.0.1"
@@ -89,7 +89,7 @@ class Fast:
         self.sockets = [_udp(), _udp()]
         for side, eid in enumerate("ab"):
             sock = self.sockets[side]
-            endpoint = Endpoint(eid, sock.getsockname(), send=_socket_send(sock))
+            endpoint = Endpoint(eid, sock.getsockname(), send=socket_sender(sock))
             endpoint.forward = endpoint.send
             endpoint.set_remote(self.phones[side].getsockname())
             _same_start(endpoint, 0xA0 + side)
