@@ -199,6 +199,18 @@ async function main() {
     check(status.dialing && status.connects > 0 && status.dials >= status.connects, `dialer ${JSON.stringify(status)}`)
     step(`the API agrees: ${status.dials} dialled, ${status.connects} connected`)
 
+    // -- the supervisor console names the campaign's queue --------------------------
+    await page.goto(`${baseUrl}/supervisor`)
+    const tile = page.locator(`[data-test="queue-campaign:${id}"] [data-test="queue-name"]`)
+    await tile.waitFor()
+    await page.waitForFunction(
+      ([cid, label]) => document.querySelector(`[data-test="queue-campaign:${cid}"] [data-test="queue-name"]`)?.textContent?.trim() === label,
+      [id, name],
+    )
+    await waitIdle(page)
+    await shoot(page, 'zh-CN-console-campaign')
+    step(`the supervisor console names the campaign's queue "${name}"`)
+
     // -- products, scripts and dispositions ---------------------------------------
     await page.goto(`${baseUrl}/dispositions`)
     await page.waitForSelector('[data-test="dispositions-view"]')
@@ -224,8 +236,12 @@ async function main() {
     }
 
     // -- the same screens in English ----------------------------------------------
-    await page.goto(`${baseUrl}/campaigns/${id}/live`)
+    await page.goto(`${baseUrl}/supervisor`)
     await setLanguage(page, 'en')
+    await page.waitForSelector(`[data-test="queue-campaign:${id}"] [data-test="queue-name"]`)
+    await waitIdle(page)
+    await shoot(page, 'en-console-campaign')
+    await page.goto(`${baseUrl}/campaigns/${id}/live`)
     await page.waitForSelector('[data-test="live-connects"]')
     await page.waitForTimeout(1500)
     await shoot(page, 'en-campaign-live')

@@ -139,6 +139,13 @@ async function main() {
     step('the live indicator is connected')
 
     // -- every screen in both languages -----------------------------------------------
+    // A group with a description, so that the groups screens show a row, not an empty table.
+    const shownGroup = await page.request.post(`${baseUrl}/api/v1/groups`, {
+      data: { name: `客服一组 ${Date.now().toString(36)}`, description: '白班客服 / day shift' },
+    })
+    check(shownGroup.status() === 201, `creating the group to show answered ${shownGroup.status()}`)
+    const shownGroupPath = `/api/v1/groups/${(await shownGroup.json()).id}`
+    leftovers.push(shownGroupPath)
     for (const locale of ['zh-CN', 'en']) {
       await setLanguage(page, locale)
       for (const screen of SCREENS) {
@@ -149,6 +156,9 @@ async function main() {
       }
       step(`${SCREENS.length} screens shown in ${locale}`)
     }
+    const shownGone = await page.request.delete(`${baseUrl}${shownGroupPath}`)
+    check(shownGone.status() === 204, `deleting the group shown answered ${shownGone.status()}`)
+    leftovers.pop()
     await setLanguage(page, 'zh-CN')
 
     // -- a custom role, one box ticked ---------------------------------------------
