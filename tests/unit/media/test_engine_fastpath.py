@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from callcenter.bench.media_driver import Driver, run
 from callcenter.media import _fastpath, engine
 from callcenter.media.core import TICK, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
@@ -239,3 +240,24 @@ def test_a_playing_endpoint_stays_on_the_python_path(
         fast.receive(0, rtp(seq), now)
     assert fast.heard(1) == [] and fast.handed == 3
     assert fast.endpoint(0).stats.forwarded == 3  # forwarded, and dropped by the muted leg
+
+
+def test_the_driver_through_the_compiled_relay_relays_and_records_every_packet() -> None:
+    """``media_driver --fast``: what callgrind measures is the real relay, not a stub."""
+    relayed = run("relay", 400, 1, fast=True)
+    assert relayed.fast is not None
+    relayed.fast.refresh()
+    legs = [leg.endpoint for leg in relayed.legs]
+    assert sum(e.stats.forwarded for e in legs) == 400 + 2 * 2  # and the two warm-up ticks
+    assert all(e.stats.dropped == 0 and e.fast_attached for e in legs)
+    recorded = run("recorded", 60, 3, fast=True)
+    assert [sink.samples for sink in recorded.sinks] == [62 * 160] * 3
+    assert [sink.flushes for sink in recorded.sinks] == [1, 2, 2]
+
+
+def test_a_dry_run_through_the_compiled_relay_drives_nothing() -> None:
+    driver = Driver(2, record=True, compiled=True)
+    driver.ticks(10, dry=True)
+    assert driver.fast is not None and driver.fast.relay.drain(START) == []
+    assert driver.core.ticks == 0
+    driver.close()
