@@ -111,6 +111,7 @@ class MediaCore:
     ticks: int = 0
     _attention: set[Endpoint] = field(default_factory=set)
     _tapped: dict[Endpoint, None] = field(default_factory=dict)  # in tap order
+    _tap_plan: list[tuple[str, list[Endpoint], list[str]]] | None = None  # by codec, cached
     _plays: dict[str, _Play] = field(default_factory=dict)
     _digits_out: dict[str, _DigitsOut] = field(default_factory=dict)
     _inband: dict[str, DtmfDetector] = field(default_factory=dict)
@@ -148,6 +149,7 @@ class MediaCore:
         self._amd.pop(endpoint_id, None)
         self._attention.discard(endpoint)
         self._tapped.pop(endpoint, None)
+        self._tap_plan = None
         del self.endpoints[endpoint_id]
         return endpoint
 
@@ -173,6 +175,7 @@ class MediaCore:
         if endpoint.tapped and not tapped:
             endpoint.clear_tap()
         endpoint.tapped = tapped
+        self._tap_plan = None
         if tapped:
             self._tapped[endpoint] = None
         else:
@@ -208,6 +211,7 @@ class MediaCore:
         endpoint = self._endpoint(args["endpoint"])
         if "codec" in args:
             endpoint.set_codec(str(args["codec"]), args.get("event_payload_type", 101))
+            self._tap_plan = None
         if args.get("host") is not None:
             endpoint.set_remote((str(args["host"]), int(args["port"])))
         if "inactivity_timeout" in args:
@@ -436,25 +440,26 @@ class MediaCore:
     def _decode_tapped(self) -> dict[str, Pcm]:
         """One frame of every tapped endpoint, decoded in one lookup per codec.
 
-        Only the tapped endpoints are visited (relayed calls cost the tick nothing), and
-        the rows of the decoded block are handed out by numpy's own iteration.
+        Only the tapped endpoints are visited (relayed calls cost the tick nothing), the
+        grouping by codec is kept until the taps change, and the rows of the decoded
+        block are handed out by numpy's own iteration.
         """
         frames: dict[str, Pcm] = {}
-        tapped = self._tapped
-        if not tapped:
-            return frames
-        endpoints = list(tapped)
-        codecs = {e.codec for e in endpoints}
-        by_codec = (
-            {codecs.pop(): endpoints}
-            if len(codecs) == 1
-            else {c: [e for e in endpoints if e.codec == c] for c in codecs}
-        )
-        for codec, endpoints in by_codec.items():
+        plan = self._tap_plan
+        if plan is None:
+            plan = self._tap_plan = self._plan_taps()
+        for codec, endpoints, ids in plan:
             codes = np.frombuffer(self.take_frames(endpoints), np.uint8)
-            pcm = DECODE[codec][codes].reshape(len(endpoints), FRAME_SAMPLES)
-            frames.update(zip([e.endpoint_id for e in endpoints], pcm, strict=True))
+            pcm = np.take(DECODE[codec], codes).reshape(len(endpoints), FRAME_SAMPLES)
+            frames.update(zip(ids, pcm, strict=True))
         return frames
+
+    def _plan_taps(self) -> list[tuple[str, list[Endpoint], list[str]]]:
+        """The tapped endpoints by codec, in tap order, with their ids."""
+        by_codec: dict[str, list[Endpoint]] = {}
+        for endpoint in self._tapped:
+            by_codec.setdefault(endpoint.codec, []).append(endpoint)
+        return [(c, group, [e.endpoint_id for e in group]) for c, group in by_codec.items()]
 
     def _play(self, now: float) -> None:
         for endpoint_id, play in list(self._plays.items()):

@@ -158,6 +158,8 @@ class FastPath:
     by_slot: dict[int, Endpoint] = field(default_factory=dict)
     pending: set[Endpoint] = field(default_factory=set)  # not attached, may qualify
     handed_off: int = 0  # datagrams C gave to the Python path
+    _generation: int = 0  # bumped whenever an endpoint is attached or released
+    _frames_plan: tuple[list[Endpoint] | None, int, list[int] | None] = (None, -1, None)
 
     def __post_init__(self) -> None:
         self.core.take_frames = self.take_frames
@@ -183,6 +185,7 @@ class FastPath:
                     party.load_fast_state(relay.detach(party.fast_slot))
                     party.fast_attached = False
                     pending.add(party)
+                    self._generation += 1
             pending.add(endpoint)
 
     def settle(self, endpoints: Iterable[Endpoint] | None = None) -> None:
@@ -205,6 +208,7 @@ class FastPath:
                 continue
             endpoint.fast_attached = partner.fast_attached = True
             pending.difference_update((endpoint, partner))
+            self._generation += 1
 
     def refresh(self, *, timed_only: bool = False) -> None:
         """Copy C's counters into the attached endpoints (stats, the inactivity check)."""
@@ -235,10 +239,19 @@ class FastPath:
         self.settle(touched)
 
     def take_frames(self, endpoints: list[Endpoint]) -> bytes:
-        """The tick's frames of tapped endpoints: from C for the attached ones."""
-        slots = [e.fast_slot for e in endpoints if e.fast_attached]
+        """The tick's frames of tapped endpoints: from C for the attached ones.
+
+        The core hands the same list every tick until its taps change: the slots are
+        worked out again only then, or when an endpoint was attached or released.
+        """
+        planned, generation, slots = self._frames_plan
+        if planned is not endpoints or generation != self._generation:
+            slots = [e.fast_slot for e in endpoints if e.fast_attached]
+            if len(slots) < len(endpoints):
+                slots = None
+            self._frames_plan = (endpoints, self._generation, slots)
         take = self.relay.take_frames
-        if len(slots) == len(endpoints):
+        if slots is not None:
             return take(slots)
         return b"".join(
             [take((e.fast_slot,)) if e.fast_attached else bytes(e.take_frame()) for e in endpoints]
