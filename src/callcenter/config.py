@@ -66,6 +66,22 @@ class AuthSettings(_Section):
     cookie_name: str = Field(default="cc_session", pattern=r"^[A-Za-z0-9_]{1,64}$")
 
 
+class TrunkRouteSettings(_Section):
+    """A carrier trunk as least-cost routing sees it: its cost per minute, the numbers
+    it serves (dialled prefixes, carriers such as "China Mobile", regions such as "CN";
+    empty: any), its channel and new-call limits and how long it may take to answer."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    cost: float = Field(default=0.0, ge=0)
+    prefixes: tuple[str, ...] = ()
+    carriers: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    max_channels: int = Field(default=0, ge=0)  # 0: no limit
+    max_cps: float = Field(default=0.0, ge=0)  # new outbound calls per second; 0: no limit
+    # No sign of life (ringing, progress) from the trunk this long: the next one is tried.
+    setup_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+
 class SimSettings(_Section):
     """The simulated telephone network (the demo's): bot agents and callers."""
 
@@ -75,9 +91,11 @@ class SimSettings(_Section):
     calls_per_hour: float = Field(default=180.0, ge=0, le=100_000)
     did: str = Field(default="4008001000", pattern=r"^[0-9+*#]{1,32}$")
     seed: int = 1
+    # Carrier trunks outbound calls are routed over (empty: no routing, any trunk).
+    trunks: tuple[TrunkRouteSettings, ...] = ()
 
 
-class SipTrunkSettings(_Section):
+class SipTrunkSettings(TrunkRouteSettings):
     """One carrier trunk of the SIP switch (outbound calls; inbound by source address)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")

@@ -9,6 +9,12 @@ queues and routes are the site's (for now one inbound queue, 客服, fed by one 
 an agent's routing profile comes from the agent groups they belong to. With
 ``sip.media_engine`` the SIP switch's calls go through media engine processes started
 here (``media`` section) and stopped after the switch.
+
+The configured trunks (``sip.trunks``, or ``sim.trunks`` on the simulated network)
+with their costs, the carriers, regions and prefixes they serve and their channel and
+CPS limits make one :class:`~callcenter.domain.trunk_routing.TrunkRouter`
+(:meth:`Telephony.trunk_router`), shared by every campaign's dialer so the limits hold
+across campaigns; with no trunks configured calls are not routed.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from callcenter.app.cti.desk import desk_hints
 from callcenter.app.cti.outbound import CampaignEngine
 from callcenter.app.dialing import EpochClock
 from callcenter.clock import Clock
-from callcenter.config import MediaSettings, TelephonySettings
+from callcenter.config import MediaSettings, TelephonySettings, TrunkRouteSettings
 from callcenter.domain.queue import QueueConfig
+from callcenter.domain.trunk_routing import Trunk, TrunkRouter
 from callcenter.errors import TelephonyOff
 from callcenter.media.client import EnginePool, start_media
 from callcenter.store.cdr import SqlCdrSink, wall_clock_for
@@ -44,6 +51,21 @@ log = logging.getLogger(__name__)
 
 SERVICE_GROUP = "service"
 SERVICE_QUEUE = "service"
+
+
+def routed_trunk(settings: TrunkRouteSettings) -> Trunk:
+    """A configured trunk as least-cost routing sees it (0 limits: none)."""
+    return Trunk(
+        settings.name,
+        settings.cost,
+        prefixes=frozenset(settings.prefixes),
+        carriers=frozenset(settings.carriers),
+        regions=frozenset(settings.regions),
+        max_channels=settings.max_channels or None,
+        max_cps=settings.max_cps or None,
+        cps_burst=max(1.0, settings.max_cps),
+        setup_timeout=settings.setup_timeout_seconds,
+    )
 
 
 def bot_numbers(settings: TelephonySettings) -> list[str]:
@@ -69,6 +91,20 @@ class Telephony:
     media: MediaSettings | None = None  # the media engines' settings (sip.media_engine)
     recordings_dir: Path = Path("recordings")
     media_pool: EnginePool | None = None
+    _router: TrunkRouter | None = None
+
+    def trunk_router(self) -> TrunkRouter | None:
+        """The platform's least-cost router over its configured trunks (None: none)."""
+        configured: tuple[TrunkRouteSettings, ...] = ()
+        if self.settings.switch == "sip":
+            configured = self.settings.sip.trunks
+        if self.settings.switch == "sim":
+            configured = self.settings.sim.trunks
+        if not configured:
+            return None
+        if self._router is None:
+            self._router = TrunkRouter([routed_trunk(t) for t in configured])
+        return self._router
 
     @property
     def engine(self) -> CtiEngine:

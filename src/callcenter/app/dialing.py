@@ -165,7 +165,9 @@ def dialer_settings(
             time_zone=settings.time_zone,
             target=settings.abandon_target,
             drop_timeout=settings.drop_timeout,
+            assumed_false_positive_rate=settings.amd_false_positive_rate,
         ),
+        callback_agent_wait=settings.callback_agent_wait_minutes * 60,
         ring_timeout=settings.ring_seconds,
         amd=settings.amd_enabled and settings.amd_action is not AmdAction.TO_AGENT,
         lines_per_agent=settings.power_ratio,
@@ -368,7 +370,14 @@ class Dialing:
                 SqlLeadSource(self._uow, self._outbound.leads, campaign_id), self._busy
             )
             records = SqlDialerRecords(self._uow)  # the ledger and caller IDs outlive a restart
-            dialer = CampaignDialer(self.engine, self.clock, settings, leads, records=records)
+            dialer = CampaignDialer(
+                self.engine,
+                self.clock,
+                settings,
+                leads,
+                records=records,
+                trunks=self._telephony.trunk_router(),  # least-cost routing, shared
+            )
             if settings.mode is DialingMode.PREVIEW:
                 desk = PreviewDesk(
                     dialer,
@@ -522,7 +531,11 @@ class Dialing:
                 diagnosis = await self._outbound.leads.why_not_dialling(uow, campaign_id, now)
             settings = version.settings if version else CampaignSettings()
             view = _idle_view(campaign_id, row.state, settings.abandon_target, diagnosis, now)
-            config = LedgerConfig(time_zone=settings.time_zone, target=settings.abandon_target)
+            config = LedgerConfig(
+                time_zone=settings.time_zone,
+                target=settings.abandon_target,
+                assumed_false_positive_rate=settings.amd_false_positive_rate,
+            )
             stored = await stored_ledger(SqlDialerRecords(self._uow), str(campaign_id), config, now)
             view["ledger"] = stored.report(now).by_window()  # kept across restarts and pauses
             rates = {window: counts["rate"] for window, counts in view["ledger"].items()}
@@ -643,5 +656,6 @@ def _live_view(run: _Run, now: float) -> dict[str, Any]:
         "not_dialled": not_dialled,
         "ledger": dict(status.ledger),
         "caller_ids": dict(status.caller_ids),
+        "amd": dict(status.amd),
         "reasons": reasons,
     }

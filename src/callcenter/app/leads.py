@@ -44,7 +44,7 @@ from callcenter.domain.dialing_policy import (
     may_dial,
 )
 from callcenter.errors import NotFound
-from callcenter.store.tables import BlacklistRow, LeadListRow, LeadRow
+from callcenter.store.tables import AgentRow, BlacklistRow, LeadListRow, LeadRow
 from callcenter.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,21 @@ def _ts(moment: dt.datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
-def policy_lead(row: LeadRow, blocked: str | None, now: float) -> Lead:
-    """The pre-dial policy's view of a lead; ``blocked`` is its blacklist reason, if any."""
+def policy_lead(
+    row: LeadRow, blocked: str | None, now: float, callback_agent_no: str | None = None
+) -> Lead:
+    """The pre-dial policy's view of a lead; ``blocked`` is its blacklist reason, if any.
+
+    A callback's agent is named by agent number (工号), as the CTI engine knows agents:
+    ``callback_agent_no`` is the number of the person ``row.callback_agent_id`` names.
+    """
     locked = row.locked_until is not None and row.locked_until.timestamp() > now
     return Lead(
         lead_id=str(row.id),
         phone=row.phone,
         time_zone=row.time_zone,
         region=row.region,
+        carrier=row.carrier,
         attempts_today=row.attempts_today,
         attempts_lifetime=row.attempts_lifetime,
         attempts_24h=row.attempts_24h,
@@ -82,7 +89,7 @@ def policy_lead(row: LeadRow, blocked: str | None, now: float) -> Lead:
         last_outcome=Outcome(row.last_outcome) if row.last_outcome else None,
         abandoned_at=_ts(row.abandoned_at),
         callback_at=_ts(row.callback_at),
-        callback_agent_id=str(row.callback_agent_id) if row.callback_agent_id else None,
+        callback_agent_id=callback_agent_no if row.callback_agent_id else None,
         locked=locked,
         do_not_call=blocked == BlockReason.DO_NOT_CALL or row.status == "dnc",
         blacklisted=blocked in (BlockReason.BLACKLIST, BlockReason.COMPLAINT),
@@ -180,10 +187,11 @@ class LeadService:
 
     def _open_leads(
         self, campaign_id: int, list_ids: Sequence[int], now: float
-    ) -> Select[LeadRow, str]:
+    ) -> Select[LeadRow, str, str]:
         return (
-            select(LeadRow, BlacklistRow.reason)
+            select(LeadRow, BlacklistRow.reason, AgentRow.agent_no)
             .outerjoin(BlacklistRow, BlacklistRow.phone == LeadRow.phone)
+            .outerjoin(AgentRow, AgentRow.id == LeadRow.callback_agent_id)
             .where(
                 LeadRow.campaign_id == campaign_id,
                 LeadRow.list_id.in_(list_ids),
@@ -215,8 +223,8 @@ class LeadService:
         statement = self._open_leads(campaign_id, version.list_ids, now)
         for offset in range(0, SCAN_MAX, CHUNK):
             rows = (await uow.session.execute(statement.limit(CHUNK).offset(offset))).all()
-            for row, blocked in rows:
-                lead = policy_lead(row, blocked, now)
+            for row, blocked, agent_no in rows:
+                lead = policy_lead(row, blocked, now, agent_no)
                 if may_dial(lead, rules, now).allowed:
                     found.append((row, lead))
                     if len(found) == limit:

@@ -108,6 +108,7 @@ class Lead:
     do_not_call: bool = False
     blacklisted: bool = False
     opted_out: bool = False
+    carrier: str = ""  # the number's carrier ("China Mobile"), for least-cost routing
 
 
 @dataclass(frozen=True)

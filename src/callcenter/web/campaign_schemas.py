@@ -87,6 +87,8 @@ class CampaignSettingsIn(_In):
     disposition_ids: Annotated[list[Id], Field(max_length=500)] | None = None
     amd_enabled: bool | None = None
     amd_action: Literal["hang_up", "leave_message", "to_agent"] | None = None
+    amd_false_positive_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    callback_agent_wait_minutes: Annotated[float, Field(ge=0, le=24 * 60)] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

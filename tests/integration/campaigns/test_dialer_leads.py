@@ -89,12 +89,13 @@ def test_the_policy_reasons_are_counted_across_the_campaign(kit: Kit) -> None:
 
 def test_leads_come_in_dialling_order_and_a_taken_lead_is_not_given_twice(kit: Kit) -> None:
     long_ago = WEDNESDAY_10.astimezone(dt.UTC) - dt.timedelta(days=2)
+    agent_id = kit.api.person("1007", "agent")
     campaign_id = kit.running(
         leads=(
             {"phone": "+8613800000001", "last_outcome": "no-answer", "last_attempt_at": long_ago,
              "attempts_lifetime": 1},
             {"phone": "+8613800000002"},
-            {"phone": "+8613800000003", "callback_at": long_ago, "callback_agent_id": 7,
+            {"phone": "+8613800000003", "callback_at": long_ago, "callback_agent_id": agent_id,
              "status": "callback"},
             {"phone": "+8613800000004"},
         )
@@ -108,7 +109,7 @@ def test_leads_come_in_dialling_order_and_a_taken_lead_is_not_given_twice(kit: K
     leads = source(kit, campaign_id)
     first = run(kit, lambda: leads.next_leads(2, NOW))
     assert [lead.phone[-1] for lead in first] == ["3", "2"]
-    assert first[0].callback_agent_id == "7"
+    assert first[0].callback_agent_id == "1007"  # the engine knows agents by 工号
     second = run(kit, lambda: leads.next_leads(5, NOW))
     assert [lead.phone[-1] for lead in second] == ["4", "1"]
     assert run(kit, lambda: leads.next_leads(5, NOW)) == []

@@ -25,8 +25,11 @@ campaign's caller ID, trunk, ring time and answering-machine detection. Then:
   broadcast's agent wait), key 9 opts out at once (the listener is told before the
   confirmation plays), nothing pressed ends the call after the message.
 
-Preview calls (:meth:`OutboundFlows.dial_for_agent`) are the agent's own outbound call
-(the agent's phone first, then the customer) with the outcome reported the same way.
+Preview calls and callbacks to their agent (:meth:`OutboundFlows.dial_for_agent`) are
+the agent's own outbound call (the agent's phone first, then the customer) with the
+outcome reported the same way; the customer's leg presents the caller ID and takes the
+trunk the dialer chose for it (the campaign's pool and least-cost routing), not the
+engine's platform-wide caller ID.
 
 The outcome of every call is decided once, when it ends, from what the core saw.
 """
@@ -220,6 +223,7 @@ class _CampaignCall:
     dialled_at: float
     trunk: str | None
     preview: bool = False
+    caller_id: str | None = None  # a preview call's customer leg presents this
     answered_at: float | None = None
     connected_at: float | None = None
     agent_no: str | None = None
@@ -335,14 +339,26 @@ class OutboundFlows(AgentCommands):
                 await self._commit()
 
     async def dial_for_agent(
-        self, campaign_id: str, lead_id: str, agent_no: str, number: str
+        self,
+        campaign_id: str,
+        lead_id: str,
+        agent_no: str,
+        number: str,
+        *,
+        caller_id: str | None = None,
+        trunk: str | None = None,
     ) -> str:
-        """A preview call: the agent's phone, then the lead; the outcome is reported."""
+        """A preview call: the agent's phone, then the lead; the outcome is reported.
+
+        The lead's leg presents ``caller_id`` (None: the engine's own) on ``trunk``.
+        """
         campaign = self._campaign(campaign_id)
         async with self._lock:
             try:
                 call_id = await self._dial(agent_no, number)
-                record = _CampaignCall(campaign.setup, lead_id, self._now(), None, preview=True)
+                record = _CampaignCall(
+                    campaign.setup, lead_id, self._now(), trunk, preview=True, caller_id=caller_id
+                )
                 self._campaign_calls[call_id] = record
                 campaign.calls.add(call_id)
                 call = self._calls.get(call_id)
@@ -353,6 +369,29 @@ class OutboundFlows(AgentCommands):
                 return call_id
             finally:
                 await self._commit()
+
+    async def _originate(
+        self, call: Call, leg: Leg, *, caller_id: str, ring_timeout: float
+    ) -> bool:
+        """A preview call's customer leg goes out with the dialer's caller ID and trunk."""
+        record = self._campaign_calls.get(call.call_id)
+        if record is None or not record.preview or leg.purpose is not LegPurpose.CUSTOMER:
+            return await super()._originate(
+                call, leg, caller_id=caller_id, ring_timeout=ring_timeout
+            )
+        try:
+            await self._switch.originate(
+                leg.leg_id,
+                leg.dest,
+                caller_id=record.caller_id or caller_id,
+                trunk=record.trunk,
+                ring_timeout=ring_timeout,
+            )
+        except SwitchError as error:
+            log.warning("call=%s originate %s refused: %s", call.call_id, leg.leg_id, error)
+            await self._leg_ended(leg, HangupCause.FAILED)
+            return False
+        return True
 
     # --- events ---------------------------------------------------------------------
 

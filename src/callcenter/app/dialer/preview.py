@@ -7,7 +7,10 @@ ready agent of the campaign without an offer is offered the next lead the pre-di
 policy allows (:class:`PreviewOffer`, with a deadline). The agent then:
 
 * accepts (:meth:`PreviewDesk.accept`): the agent's phone rings, then the lead's
-  number; the call's outcome comes back like any campaign call's;
+  number, presenting the next caller ID of the campaign's pool (counted against its
+  daily cap) on the trunk least-cost routing picks
+  (:meth:`~callcenter.app.dialer.runtime.CampaignDialer.place_for_agent`); the call's
+  outcome comes back like any campaign call's;
 * skips (:meth:`PreviewDesk.skip`): the lead goes back to the source, to be dialled
   again after ``skip_delay``, and the agent gets the next lead at the next step;
 * does nothing until the deadline: the call is placed (``dial_on_timeout``) or the
@@ -36,7 +39,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from callcenter.app.dialer.runtime import CampaignDialer
+from callcenter.app.dialer.runtime import CampaignDialer, NoRoute
 from callcenter.domain.agent import AgentState
 from callcenter.domain.dialing_policy import Lead
 from callcenter.domain.errors import DomainError
@@ -137,7 +140,11 @@ class PreviewDesk:
             elif offer.expires_at <= now:
                 ready.discard(offer.agent_no)
                 if self.dial_on_timeout:
-                    await self._place(offer, PreviewEnd.DIALLED_ON_TIMEOUT)
+                    try:
+                        await self._place(offer, PreviewEnd.DIALLED_ON_TIMEOUT)
+                    except NoRoute as refused:
+                        log.warning("preview offer %s not dialled: %s", offer.offer_id, refused)
+                        continue
                     placed += 1
                 else:
                     await self._pass(offer, PreviewEnd.SKIPPED_ON_TIMEOUT, now)
@@ -182,16 +189,11 @@ class PreviewDesk:
         dialer = self.dialer
         now = dialer.clock.now()
         try:
-            call_id = await dialer.engine.dial_for_agent(
-                dialer.campaign_id, offer.lead.lead_id, offer.agent_no, offer.lead.phone
-            )
+            call_id = await dialer.place_for_agent(offer.lead, offer.agent_no, now)
         except Exception:
             await dialer.leads.release(offer.lead.lead_id, now)
             self._tell(PreviewEnded(offer, PreviewEnd.LAPSED, now))
             raise
-        await dialer.leads.mark_attempt(offer.lead.lead_id, now)
-        dialer.dials += 1
-        dialer.track(call_id, offer.lead, now)
         log.info(
             "call=%s preview offer %s %s by %s", call_id, offer.offer_id, reason, offer.agent_no
         )

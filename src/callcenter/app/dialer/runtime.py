@@ -35,7 +35,16 @@ own so the decision never waits for the store, and read back before the first di
 a restarted platform keeps every abandonment window and every number's count.
 
 Preview mode offers a lead to a ready agent first (:mod:`callcenter.app.dialer.preview`);
-manual mode dials nothing (agents click to dial on the desk).
+manual mode dials nothing (agents click to dial on the desk). A call placed for one
+agent (:meth:`CampaignDialer.place_for_agent`: an accepted preview, a callback) takes
+its caller ID from the same pool, counted against the same cap, and its trunk by the
+same routing; it does not fail over (the agent hears it fail).
+
+A due callback scheduled to its agent (the policy names the agent number) is placed
+for that agent, agent's phone first, as soon as they are ready. Until then it waits,
+``callback-agent-not-ready`` being the reason, for ``callback_agent_wait`` seconds
+past its time; after that the customer's time matters more than the agent: anyone of
+the campaign takes it like any lead.
 """
 
 from __future__ import annotations
@@ -74,12 +83,14 @@ from callcenter.domain.compliance import (
 from callcenter.domain.dialing_policy import (
     CallerIdCapReached,
     CallerIdUsage,
+    Decision,
     Lead,
     Outcome,
     Reason,
     choose_caller_id,
     may_dial,
 )
+from callcenter.domain.errors import DomainError
 from callcenter.domain.pacing import (
     AgentActivity,
     AgentLoad,
@@ -126,6 +137,16 @@ MEMBERS_REFRESH = 5.0  # seconds between look-ups of the campaign's agents
 NO_TRUNK = "no-trunk"
 NO_LEADS = "no-leads"
 CALLER_ID_CAP = Reason.CALLER_ID_CAP.value
+CALLBACK_AGENT_NOT_READY = "callback-agent-not-ready"
+
+
+class NoRoute(DomainError):
+    """A call for an agent could not be placed: no caller ID left today, or no trunk."""
+
+    code = "no-route"
+    status = 409
+    message_zh = "外呼任务 {campaign_id} 现在无法外呼：{reason}"
+    message_en = "Campaign {campaign_id} cannot place the call now: {reason}"
 
 
 class Stepper(Protocol):
@@ -143,6 +164,7 @@ class _Flight:
     tried: tuple[str, ...] = ()
     rang: bool = False  # the network answered the INVITE at all (ringing or progress)
     timed_out: bool = False  # cancelled: the trunk did not answer in time
+    for_agent: str | None = None  # placed for this agent (preview, callback): no failover
 
 
 class CampaignDialer:
@@ -358,18 +380,86 @@ class CampaignDialer:
                     await self._prepare(lead, now, batch)
 
     async def admit(self, lead: Lead, now: float) -> bool:
-        """The pre-dial policy for a taken lead; refused, it goes back with its reason."""
+        """The pre-dial policy for a taken lead; refused, it goes back with its reason.
+
+        A due callback to an agent is placed for that agent here (and is not admitted),
+        or waits for them; see the module docstring.
+        """
         decision = may_dial(lead, self.settings.rules, now)
+        if decision.allowed and decision.agent_id is not None:
+            return await self._callback(lead, decision, now)
         if decision.allowed:
             return True
         self.not_dialled[decision.reason.value] += 1
         await self.leads.release(lead.lead_id, decision.retry_at)
         return False
 
+    async def _callback(self, lead: Lead, decision: Decision, now: float) -> bool:
+        """The callback's agent, if ready, calls; else it waits, or goes to anyone."""
+        agent_no = decision.agent_id
+        assert agent_no is not None
+        ready = any(a.agent_id == agent_no and a.state is AgentState.READY for a in self.agents())
+        if ready:
+            try:
+                await self.place_for_agent(lead, agent_no, now)
+            except Exception:
+                log.exception("callback of lead %s to %s not placed", lead.lead_id, agent_no)
+                await self.leads.release(lead.lead_id, now + self.settings.interval)
+            self._members_at = None  # the agent is taken: look at the floor again
+            return False
+        due = lead.callback_at if lead.callback_at is not None else now
+        if now < due + self.settings.callback_agent_wait:
+            self.not_dialled[CALLBACK_AGENT_NOT_READY] += 1
+            await self.leads.release(lead.lead_id, now + self.settings.interval)
+            return False
+        return True  # waited long enough: anyone may take it
+
+    async def place_for_agent(self, lead: Lead, agent_no: str, now: float) -> str:
+        """Dial ``lead`` for ``agent_no`` (agent's phone first); returns the call id.
+
+        The call presents the pool's next caller ID (counted) on the trunk routing
+        picks; :class:`NoRoute` when there is neither (the lead stays with the caller).
+        """
+        caller = choose_caller_id(self.settings.caller_id_pool, self.caller_ids, now)
+        trunk = self._trunk_for(lead, now, ()) if caller.allowed else None
+        if not caller.allowed or isinstance(trunk, NoTrunk):
+            reason = (
+                f"{NO_TRUNK}:{trunk.reason.value}"
+                if isinstance(trunk, NoTrunk)
+                else caller.reason.value
+            )
+            self.not_dialled[reason] += 1
+            raise NoRoute(campaign_id=self.campaign_id, reason=reason)
+        caller_id = caller.caller_id or self.settings.caller_id
+        name = trunk.name if trunk is not None else None
+        try:
+            call_id = await self.engine.dial_for_agent(
+                self.campaign_id,
+                lead.lead_id,
+                agent_no,
+                lead.phone,
+                caller_id=caller_id,
+                trunk=name,
+            )
+        except Exception:
+            if self.trunks is not None and name is not None:
+                self.trunks.release(name)
+            raise
+        self.caller_ids.count(caller_id, now)
+        await self.leads.mark_attempt(lead.lead_id, now)
+        self.dials += 1
+        self.track(call_id, lead, now, trunk=name, agent_no=agent_no)
+        log.info(
+            "call=%s lead %s placed for %s from %s", call_id, lead.lead_id, agent_no, caller_id
+        )
+        return call_id
+
     def _trunk_for(self, lead: Lead, now: float, tried: tuple[str, ...]) -> Trunk | NoTrunk | None:
         if self.trunks is None:
             return None
-        info = self._numbers.get(lead.phone) or NumberInfo(lead.phone, region=lead.region)
+        info = self._numbers.get(lead.phone) or NumberInfo(
+            lead.phone, carrier=lead.carrier, region=lead.region
+        )
         return self.trunks.choose(info, now, exclude=tried)
 
     async def _prepare(
@@ -415,9 +505,17 @@ class CampaignDialer:
         flight = _Flight(lead, CallPhase.RINGING, now, name, (*tried, name) if name else tried)
         batch.append((flight, request))
 
-    def track(self, call_id: str, lead: Lead, now: float) -> None:
+    def track(
+        self,
+        call_id: str,
+        lead: Lead,
+        now: float,
+        *,
+        trunk: str | None = None,
+        agent_no: str | None = None,
+    ) -> None:
         """Report the outcome of a call placed for the campaign elsewhere (preview)."""
-        flight = _Flight(lead, CallPhase.RINGING, now, None)
+        flight = _Flight(lead, CallPhase.RINGING, now, trunk, for_agent=agent_no)
         ended = self._ended.pop(call_id, None)
         if ended is None:
             self._flights_done[call_id] = flight
@@ -486,7 +584,8 @@ class CampaignDialer:
             self.trunks.release(event.trunk)
         if event.answered_at is None:
             congested = event.outcome is CampaignOutcome.CONGESTION
-            if (congested or flight.timed_out) and event.trunk is not None:
+            failover = flight.for_agent is None and event.trunk is not None
+            if (congested or flight.timed_out) and failover:
                 self._redial.append(flight)  # fail over to the next trunk
                 return
             rang = event.at - flight.since
@@ -603,7 +702,27 @@ class CampaignDialer:
             not_dialled=dict(self.not_dialled),
             ledger=report.by_window(),
             caller_ids=self._caller_id_view(now),
+            amd=self._amd_view(),
         )
+
+    def _amd_view(self) -> dict[str, float]:
+        """The campaign's AMD verdicts and the false positives the ledger counts (UK rule:
+        the larger of those found and the assumed share of machine verdicts)."""
+        totals = self.ledger.totals
+        rate = self.ledger.config.assumed_false_positive_rate
+        estimated = rate * totals.amd_machine
+        return {
+            "human": totals.amd_human,
+            "machine": totals.amd_machine,
+            "unsure": totals.amd_unsure,
+            "false_positives_found": totals.amd_false_positives,
+            "assumed_rate": rate,
+            "false_positives_counted": (
+                max(float(totals.amd_false_positives), estimated)
+                if self.ledger.config.count_amd_false_positives
+                else 0.0
+            ),
+        }
 
     def _caller_id_view(self, now: float) -> dict[str, Any]:
         """The pool's cap, each number's calls today, and why nothing dials if all are spent."""

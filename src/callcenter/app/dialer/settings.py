@@ -40,6 +40,7 @@ class DialerSettings:
     budget_window: Window | None = None  # the abandonment window the pacer spends; None: binding
     caller_ids: tuple[str, ...] = ()  # the pool; empty: ``caller_id`` alone
     caller_id_daily_cap: int = 0  # calls per caller ID per local day of the ledger; 0: no cap
+    callback_agent_wait: float = 900.0  # a due callback waits this long for its agent
 
     @property
     def campaign_id(self) -> str:
@@ -73,3 +74,5 @@ class DialerStatus:
     ledger: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     # the pool: cap, calls per number today, and when all are spent, why and until when
     caller_ids: Mapping[str, Any] = field(default_factory=dict)
+    # AMD's verdicts and the false positives counted as abandoned (found, and estimated)
+    amd: Mapping[str, float] = field(default_factory=dict)
