@@ -246,6 +246,9 @@ const en: Messages = {
       'no-leads': 'No lead to dial',
       'no-agents-ready': 'No agent ready',
       'no-agent-groups': 'The campaign has no agent group',
+      'caller-id-cap': "Every caller ID has made today's calls",
+      'callback-agent-not-ready': 'Callback waiting for its agent',
+      'no-trunk': 'No trunk can take the call',
     },
   },
   productAdmin: {

@@ -244,6 +244,9 @@ const zhCN = {
       'no-leads': '没有可拨名单',
       'no-agents-ready': '没有空闲坐席',
       'no-agent-groups': '任务没有坐席组',
+      'caller-id-cap': '主叫号码今日外呼次数已用完',
+      'callback-agent-not-ready': '预约回拨等待原坐席',
+      'no-trunk': '没有可用的中继线路',
     },
   },
   productAdmin: {
