@@ -30,7 +30,9 @@ counted, then ``seconds`` measured; packets sent in the window that are not back
 ``DRAIN`` seconds after it are lost. A step is clean with zero loss and a p99 delay of
 at most ``MAX_P99_MS``, and void when the generators themselves could not keep the
 schedule (``MAX_GENERATOR_LAG_MS``, ``MIN_RATE_KEPT``): then the machine was measured.
-N climbs through ``STEPS`` until the first unclean step, then one bisection refines it.
+N climbs through ``STEPS`` until the first unclean step, then one bisection refines it;
+a void step is run again (``VOID_RETRIES``, unless ``refine`` is off: one run per step)
+before it ends the climb, and every run is in the table.
 CPU per call is the relay process's user + system time (``/proc/<pid>/stat``, all
 threads) over the window, as percent of one core per call.
 The delay includes the generators' own scheduling on this machine, so it is an upper
@@ -81,6 +83,8 @@ MIN_RATE_KEPT: Final = 0.98
 SLICE: Final = 0.001  # the generator wakes every millisecond and sends what is due
 BATCH_CALLS: Final = 256  # calls sent for between two looks at the receive sockets
 BUDGET_SECONDS: Final = 900.0
+VOID_RETRIES: Final = 2  # a void step is run again, up to twice, before the ladder stops
+VOID_PAUSE: Final = 2.0
 RTPENGINE: Final = "/usr/bin/rtpengine"
 ENGINE_PORTS: Final = (20000, 39998)  # 5 000 calls
 RTPENGINE_PORTS: Final = (40000, 59999)
@@ -268,6 +272,7 @@ class Step:
     relay_dropped: int = 0
     generator_lag_ms: float = 0.0
     engine_relay: str = ""  # our engine: "compiled" or "python"
+    void: bool = False  # the generators could not keep the schedule: the machine was measured
     problem: str | None = None
 
     @property
@@ -380,6 +385,7 @@ def _summarise(step: Step, reports: Sequence[GeneratorReport], timing: Timing) -
     step.generator_lag_ms = round(max(r.lag for r in reports) * 1000, 1)
     expected = step.calls * 2 * timing.measure / PTIME
     if step.generator_lag_ms > MAX_GENERATOR_LAG_MS or step.sent < MIN_RATE_KEPT * expected:
+        step.void = True
         step.problem = (
             f"generators fell {step.generator_lag_ms:.0f} ms behind and sent "
             f"{step.sent / expected:.0%} of the packets: the machine is too busy"
@@ -646,12 +652,17 @@ async def climb(
     ladder = Ladder(mode)
 
     async def run_step(calls: int) -> Step:
-        if mode == "rtpengine":
-            step = await step_rtpengine(calls, timing)
-        else:
-            step = await step_engine(calls, timing, record=mode == "recorded")
-        log.info("%s %d calls: %s", mode, calls, step)
-        ladder.steps.append(step)
+        for attempt in range(1 + (VOID_RETRIES if refine else 0)):
+            if attempt:
+                await asyncio.sleep(VOID_PAUSE)  # a busy moment of the machine may pass
+            if mode == "rtpengine":
+                step = await step_rtpengine(calls, timing)
+            else:
+                step = await step_engine(calls, timing, record=mode == "recorded")
+            log.info("%s %d calls: %s", mode, calls, step)
+            ladder.steps.append(step)
+            if not step.void or time.monotonic() > deadline:
+                break
         return step
 
     failed: int | None = None
