@@ -265,6 +265,9 @@ class CallFlows(Teardown):
         await self._end_call(call, HangupCause.NORMAL, reason)
 
     async def _route(self) -> bool:
+        if not any(len(queue) for queue in self._queues.values()):
+            self._wait_until = None  # no call waits: the plan would be empty
+            return False
         now = self._now()
         agents = {no: s.agent for no, s in self._agents.items()}
         plan = self._plan(list(self._queues.values()), list(agents.values()), now, self._rng)
