@@ -60,3 +60,10 @@ def test_queue_names_need_the_monitoring_permission(floor: Api) -> None:
     floor.person("1001", "agent")
     response = floor.call("GET", "/supervisor/queues", as_="1001")
     assert response.status_code == 403, response.text
+
+
+def test_without_telephony_only_the_campaigns_are_named(api: Api) -> None:
+    """A platform with no switch has no inbound queue; its campaigns still have names."""
+    created = api.call("POST", "/campaigns", json={"name": "续保提醒", "settings": {}})
+    assert created.status_code == 201, created.text
+    assert [(q["kind"], q["name"]) for q in _names(api)] == [("campaign", "续保提醒")]
