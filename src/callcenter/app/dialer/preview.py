@@ -16,10 +16,11 @@ policy allows (:class:`PreviewOffer`, with a deadline). The agent then:
 * does nothing until the deadline: the call is placed (``dial_on_timeout``) or the
   lead is skipped.
 
-An offer lapses without a call if the agent is no longer ready when it is due (a
-pause, a logout, an inbound call): the lead goes back at once. When the campaign
-stops dialling (paused, finished, replaced) its offers are withdrawn the same way
-(:meth:`PreviewDesk.withdraw_all`).
+No lead is offered while the campaign's caller IDs have no call left today beyond the
+offers already made (``caller-id-cap``). An offer lapses without a call if the agent
+is no longer ready when it is due (a pause, a logout, an inbound call): the lead goes
+back at once. When the campaign stops dialling (paused, finished, replaced) its offers
+are withdrawn the same way (:meth:`PreviewDesk.withdraw_all`).
 
 A skipped lead goes back with its retry time; a lead source that does not keep leads
 back by themselves (the SQL one only unlocks) is given ``hold_back``, which keeps the
@@ -39,7 +40,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from callcenter.app.dialer.runtime import CampaignDialer, NoRoute
+from callcenter.app.dialer.runtime import CALLER_ID_CAP, CampaignDialer, NoRoute
 from callcenter.domain.agent import AgentState
 from callcenter.domain.dialing_policy import Lead
 from callcenter.domain.errors import DomainError
@@ -148,7 +149,12 @@ class PreviewDesk:
                     placed += 1
                 else:
                     await self._pass(offer, PreviewEnd.SKIPPED_ON_TIMEOUT, now)
-        for agent_no in sorted(ready - set(self._offers)):
+        waiting = sorted(ready - set(self._offers))
+        room = self.dialer.settings.caller_id_pool.room(self.dialer.caller_ids.today(now))
+        if waiting and room is not None and room <= len(self._offers):
+            self.dialer.not_dialled[CALLER_ID_CAP] += 1  # no caller ID left for another call
+            return placed
+        for agent_no in waiting:
             if self.busy_elsewhere is not None and self.busy_elsewhere(agent_no):
                 continue
             lead = await self._next_lead(now)
