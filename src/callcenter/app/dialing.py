@@ -8,8 +8,11 @@ and brings the campaign's dialer in line with its state:
 
 * running: a :class:`~callcenter.app.dialer.runtime.CampaignDialer` runs the approved
   version (:func:`dialer_settings` maps it to ``DialerSettings``) on the platform's
-  CTI engine, with the SQL lead source (``app/leads.py``) and the names of the
-  campaign's agent groups; a newly approved revision replaces the dialer;
+  CTI engine, with the SQL lead source (``app/leads.py``), the names of the
+  campaign's agent groups and the platform's least-cost router over its configured
+  trunks (:meth:`~callcenter.telephony.Telephony.trunk_router`, one for all the
+  campaigns, so a trunk's channel and CPS limits hold across them); a newly approved
+  revision replaces the dialer;
 * paused or finished: the dialer stops launching calls (calls in flight end normally
   and their outcomes still reach the leads); its counts stay for the live view, and
   resuming the same version goes on with the same ledger.
