@@ -73,14 +73,31 @@ async def perform(
 
 
 @router.get("/state")
-async def desk_state(request: Request, principal: Desk) -> dict[str, Any]:
-    """The caller's own agent as the supervisors see it (logged out: state logged-out)."""
+async def desk_state(request: Request, principal: Desk, uow: UoW) -> dict[str, Any]:
+    """The caller's own agent as the supervisors see it (logged out: state logged-out).
+
+    ``queue`` names the call's queue as /supervisor/queues does (an agent may not read
+    that): a campaign's call by the campaign's name, an inbound queue by its id.
+    """
+    # supervisor.py imports this module's helpers: import its name helper when used.
+    from callcenter.web.api.supervisor import name_queue
+
     snapshot = telephony_of(request).engine.snapshot()
     for agent in snapshot["agents"]:
         if agent.get("agent_no") == principal.agent_no:
             # The call in hand as the console sees it (caller, held, consultation...).
             calls = [c for c in snapshot["calls"] if c["call_id"] == agent.get("call_id")]
-            return {**agent, "at": snapshot["at"], "call": calls[0] if calls else None}
+            call = calls[0] if calls else None
+            queue = None
+            if call is not None:
+                platform = platform_of(request)
+                queue = await name_queue(platform, uow, call["queue_id"], call["campaign_id"])
+            return {
+                **agent,
+                "at": snapshot["at"],
+                "call": call,
+                "queue": None if queue is None else queue.model_dump(),
+            }
     return {"agent_no": principal.agent_no, "state": "logged-out"}
 
 

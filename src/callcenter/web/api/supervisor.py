@@ -14,6 +14,9 @@ from pydantic import BaseModel
 
 from callcenter.app.auth import Principal
 from callcenter.app.cti.outbound import QUEUE_PREFIX
+from callcenter.bootstrap import Platform
+from callcenter.errors import NotFound
+from callcenter.store.uow import UnitOfWork
 from callcenter.web.api.common import ERROR_RESPONSES
 from callcenter.web.api.desk import command_id, perform, telephony_of
 from callcenter.web.schemas import CommandIn, MonitorIn, NotReadyIn
@@ -52,15 +55,40 @@ async def queue_names(
     platform = platform_of(request)
     inbound = platform.telephony.queues() if platform.telephony is not None else []
     campaigns = await platform.outbound.campaigns.list_campaigns(uow)
-    return [
-        QueueNameOut(queue_id=q.queue_id, kind="inbound", campaign_id=None, name="")
-        for q in inbound
-    ] + [
-        QueueNameOut(
-            queue_id=f"{QUEUE_PREFIX}{c.id}", kind="campaign", campaign_id=c.id, name=c.name
-        )
-        for c in campaigns
+    return [inbound_queue(q.queue_id) for q in inbound] + [
+        campaign_queue(c.id, c.name) for c in campaigns
     ]
+
+
+def inbound_queue(queue_id: str) -> QueueNameOut:
+    return QueueNameOut(queue_id=queue_id, kind="inbound", campaign_id=None, name="")
+
+
+def campaign_queue(campaign_id: int, name: str) -> QueueNameOut:
+    return QueueNameOut(
+        queue_id=f"{QUEUE_PREFIX}{campaign_id}", kind="campaign", campaign_id=campaign_id, name=name
+    )
+
+
+async def name_queue(
+    platform: Platform, uow: UnitOfWork, queue_id: str | None, campaign_id: str | int | None
+) -> QueueNameOut | None:
+    """What people call the queue of one call, as /supervisor/queues names it.
+
+    A campaign's call (``campaign_id`` set, or a ``campaign:<id>`` queue; a preview call
+    has no queue) is named by its campaign, with an empty name if the campaign is gone;
+    any other queue is inbound and named by the UI; no queue and no campaign: None.
+    """
+    if campaign_id is None and queue_id is not None and queue_id.startswith(QUEUE_PREFIX):
+        campaign_id = queue_id.removeprefix(QUEUE_PREFIX)
+    if campaign_id is not None and str(campaign_id).isdigit():
+        number = int(campaign_id)
+        try:
+            campaign = await platform.outbound.campaigns.get(uow, number)
+        except NotFound:
+            return campaign_queue(number, "")
+        return campaign_queue(number, campaign.name)
+    return inbound_queue(queue_id) if queue_id is not None else None
 
 
 @router.post("/calls/{call_id}/listen", status_code=204)
