@@ -3,14 +3,23 @@ and a campaign's AMD false-positive rate counted in its abandonment windows."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
 from callcenter.app.bus import EventBus
 from callcenter.app.campaigns import ApprovedVersion
-from callcenter.app.dialer import DialingMode
+from callcenter.app.cti.model import AgentProfile
+from callcenter.app.cti.outbound import (
+    CampaignEngine,
+    CampaignOutcome,
+    CampaignSetup,
+    MachineAction,
+)
+from callcenter.app.dialer import CampaignDialer, DialerSettings, DialingMode, MemoryLeads
 from callcenter.app.dialing import dialer_settings
+from callcenter.clock import Clock, VirtualClock
 from callcenter.config import TelephonySettings
 from callcenter.domain.campaign import (
     AMD_FALSE_POSITIVE_RATE,
@@ -19,9 +28,11 @@ from callcenter.domain.campaign import (
     pick_caller_id,
 )
 from callcenter.domain.compliance import LedgerConfig
-from callcenter.domain.dialing_policy import CallerIdPool
+from callcenter.domain.dialing_policy import CallerIdPool, Lead
 from callcenter.domain.trunk_routing import NoTrunk, NoTrunkReason, NumberInfo
-from callcenter.switch.sim.customers import Fate, Outcome
+from callcenter.switch.sim.agents import AgentPhones
+from callcenter.switch.sim.customers import Customer, CustomerBook, Fate, Outcome
+from callcenter.switch.sim.network import Line, Remote, SimSwitch
 from callcenter.telephony import Telephony
 from cctest import DialerFloor
 
@@ -123,3 +134,63 @@ def test_the_campaigns_caller_id_pick_is_the_pools() -> None:
     settings = CampaignSettings(caller_ids=pool, caller_id_daily_cap=1)
     for used in ({}, {"+8610555": 1}, {"+8610555": 1, "+8610666": 1}):
         assert pick_caller_id(settings, used) == CallerIdPool(pool, 1).pick(used)
+
+
+class KeyPressingPerson(Customer):
+    """A person AMD takes for a machine, who presses 5 a second into the message."""
+
+    def _pick_up(self, amd: bool) -> None:
+        super()._pick_up(amd)
+        self._after(1.0, lambda: self._line.press("5"))
+
+
+class PeopleWhoPressKeys(CustomerBook):
+    def dial(self, dest: str, line: Line, clock: Clock) -> Remote | None:
+        return KeyPressingPerson(clock, line, self.next_fate(dest), self.profile_for(dest))
+
+
+async def test_a_key_pressed_at_the_machine_message_counts_a_found_false_positive() -> None:
+    """AMD says machine and the campaign leaves its message; the person who answered
+    presses a key during it: the ledger counts a false positive found, an abandoned
+    live call, beyond the rate assumed (zero here)."""
+    clock = VirtualClock(1_777_856_400.0)
+    phones = AgentPhones(1)
+    book = PeopleWhoPressKeys(1)
+    switch = SimSwitch(clock, [phones, book])
+    profiles = {"1001": AgentProfile.in_groups("out")}
+    engine = CampaignEngine(switch, clock, EventBus(max_queue=100), rng=random.Random(1),
+                            queues=[], routes={}, profiles=profiles)  # fmt: skip
+    setup = CampaignSetup(
+        "c1",
+        frozenset({"out"}),
+        safe_harbour_prompt="safe-harbour",
+        machine_action=MachineAction.LEAVE_MESSAGE,
+        machine_prompt="machine-message",
+    )
+    settings = DialerSettings(
+        setup,
+        DialingMode.PROGRESSIVE,
+        caller_id="+862000000000",
+        amd=True,
+        ledger=LedgerConfig(time_zone="Asia/Shanghai", assumed_false_positive_rate=0.0),
+    )
+    number = "+8613700000009"
+    dialer = CampaignDialer(
+        engine, clock, settings, MemoryLeads([Lead("L0", number, "Asia/Shanghai")])
+    )
+    book.script(number, Fate(Outcome.HUMAN, ring_after=1.0, answer_after=2.0, amd="machine"))
+    await engine.start()
+    phones.register("1001")
+    await engine.log_in("in", "1001", phones.dest("1001"))
+    await engine.ready("ready", "1001")
+    try:
+        assert await dialer.step() == 1
+        await clock.advance_async(10.0)
+        status = dialer.status()
+        assert status.amd["machine"] == 1 and status.amd["false_positives_found"] == 1
+        assert status.amd["false_positives_counted"] == 1.0
+        assert status.ledger["calendar-day"]["abandoned"] == 1.0
+        assert dialer.outcomes[CampaignOutcome.MACHINE] == 1
+    finally:
+        await dialer.stop()
+        await engine.stop()

@@ -13,7 +13,10 @@ campaign's caller ID, trunk, ring time and answering-machine detection. Then:
 
 * not answered: busy, no answer, failed, congestion; the call ends and the listener
   hears the outcome (the dialer retries, or fails over to another trunk on congestion);
-* answered, AMD says machine: hang up, or play the campaign's message and hang up;
+* answered, AMD says machine: hang up, or play the campaign's message and hang up; a
+  key pressed during that message shows a person, not a machine, answered: the
+  listener hears :class:`DialMachineWasPerson` (an AMD false positive, which the UK
+  rule counts as an abandoned call);
 * answered by a person (AMD human or unsure, or AMD off): the call joins the campaign's
   queue and the ACD connects it to a ready agent at once (agents' phones answer
   automatically: nothing rings long). Connected, it is an ordinary call: transfers,
@@ -212,7 +215,18 @@ class DialEnded:
     amd: str | None
 
 
-OutboundEvent = DialRinging | DialAnswered | DialConnected | DialOptedOut | DialEnded
+@dataclass(frozen=True)
+class DialMachineWasPerson:
+    """A call AMD took for a machine was a person: they pressed a key at the message."""
+
+    call_id: str
+    answered_at: float
+    at: float
+
+
+OutboundEvent = (
+    DialRinging | DialAnswered | DialConnected | DialOptedOut | DialEnded | DialMachineWasPerson
+)
 Listener = Callable[[OutboundEvent], None]
 
 
@@ -229,6 +243,7 @@ class _CampaignCall:
     agent_no: str | None = None
     amd: str | None = None
     machine: bool = False
+    person_found: bool = False  # a key pressed on a machine-verdict call
     playing: str | None = None  # the prompt whose end ends the call
     harbour: bool = False
     harbour_played: bool = False
@@ -441,6 +456,9 @@ class OutboundFlows(AgentCommands):
         if isinstance(event, PlayFinished):
             return await self._campaign_play_finished(call, record, event)
         if isinstance(event, DigitsReceived):
+            if record.machine:
+                self._machine_was_person(call, record)
+                return True
             await self._broadcast_key(call, record, event)
             return True
         return False
@@ -471,6 +489,13 @@ class OutboundFlows(AgentCommands):
             await self._start_broadcast(call, setup.broadcast)
             return
         await self._enqueue(call, setup.queue_id)
+
+    def _machine_was_person(self, call: Call, record: _CampaignCall) -> None:
+        if record.person_found or record.answered_at is None:
+            return
+        record.person_found = True
+        log.info("call=%s AMD said machine; a key was pressed: a person", call.call_id)
+        self._notify(record, DialMachineWasPerson(call.call_id, record.answered_at, self._now()))
 
     async def _play_then_end(self, call: Call, record: _CampaignCall, prompt: str) -> None:
         assert call.customer_leg is not None

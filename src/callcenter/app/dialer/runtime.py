@@ -22,7 +22,8 @@ The engine reports each call's progress back (answered by a person or a machine,
 connected to an agent, opted out, ended with an outcome). From these the dialer keeps
 its calls in flight, teaches the :class:`~callcenter.domain.pacing.PacingModel` (ring
 times by outcome, talk and wrap-up times), feeds the compliance ledger (live answers,
-abandoned calls with or without the safe-harbour message, AMD verdicts), tells the
+abandoned calls with or without the safe-harbour message, AMD verdicts and the false
+positives found, a key pressed at the machine message), tells the
 lead source the outcome (which drives retries), and fails a call over to the next
 trunk when one answers 503.
 
@@ -64,6 +65,7 @@ from callcenter.app.cti.outbound import (
     DialAnswered,
     DialConnected,
     DialEnded,
+    DialMachineWasPerson,
     DialOptedOut,
     DialRequest,
     DialRinging,
@@ -552,6 +554,9 @@ class CampaignDialer:
             self.connects += 1
         elif isinstance(event, DialOptedOut):
             self._later(self.leads.opt_out(event.lead_id, event.at))
+        elif isinstance(event, DialMachineWasPerson):
+            self.ledger.record_amd_false_positive(event.answered_at, call_id=event.call_id)
+            self._ledger_version += 1
         elif isinstance(event, DialEnded):
             flight = self._flights.pop(event.call_id, None)
             if flight is None:
