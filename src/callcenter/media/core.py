@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -53,6 +53,7 @@ from callcenter.media.room import (
     Bridge,
     ConferenceRoom,
     Recording,
+    RecordingGroup,
     RecordingSink,
     parse_role,
 )
@@ -111,13 +112,17 @@ class MediaCore:
     ticks: int = 0
     _attention: set[Endpoint] = field(default_factory=set)
     _tapped: dict[Endpoint, None] = field(default_factory=dict)  # in tap order
-    _tap_plan: list[tuple[str, list[Endpoint], list[str]]] | None = None  # by codec, cached
+    _tap_plan: tuple[list[tuple[str, list[Endpoint]]], dict[str, int]] | None = None
+    _groups: list[RecordingGroup] = field(
+        default_factory=lambda: [RecordingGroup() for _ in range(FLUSH_TICKS)]
+    )
     _plays: dict[str, _Play] = field(default_factory=dict)
     _digits_out: dict[str, _DigitsOut] = field(default_factory=dict)
     _inband: dict[str, DtmfDetector] = field(default_factory=dict)
     _amd: dict[str, AnsweringMachineDetector] = field(default_factory=dict)
     _events: list[MediaEvent] = field(default_factory=list)
     _recordings_made: int = 0
+    _ungrouped: dict[str, Recording] = field(default_factory=dict)  # not in a group
     # How the tick takes one frame of each tapped endpoint: the engine's compiled relay
     # holds the taps of the bridges it relays (see ``relayable``).
     take_frames: Callable[[list[Endpoint]], bytes] = field(
@@ -315,6 +320,10 @@ class MediaCore:
         )
         self._recordings_made += 1
         self.recordings[recording_id] = rec
+        if RecordingGroup.takes(rec):
+            self._groups[rec.slot].add(rec)
+        else:
+            self._ungrouped[recording_id] = rec
         for endpoint in parties:
             self._retap(endpoint)
         self._events.append(RecordingStarted(recording_id, path, rec.party_ids, now))
@@ -330,6 +339,8 @@ class MediaCore:
 
     def _finish_recording(self, rec: Recording, now: float) -> None:
         self.recordings.pop(rec.recording_id, None)
+        if self._ungrouped.pop(rec.recording_id, None) is None:
+            self._groups[rec.slot].remove(rec)  # its frames so far first
         size = 0
         try:
             rec.close()
@@ -423,7 +434,10 @@ class MediaCore:
         for room in self.conferences.values():
             room.mix({eid: frames[eid] for eid in room.members})
         slot = self.ticks % FLUSH_TICKS
-        for rec in self.recordings.values():
+        for group in self._groups:
+            group.add_tick(frames.block, frames.rows)
+        self._groups[slot].flush()
+        for rec in self._ungrouped.values():
             rec.add_tick(frames)
             if rec.slot == slot:
                 rec.flush()
@@ -437,29 +451,38 @@ class MediaCore:
         if self.ticks % TIMEOUT_CHECK_TICKS == 0:
             self._check_inactivity(now)
 
-    def _decode_tapped(self) -> dict[str, Pcm]:
+    def _decode_tapped(self) -> TickFrames:
         """One frame of every tapped endpoint, decoded in one lookup per codec.
 
         Only the tapped endpoints are visited (relayed calls cost the tick nothing), the
-        grouping by codec is kept until the taps change, and the rows of the decoded
-        block are handed out by numpy's own iteration.
+        grouping by codec is kept until the taps change, and the frames stay rows of
+        one block (:class:`TickFrames`).
         """
-        frames: dict[str, Pcm] = {}
         plan = self._tap_plan
         if plan is None:
             plan = self._tap_plan = self._plan_taps()
-        for codec, endpoints, ids in plan:
-            codes = np.frombuffer(self.take_frames(endpoints), np.uint8)
-            pcm = np.take(DECODE[codec], codes).reshape(len(endpoints), FRAME_SAMPLES)
-            frames.update(zip(ids, pcm, strict=True))
-        return frames
+            for group in self._groups:
+                group.reindex()
+        by_codec, rows = plan
+        blocks = [
+            DECODE[codec].take(np.frombuffer(self.take_frames(endpoints), np.uint8))
+            for codec, endpoints in by_codec
+        ]
+        if len(blocks) == 1:
+            block = blocks[0].reshape(-1, FRAME_SAMPLES)
+        elif blocks:
+            block = np.concatenate(blocks).reshape(-1, FRAME_SAMPLES)
+        else:
+            block = np.zeros((0, FRAME_SAMPLES), np.int16)
+        return TickFrames(block, rows)
 
-    def _plan_taps(self) -> list[tuple[str, list[Endpoint], list[str]]]:
-        """The tapped endpoints by codec, in tap order, with their ids."""
+    def _plan_taps(self) -> tuple[list[tuple[str, list[Endpoint]]], dict[str, int]]:
+        """The tapped endpoints by codec, in tap order, and each one's row in the block."""
         by_codec: dict[str, list[Endpoint]] = {}
         for endpoint in self._tapped:
             by_codec.setdefault(endpoint.codec, []).append(endpoint)
-        return [(c, group, [e.endpoint_id for e in group]) for c, group in by_codec.items()]
+        order = [e.endpoint_id for group in by_codec.values() for e in group]
+        return list(by_codec.items()), {eid: row for row, eid in enumerate(order)}
 
     def _play(self, now: float) -> None:
         for endpoint_id, play in list(self._plays.items()):
@@ -516,6 +539,26 @@ class MediaCore:
         """Finish every recording (the process is stopping)."""
         for rec in list(self.recordings.values()):
             self._finish_recording(rec, now)
+
+
+class TickFrames(Mapping[str, Pcm]):
+    """The tick's decoded frames by endpoint id: rows of one block, made when asked."""
+
+    __slots__ = ("block", "rows")
+
+    def __init__(self, block: Pcm, rows: dict[str, int]) -> None:
+        self.block = block
+        self.rows = rows
+
+    def __getitem__(self, endpoint_id: str) -> Pcm:
+        row: Pcm = self.block[self.rows[endpoint_id]]
+        return row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _own_frames(endpoints: list[Endpoint]) -> bytes:

@@ -15,6 +15,13 @@ order modulo ``FLUSH_TICKS``), so with 800 recordings about 16 are written per t
 instead of 800 every second. A stereo recording puts the first party (the customer)
 on the left and everyone else, mixed, on the right.
 
+The common recording, a bridge in stereo, is kept by its slot's
+:class:`RecordingGroup` instead: each tick gathers the left and the right frames of
+all the slot's recordings with one ``np.take`` each from the tick's decoded block, and
+the flush splits the stacked ticks per recording, so a tick costs a hundred numpy calls
+whatever the number of calls. Before its members change, a group hands each member
+the frames gathered so far (:meth:`RecordingGroup.settle`).
+
 The player and the recorder are separate modules; the engine sees them through the
 :class:`AudioSource` and :class:`RecordingSink` ports defined here.
 """
@@ -173,6 +180,12 @@ class Recording:
             self._left.append(np.clip(wide, -32768, 32767).astype(np.int16))
         self.samples += FRAME_SAMPLES
 
+    def append(self, left: Pcm, right: Pcm) -> None:
+        """Several ticks of a stereo recording at once (from its group)."""
+        self._left.append(left)
+        self._right.append(right)
+        self.samples += len(left)
+
     def flush(self) -> None:
         if not self._left:
             return
@@ -188,3 +201,61 @@ class Recording:
             left = np.concatenate(self._left)
             self.sink.write(left, np.concatenate(self._right) if self.stereo else None)
         self.sink.close()
+
+
+@dataclass(slots=True, eq=False)
+class RecordingGroup:
+    """The stereo bridge recordings of one flush slot, gathered per tick in two calls."""
+
+    members: list[Recording] = field(default_factory=list)
+    _left: list[Pcm] = field(default_factory=list)  # per tick: members x FRAME_SAMPLES
+    _right: list[Pcm] = field(default_factory=list)
+    _rows: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
+
+    @staticmethod
+    def takes(rec: Recording) -> bool:
+        return rec.stereo and len(rec.party_ids) == 2
+
+    def add(self, rec: Recording) -> None:
+        self.settle()
+        self.members.append(rec)
+        self._rows = None
+
+    def remove(self, rec: Recording) -> None:
+        self.settle()
+        self.members.remove(rec)
+        self._rows = None
+
+    def reindex(self) -> None:
+        """The tick's rows moved (the taps changed): look the parties up again."""
+        self._rows = None
+
+    def add_tick(self, block: Pcm, rows: Mapping[str, int]) -> None:
+        """This tick's frames of every member, from the tick's block of decoded frames."""
+        members = self.members
+        if not members:
+            return
+        if self._rows is None:
+            self._rows = (
+                np.array([rows[rec.party_ids[0]] for rec in members], np.intp),
+                np.array([rows[rec.party_ids[1]] for rec in members], np.intp),
+            )
+        left, right = self._rows
+        self._left.append(block.take(left, axis=0))
+        self._right.append(block.take(right, axis=0))
+
+    def settle(self) -> None:
+        """Hand each member its frames gathered so far, in its own buffers."""
+        if not self._left:
+            return
+        left = np.stack(self._left, axis=1)  # members x ticks x samples
+        right = np.stack(self._right, axis=1)
+        self._left.clear()
+        self._right.clear()
+        for i, rec in enumerate(self.members):
+            rec.append(left[i].reshape(-1), right[i].reshape(-1))
+
+    def flush(self) -> None:
+        self.settle()
+        for rec in self.members:
+            rec.flush()
