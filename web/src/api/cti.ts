@@ -86,6 +86,8 @@ export interface DeskState extends Partial<Omit<LiveAgent, 'agent_no' | 'state'>
   state: AgentStateCode
   at?: number
   call?: LiveCall | null
+  /** The call's queue as /supervisor/queues names it (an agent may not read that list). */
+  queue?: QueueName | null
 }
 
 export interface CallLeg {

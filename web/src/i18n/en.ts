@@ -318,6 +318,7 @@ const en: Messages = {
   home: {
     welcome: 'Welcome, {name} (agent number {agentNo})',
     roles: 'Roles: {roles}',
+    roleSeparator: ', ',
     adminIntro: 'You can manage agents, agent groups and role permissions, and read the audit trail.',
     leaderIntro:
       "The supervisor's console is in the menu on the left: every agent's state, listen, whisper and barge.",
@@ -414,6 +415,10 @@ const en: Messages = {
     codeFormat:
       'A code starts with a lower-case letter and has lower-case letters, digits and _, 2 to 40',
     nameRequired: 'Enter a name (at most 64 characters)',
+    // The built-in roles by code (custom roles show their stored name).
+    admin: 'Administrator',
+    team_leader: 'Team leader',
+    agent: 'Agent',
   },
   permissionMenu: {
     agents: 'Agents',
@@ -562,6 +567,8 @@ const en: Messages = {
     inbound: 'Inbound',
     outbound: 'Outbound',
     queue: 'Queue',
+    campaignQueue: 'Campaign: {name}',
+    campaignNo: 'Campaign #{id}',
     history: 'Earlier calls',
     noHistory: 'No earlier calls',
     historyAt: 'Time',

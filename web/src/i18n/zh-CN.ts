@@ -316,6 +316,7 @@ const zhCN = {
   home: {
     welcome: '欢迎，{name}（工号 {agentNo}）',
     roles: '角色：{roles}',
+    roleSeparator: '、',
     adminIntro: '您可以管理坐席、坐席组、角色权限并查看审计日志。',
     leaderIntro: '班长席监控台：在左侧菜单打开，查看每位坐席的状态，并可监听、密语、强插。',
     agentIntro: '话务员操作台：在左侧菜单打开，签入后示闲即可接听、外拨、转接。',
@@ -409,6 +410,10 @@ const zhCN = {
     revoked: '已撤销 {role}：{permission}',
     codeFormat: '编码须以小写字母开头，只含小写字母、数字和下划线，2 到 40 位',
     nameRequired: '请输入名称（最长 64 个字符）',
+    // The built-in roles by code (custom roles show their stored name).
+    admin: '管理员',
+    team_leader: '班长',
+    agent: '坐席',
   },
   permissionMenu: {
     agents: '坐席管理',
@@ -557,6 +562,8 @@ const zhCN = {
     inbound: '呼入',
     outbound: '呼出',
     queue: '队列',
+    campaignQueue: '外呼任务：{name}',
+    campaignNo: '外呼任务 #{id}',
     history: '历史通话',
     noHistory: '没有历史通话',
     historyAt: '时间',

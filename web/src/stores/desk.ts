@@ -4,10 +4,15 @@
 //
 // Durations are counted from the engine's clock: the state began at `since`, the server
 // answered at `at`; the desktop adds the local time elapsed since that answer.
+//
+// The screen pop names the call's queue from the `queue` /desk/state gives with the call
+// (a campaign's name; an inbound queue's id, which the view translates), kept through
+// wrap-up with the call.
 
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import { callsApi, deskApi, type CallRecord, type DeskState, type LiveCall } from '@/api/cti'
+import { callsApi, deskApi, type CallRecord, type DeskState, type LiveCall, type QueueName } from '@/api/cti'
+import { queueLabel, type QueueLabel } from '@/stores/supervisor'
 import type { LiveEvent } from '@/ws/events'
 
 export const ON_CALL = new Set(['reserved', 'talking', 'on-hold'])
@@ -38,6 +43,18 @@ export const useDeskStore = defineStore('desk', () => {
   // The call just ended stays on the screen pop through wrap-up (for the notes on it).
   const lastCall = shallowRef<LiveCall | null>(null)
   const popCall = computed(() => call.value ?? (state.value?.state === 'wrap-up' ? lastCall.value : null))
+  const lastQueue = shallowRef<QueueName | null>(null)
+
+  /** The screen pop's queue as people know it; without the server's name for it, guessed
+   * from the call (a campaign's call, a preview one too, has its campaign's queue). */
+  const popQueue = computed<QueueLabel | null>(() => {
+    const c = popCall.value
+    if (!c) return null
+    const named = lastQueue.value
+    const queueId = named?.queue_id ?? c.queue_id ?? (c.campaign_id != null ? `campaign:${c.campaign_id}` : null)
+    if (!queueId) return null
+    return queueLabel(queueId, new Map(named ? [[named.queue_id, named]] : []))
+  })
 
   /** The customer's number on the screen pop: who called, or whom we dialled. */
   const customerNumber = computed(() => {
@@ -64,8 +81,13 @@ export const useDeskStore = defineStore('desk', () => {
   async function readOnce(): Promise<void> {
     const next = await deskApi.state()
     state.value = next
-    if (next.call) lastCall.value = next.call
-    else if (next.state !== 'wrap-up') lastCall.value = null
+    if (next.call) {
+      lastCall.value = next.call
+      lastQueue.value = next.queue ?? null
+    } else if (next.state !== 'wrap-up') {
+      lastCall.value = null
+      lastQueue.value = null
+    }
     readAtMs.value = Date.now()
     nowMs.value = readAtMs.value
     const number = next.call ? (next.call.direction === 'inbound' ? next.call.caller : next.call.dialled) : null
@@ -107,6 +129,7 @@ export const useDeskStore = defineStore('desk', () => {
     state,
     call,
     popCall,
+    popQueue,
     customerNumber,
     earlierCalls,
     history,
