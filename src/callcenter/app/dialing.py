@@ -92,6 +92,7 @@ PREVIEW_OFFERED: Final = "preview.offered"
 PREVIEW_ENDED: Final = "preview.ended"
 PREVIEW_PERMISSION: Final = "desk.use"
 PREVIEW_SKIPPED: Final = "preview-skipped"  # the lock owner of a skipped lead
+CALLBACK_WAITING: Final = "callback-waiting"  # ... of a callback waiting for its agent
 NO_AGENTS: Final = "no-agents-ready"
 NO_GROUPS: Final = "no-agent-groups"
 
@@ -381,6 +382,9 @@ class Dialing:
                 records=records,
                 trunks=self._telephony.trunk_router(),  # least-cost routing, shared
             )
+            dialer.hold_back = lambda lead_id, until: self._hold_back(
+                lead_id, until, CALLBACK_WAITING
+            )
             if settings.mode is DialingMode.PREVIEW:
                 desk = PreviewDesk(
                     dialer,
@@ -433,12 +437,12 @@ class Dialing:
 
         return elsewhere
 
-    async def _hold_back(self, lead_id: str, until: float) -> None:
-        """A skipped lead stays locked until it is due again (the SQL source's release
-        only unlocks)."""
+    async def _hold_back(self, lead_id: str, until: float, owner: str = PREVIEW_SKIPPED) -> None:
+        """A skipped lead (or a callback waiting for its agent) stays locked until it is
+        due again (the SQL source's release only unlocks)."""
         async with self._busy.hold(), self._uow() as uow:
             row = await self._outbound.leads.get_lead(uow, int(lead_id))
-            row.locked_by = PREVIEW_SKIPPED
+            row.locked_by = owner
             row.locked_until = dt.datetime.fromtimestamp(until, dt.UTC)
             await uow.commit()
 

@@ -32,7 +32,7 @@ from integration.campaigns.test_dialing_routes import (
 )
 
 TALK = Fate(Outcome.HUMAN, ring_after=1.0, answer_after=2.0, talk_time=5.0)
-FOR_1002, FOR_1003 = "+8613800000021", "+8613800000022"
+FOR_1002, FOR_1003, PLAIN = "+8613800000021", "+8613800000022", "+8613800000023"
 
 
 @pytest.fixture
@@ -54,10 +54,11 @@ def ended_calls(floor: Floor, campaign_id: int) -> list[DialEnded]:
 def test_a_callback_waits_for_its_agent_rings_them_and_after_the_wait_goes_to_anyone(
     desk: Floor,
 ) -> None:
-    """Two callbacks came due ten seconds ago, one scheduled to 1002, one to 1003; only
-    1001 is ready. Nothing is dialled while their agents are away; 1002 gets ready and
-    their callback rings 1002 at once; 1003 never comes, and once the campaign's one
-    minute of waiting is over, 1001 calls that customer back."""
+    """Two callbacks came due ten seconds ago, one scheduled to 1002, one to 1003, and
+    a plain lead waits behind them; only 1001 is ready. 1001 calls the plain lead while
+    the callbacks wait for their agents; 1002 gets ready and their callback rings 1002;
+    1003 never comes, and once the campaign's one minute of waiting is over, 1001 calls
+    that customer back."""
     group_id, (_, id_1002, id_1003) = in_service_group(desk, "1001", "1002", "1003")
     kit = desk.kit
     campaign_id = kit.campaign(
@@ -68,13 +69,18 @@ def test_a_callback_waits_for_its_agent_rings_them_and_after_the_wait_goes_to_an
         ),
     )
     due = dt.datetime.fromtimestamp(MORNING - 10, dt.UTC)
+    ids: dict[str, str] = {}
     for phone, agent_id in ((FOR_1002, id_1002), (FOR_1003, id_1003)):
-        desk.script(phone, TALK)
-        kit.add_leads(
+        (lead_id,) = kit.add_leads(
             campaign_id,
             {"phone": phone, "callback_at": due, "callback_agent_id": agent_id,
              "status": "callback"},
         )  # fmt: skip
+        ids[phone] = str(lead_id)
+    (plain_id,) = kit.add_leads(campaign_id, {"phone": PLAIN})
+    ids[PLAIN] = str(plain_id)
+    for phone in ids:
+        desk.script(phone, TALK)
     kit.approve(campaign_id)
     log_in(desk, "1001")
     log_in(desk, "1002", ready=False)
@@ -84,31 +90,30 @@ def test_a_callback_waits_for_its_agent_rings_them_and_after_the_wait_goes_to_an
     ended = ended_calls(desk, campaign_id)
 
     desk.run(10.0)
-    assert [o for o in seen if o.dest in (FOR_1002, FOR_1003)] == []
+    assert [o.dest for o in seen if o.dest in ids] == [PLAIN]  # the callbacks hold nothing up
     view = desk.view(campaign_id)
     assert view["not_dialled"]["callback-agent-not-ready"] >= 2, view
-    assert view["dials"] == 0
+    assert view["dials"] == 1
 
     kit.ok("POST", "/desk/ready", 204, as_="1002")
     state = kit.ok("GET", "/desk/state", as_="1002")
-    for _ in range(10):  # the dialer looks at its agents every few seconds
+    for _ in range(12):  # the dialer looks at its agents every few seconds
         desk.run(1.0)
         state = kit.ok("GET", "/desk/state", as_="1002")
         if state["state"] == "talking":
             break
     assert state["state"] == "talking", state
-    assert state["call"]["lead_id"] is not None
-    assert kit.ok("GET", "/desk/state", as_="1001")["state"] == "ready"
+    assert state["call"]["lead_id"] == ids[FOR_1002]
     desk.run(10.0)
-    assert [(e.lead_id, e.agent_no, e.outcome.value) for e in ended] == [
-        (state["call"]["lead_id"], "1002", "connected")
-    ]
+    who = {e.lead_id: (e.agent_no, e.outcome.value) for e in ended}
+    assert who == {ids[PLAIN]: ("1001", "connected"), ids[FOR_1002]: ("1002", "connected")}
     assert [o for o in seen if o.dest == FOR_1003] == []  # 1003's still waits
 
     desk.run(40.0)  # a minute past its time: anyone may take it
-    assert [(e.agent_no, e.outcome.value) for e in ended[1:]] == [("1001", "connected")]
+    who = {e.lead_id: (e.agent_no, e.outcome.value) for e in ended}
+    assert who[ids[FOR_1003]] == ("1001", "connected")
     leads = desk.leads(campaign_id)
-    assert leads[FOR_1002]["attempts_lifetime"] == leads[FOR_1003]["attempts_lifetime"] == 1
+    assert all(leads[phone]["attempts_lifetime"] == 1 for phone in ids)
     assert leads[FOR_1002]["callback_at"] is None and leads[FOR_1003]["callback_at"] is None
 
 

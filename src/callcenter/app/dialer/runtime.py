@@ -55,7 +55,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -219,6 +219,9 @@ class CampaignDialer:
         self.last_lines = 0
         self.on_end: list[Callable[[DialEnded], None]] = []  # for reports and benchmarks
         self.preview: Stepper | None = None  # the preview desk, in preview mode
+        # Keeps a lead from being taken until then (a source whose release only unlocks):
+        # a callback waiting for its agent must not hold up the leads behind it.
+        self.hold_back: Callable[[str, float], Awaitable[None]] | None = None
 
     def _default_pacer(self) -> Pacer:
         mode = self.settings.mode
@@ -412,7 +415,11 @@ class CampaignDialer:
         due = lead.callback_at if lead.callback_at is not None else now
         if now < due + self.settings.callback_agent_wait:
             self.not_dialled[CALLBACK_AGENT_NOT_READY] += 1
-            await self.leads.release(lead.lead_id, now + self.settings.interval)
+            again = now + MEMBERS_REFRESH  # when the agents are looked at again
+            if self.hold_back is not None:
+                await self.hold_back(lead.lead_id, again)
+            else:
+                await self.leads.release(lead.lead_id, again)
             return False
         return True  # waited long enough: anyone may take it
 
