@@ -193,3 +193,31 @@ class DialerFloor:
     def outcomes(self) -> dict[str, str]:
         """lead id -> outcome of its last ended call."""
         return {e.lead_id: e.outcome.value for e in self.ended}
+
+
+# --- browser screenshots (issue 7) ---------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SCREENSHOT_MIN_BYTES = 10_000  # a blank 1366-pixel-wide page is a few KB; every screen is more
+
+
+def assert_screenshots(screens: Path, names: list[str], *, since: float) -> None:
+    """Each screenshot a browser script promises (``<name>.png`` in ``screens``) was written
+    by this run (not left from an earlier one, ``since``: the run's start, time.time()) and
+    is a PNG with something on it."""
+    wrong: dict[str, str] = {}
+    for name in names:
+        path = screens / f"{name}.png"
+        if not path.is_file():
+            wrong[name] = "missing"
+            continue
+        stat = path.stat()
+        with path.open("rb") as file:
+            head = file.read(len(PNG_SIGNATURE))
+        if head != PNG_SIGNATURE:
+            wrong[name] = "not a PNG"
+        elif stat.st_size < SCREENSHOT_MIN_BYTES:
+            wrong[name] = f"{stat.st_size} bytes"
+        elif stat.st_mtime < since - 1.0:  # file times may be coarser than time.time()
+            wrong[name] = "left from an earlier run"
+    assert not wrong, wrong

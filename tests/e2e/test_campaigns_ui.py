@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import httpx2
@@ -20,11 +21,21 @@ import pytest
 
 from callcenter.telephony import SERVICE_GROUP
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "campaigns.mjs"
 SCREENS = ROOT / "test-artifacts" / "screens"
+# What the script promises: the campaign screens in both languages (the import and the
+# submitted list in Chinese only), the console naming the campaign's queue, and the
+# administration screens the campaign uses.
+SHOTS = [
+    "zh-CN-campaign-import",
+    "zh-CN-campaigns-submitted",
+    *(f"{locale}-{screen}" for locale in ("zh-CN", "en")
+      for screen in ("campaigns", "campaign-form", "campaign-live", "campaign-live-reasons",
+                     "console-campaign", "products", "scripts", "dispositions")),
+]  # fmt: skip
 SIMULATED_NETWORK = {
     "CALLCENTER_TELEPHONY__SWITCH": "sim",
     "CALLCENTER_TELEPHONY__SIM__BOT_AGENTS": "4",
@@ -82,6 +93,7 @@ def test_a_campaign_is_created_imported_approved_started_and_dials_in_the_browse
             "CC_GROUP": SERVICE_GROUP,
             "CC_SCREENS_DIR": str(SCREENS),
         }
+        started = time.time()
         result = subprocess.run(
             [node, str(SCRIPT)],
             cwd=ROOT / "web",
@@ -95,6 +107,4 @@ def test_a_campaign_is_created_imported_approved_started_and_dials_in_the_browse
         output = server.stop()
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "Traceback" not in output, output[-4000:]
-    for locale in ("zh-CN", "en"):
-        for screen in ("campaigns", "campaign-form", "campaign-live", "products"):
-            assert (SCREENS / f"{locale}-{screen}.png").is_file(), (locale, screen)
+    assert_screenshots(SCREENS, SHOTS, since=started)

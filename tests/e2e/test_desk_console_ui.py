@@ -12,17 +12,27 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "desk.mjs"
 SCREENS = ROOT / "test-artifacts" / "screens"
+SHOTS = [
+    "zh-CN-desk-login",
+    "zh-CN-desk-ringing",
+    "zh-CN-desk-talking",
+    "zh-CN-console",
+    "en-desk-talking",
+    "en-console",
+    "en-desk-wrap-up",
+]
 SIMULATED_NETWORK = {
     "CALLCENTER_TELEPHONY__SWITCH": "sim",
     "CALLCENTER_TELEPHONY__SIM__BOT_AGENTS": "1",
@@ -74,6 +84,7 @@ def test_an_agent_takes_a_call_in_the_browser_while_the_supervisor_watches_and_b
             "CC_LEADER_PASSWORD": people["8001"][1],
             "CC_SCREENS_DIR": str(SCREENS),
         }
+        started = time.time()
         result = subprocess.run(
             [node, str(SCRIPT)],
             cwd=ROOT / "web",
@@ -87,6 +98,4 @@ def test_an_agent_takes_a_call_in_the_browser_while_the_supervisor_watches_and_b
         output = server.stop()
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "Traceback" not in output, output[-4000:]
-    shots = {p.name for p in SCREENS.glob("*.png")}
-    assert {"zh-CN-desk-talking.png", "zh-CN-console.png", "en-desk-talking.png",
-            "en-console.png"} <= shots  # fmt: skip
+    assert_screenshots(SCREENS, SHOTS, since=started)

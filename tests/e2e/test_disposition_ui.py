@@ -25,7 +25,7 @@ import httpx2
 import pytest
 
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +142,7 @@ def test_an_agent_records_a_campaign_result_and_loses_a_button_with_its_permissi
             "CC_DISPOSITION_ID": sold,
             "CC_SCREENS_DIR": str(SCREENS),
         }
+        started = time.time()
         result = subprocess.run(
             [node, str(SCRIPT)],
             cwd=ROOT / "web",
@@ -156,5 +157,4 @@ def test_an_agent_records_a_campaign_result_and_loses_a_button_with_its_permissi
     log.info("%s", result.stdout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "Traceback" not in output, output[-4000:]
-    for locale in ("zh-CN", "en"):
-        assert (SCREENS / f"{locale}-desk-disposition.png").is_file(), locale
+    assert_screenshots(SCREENS, ["zh-CN-desk-disposition", "en-desk-disposition"], since=started)
