@@ -67,6 +67,8 @@ export interface CampaignSettings {
   max_24h: number
   max_lifetime: number
   abandoned_cooloff_hours: number
+  callback_agent_wait_minutes: number
+  amd_false_positive_rate: number
   abandon_target: number
   script_id: number | null
   product_ids: number[]

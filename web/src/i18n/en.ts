@@ -144,6 +144,8 @@ const en: Messages = {
     max24h: 'Most calls in 24 hours',
     maxLifetime: 'Most calls in all',
     cooloff: 'Cool-off after abandonment (h)',
+    callbackAgentWait: 'Callback waits for its own agent (min), then anyone',
+    amdFalsePositive: 'People taken for machines, estimated (%, UK rule)',
     script: 'Script',
     products: 'Products',
     dispositions: 'Dispositions (none chosen: every enabled one)',

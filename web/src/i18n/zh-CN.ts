@@ -142,6 +142,8 @@ const zhCN = {
     max24h: '24 小时内最多拨打',
     maxLifetime: '累计最多拨打',
     cooloff: '放弃后冷却（小时）',
+    callbackAgentWait: '预约回拨等待原坐席（分钟），超时转任意坐席',
+    amdFalsePositive: '真人被误判为答录机的估计比例（%，英国规则）',
     script: '营销脚本',
     products: '产品',
     dispositions: '呼叫结果（不选为全部启用的）',

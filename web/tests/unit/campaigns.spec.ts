@@ -138,6 +138,8 @@ describe('the campaign form', () => {
       drop_timeout: 2,
       ring_seconds: 30,
       abandon_target: 0.03,
+      amd_false_positive_rate: 0.05,
+      callback_agent_wait_minutes: 15,
       safe_harbour_text: '您好，稍后回电',
       seller_name: '星河保险',
       callback_number: '4008001234',
