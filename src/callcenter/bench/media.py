@@ -113,7 +113,7 @@ class GeneratorReport:
     sent: int
     received: int
     delays: bytes  # array('d') of seconds
-    lag: float  # the most the generator sent behind its schedule, seconds
+    lag: float  # the most the generator sent behind its schedule or read late, seconds
 
 
 def _udp_socket() -> socket.socket:
@@ -158,7 +158,8 @@ def _generate(
 
     Each packet is stamped when it is built, before its batch goes out, so the delay
     measured includes the batching. The lag is the time from the first due packet of a
-    batch to the batch having been sent.
+    batch to the batch having been sent, or between two reads of the sockets (a generator
+    that reads late delays what the relay sent in time), whichever is longer.
     """
     calls = len(targets[0])
     window_start = start + timing.warmup
@@ -170,7 +171,8 @@ def _generate(
     delays = array.array("d")
     sent = received = 0
     tick, index = 0, 0
-    lag = 0.0  # how far behind its schedule the generator ever sent
+    lag = 0.0  # how far behind its schedule the generator ever sent or read
+    last_read = start
     monotonic, pack, stamp = time.monotonic, _HEADER.pack, _STAMP.pack
     while True:
         now = monotonic()
@@ -212,6 +214,10 @@ def _generate(
             if n:
                 received += n
                 delays.frombytes(more)
+        read_at = monotonic()
+        if window_start <= read_at <= window_end:
+            lag = max(lag, read_at - last_read)
+        last_read = read_at
         if count < BATCH_CALLS:  # behind: send on at once
             pause = min(due - monotonic(), SLICE) if tick >= 0 else 0.01
             if pause > 0:
