@@ -11,8 +11,8 @@ carry the send time and the call number, so the receiving side measures each
 packet's delay through the relay and counts what never came back. A generator's legs
 share a few sockets (``CALLS_PER_SOCKET``): the relay latches each of its ports onto
 one source address, whichever socket that is. A generator wakes every ``SLICE``
-(1 ms), sends every packet due by then in one ``sendmmsg`` per socket and reads its
-sockets dry with ``recvmmsg`` (both from :mod:`callcenter.media._fastpath`; plain
+(1 ms), builds and sends every packet due by then with one ``sendmmsg`` per socket and reads its
+sockets dry with ``recvmmsg`` (both in :mod:`callcenter.media._fastpath`; plain
 ``sendto`` and ``recv`` without it), so that one generator process keeps up with
 hundreds of calls. Each packet carries the time it was built, before its batch left.
 
@@ -165,46 +165,43 @@ def _generate(
     window_start = start + timing.warmup
     window_end = window_start + timing.measure
     every_socket = [member for group in sockets for member in group]
-    seq = [[0] * calls, [0] * calls]
-    ssrc = [[(side << 31) | i for i in range(calls)] for side in (0, 1)]
+    seqs = [array.array("I", bytes(4 * calls)) for _side in (0, 1)]
     phase = [PTIME * i / calls for i in range(calls)]
     delays = array.array("d")
     sent = received = 0
     tick, index = 0, 0
     lag = 0.0  # how far behind its schedule the generator ever sent or read
     last_read = start
-    monotonic, pack, stamp = time.monotonic, _HEADER.pack, _STAMP.pack
+    monotonic = time.monotonic
     while True:
         now = monotonic()
         due = start + tick * PTIME + phase[index]
         count = 0
         if tick >= 0:
-            batches: dict[socket.socket, tuple[list[bytes], list[tuple[str, int]], list[bool]]]
-            batches = {}
             first_due = due
             while due <= now and count < BATCH_CALLS:
                 if due >= window_end:
                     tick = -1
                     break
-                count += 1
+                base = start + tick * PTIME
+                end = index + 1  # the run of this tick's calls due by now
+                limit = min(calls, index + BATCH_CALLS - count)
+                while end < limit and base + phase[end] <= min(now, window_end):
+                    end += 1
                 for leg in (0, 1):
-                    n = seq[leg][index]
-                    header = pack(0x80, 0, n & 0xFFFF, (n * 160) & 0xFFFFFFFF, ssrc[leg][index])
-                    sent_at = monotonic()
-                    batch = batches.get(leg_socket[leg][index])
-                    if batch is None:
-                        batch = batches[leg_socket[leg][index]] = ([], [], [])
-                    batch[0].append(header + stamp(sent_at, index) + _FILLER)
-                    batch[1].append(targets[leg][index])
-                    batch[2].append(window_start <= sent_at < window_end)
-                    seq[leg][index] = n + 1
-                index += 1
+                    first = index
+                    while first < end:  # one batch per socket
+                        last = min(end, (first // CALLS_PER_SOCKET + 1) * CALLS_PER_SOCKET)
+                        sent += _send_calls(
+                            leg_socket[leg][first], first, last, seqs[leg], leg << 31,
+                            targets[leg], window_start, window_end,
+                        )  # fmt: skip
+                        first = last
+                count += end - index
+                index = end
                 if index == calls:
                     index, tick = 0, tick + 1
                 due = start + tick * PTIME + phase[index]
-            for sock, (datagrams, addresses, counted) in batches.items():
-                done = _send_batch(sock, datagrams, addresses)
-                sent += sum(counted[:done])
             if count and window_start <= first_due < window_end:
                 lag = max(lag, monotonic() - first_due)
         elif now > window_end + timing.drain:
@@ -225,20 +222,38 @@ def _generate(
     return GeneratorReport(sent, received, delays.tobytes(), lag)
 
 
-def _send_batch(
-    sock: socket.socket, datagrams: list[bytes], addresses: list[tuple[str, int]]
+def _send_calls(
+    sock: socket.socket,
+    first: int,
+    last: int,
+    seqs: array.array[int],
+    ssrc_base: int,
+    addresses: list[tuple[str, int]],
+    window_start: float,
+    window_end: float,
 ) -> int:
-    """Datagrams the kernel took (a full buffer loses the rest)."""
+    """One packet for each call first..last-1 of a side; how many sent in the window left.
+
+    Built and sent by ``_fastpath.send_calls`` (``sendmmsg``); the same packets built
+    here and sent one by one without it.
+    """
     if _fastpath is not None:
-        return _fastpath.sendmmsg(sock.fileno(), datagrams, addresses)
-    done = 0
-    for data, address in zip(datagrams, addresses, strict=True):
+        _, counted = _fastpath.send_calls(
+            sock.fileno(), first, last, seqs, ssrc_base, addresses, window_start, window_end
+        )
+        return counted
+    counted = 0
+    for call in range(first, last):
+        n = seqs[call]
+        seqs[call] = (n + 1) & 0xFFFFFFFF
+        header = _HEADER.pack(0x80, 0, n & 0xFFFF, (n * 160) & 0xFFFFFFFF, ssrc_base | call)
+        sent_at = time.monotonic()
         try:
-            sock.sendto(data, address)
+            sock.sendto(header + _STAMP.pack(sent_at, call) + _FILLER, addresses[call])
         except BlockingIOError:
-            break
-        done += 1
-    return done
+            continue
+        counted += window_start <= sent_at < window_end
+    return counted
 
 
 def _receive_delays(

@@ -26,7 +26,7 @@
  * thus lives in exactly one place at a time, and the rare paths run the reference code.
  *
  * take_frames() hands the tick the tapped audio of many slots in one bytes object.
- * The module also has two helpers for the benchmark's traffic generators: sendmmsg()
+ * The module also has two helpers for the benchmark's traffic generators: send_calls()
  * and recv_delays().
  */
 #define PY_SSIZE_T_CLEAN
@@ -607,54 +607,6 @@ static PyTypeObject RelayType = {
 
 /* --- the benchmark generators' batched I/O ---------------------------------------- */
 
-/* sendmmsg(fd, datagrams, addresses) -> datagrams the kernel took. */
-static PyObject *fp_sendmmsg(PyObject *module, PyObject *args) {
-    int fd;
-    PyObject *datagrams, *addresses;
-    if (!PyArg_ParseTuple(args, "iO!O!", &fd, &PyList_Type, &datagrams, &PyList_Type,
-                          &addresses))
-        return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(datagrams);
-    if (PyList_GET_SIZE(addresses) != count) {
-        PyErr_SetString(PyExc_ValueError, "one address per datagram");
-        return NULL;
-    }
-    struct mmsghdr msgs[BATCH];
-    struct iovec iovs[BATCH];
-    struct sockaddr_in names[BATCH];
-    Py_ssize_t sent = 0;
-    for (Py_ssize_t start = 0; start < count; start += BATCH) {
-        int n = (int)(count - start < BATCH ? count - start : BATCH);
-        for (int i = 0; i < n; i++) {
-            PyObject *data = PyList_GET_ITEM(datagrams, start + i);
-            if (!PyBytes_Check(data)) {
-                PyErr_SetString(PyExc_TypeError, "datagrams must be bytes");
-                return NULL;
-            }
-            if (parse_address(PyList_GET_ITEM(addresses, start + i), &names[i]) < 0)
-                return NULL;
-            iovs[i].iov_base = PyBytes_AS_STRING(data);
-            iovs[i].iov_len = (size_t)PyBytes_GET_SIZE(data);
-            memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-            msgs[i].msg_hdr.msg_iov = &iovs[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &names[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
-        }
-        int done = 0;
-        while (done < n) {
-            int r = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
-            if (r <= 0)
-                break; /* a full buffer: the rest is lost, and counted as not sent */
-            done += r;
-        }
-        sent += done;
-        if (done < n)
-            break;
-    }
-    return PyLong_FromSsize_t(sent);
-}
-
 /* recv_delays(fd, window_start, window_end) -> (count, delays): every datagram waiting,
  * stamped at offset 12 with its send time (a big-endian double); the delays (bytes of
  * native doubles, seconds) of those sent in the window. */
@@ -715,14 +667,93 @@ static PyObject *fp_recv_delays(PyObject *module, PyObject *args) {
     return Py_BuildValue("(nN)", total, out);
 }
 
+/* send_calls(fd, first, last, seqs, ssrc_base, addresses, window_start, window_end)
+ *   -> (sent, sent_in_window): one 20 ms PCMU packet for each call first..last-1 of one
+ * side, as the benchmark's generator builds them (sequence seqs[i], timestamp 160 per
+ * packet, SSRC ssrc_base | i; the send time, a big-endian double, and the call number at
+ * offset 12; 0xFF filler), stamped as built and sent with sendmmsg; seqs advance. */
+#define GEN_PACKET 172
+static PyObject *fp_send_calls(PyObject *module, PyObject *args) {
+    int fd;
+    Py_ssize_t first, last;
+    Py_buffer seqs;
+    unsigned long ssrc_base;
+    PyObject *addresses;
+    double window_start, window_end;
+    if (!PyArg_ParseTuple(args, "innw*kO!dd", &fd, &first, &last, &seqs, &ssrc_base,
+                          &PyList_Type, &addresses, &window_start, &window_end))
+        return NULL;
+    PyObject *result = NULL;
+    if (seqs.itemsize != 4 || first < 0 || last > seqs.len / 4 ||
+        last > PyList_GET_SIZE(addresses)) {
+        PyErr_SetString(PyExc_ValueError, "seqs (4-byte items) and addresses must cover the calls");
+        goto done;
+    }
+    uint32_t *seq = seqs.buf;
+    static unsigned char packets[BATCH][GEN_PACKET];
+    struct mmsghdr msgs[BATCH];
+    struct iovec iovs[BATCH];
+    struct sockaddr_in names[BATCH];
+    int in_window[BATCH];
+    Py_ssize_t sent = 0, counted = 0;
+    for (Py_ssize_t start = first; start < last; start += BATCH) {
+        int n = (int)(last - start < BATCH ? last - start : BATCH);
+        for (int k = 0; k < n; k++) {
+            Py_ssize_t call = start + k;
+            if (parse_address(PyList_GET_ITEM(addresses, call), &names[k]) < 0)
+                goto done;
+            unsigned char *p = packets[k];
+            uint32_t number = seq[call]++;
+            uint16_t s16 = htons((uint16_t)number);
+            uint32_t ts = htonl(number * 160u), ssrc = htonl((uint32_t)(ssrc_base | (unsigned long)call));
+            uint32_t call_be = htonl((uint32_t)call);
+            p[0] = 0x80;
+            p[1] = 0;
+            memcpy(p + 2, &s16, 2);
+            memcpy(p + 4, &ts, 4);
+            memcpy(p + 8, &ssrc, 4);
+            double now = monotonic_now();
+            uint64_t bits;
+            memcpy(&bits, &now, 8);
+            for (int b = 0; b < 8; b++)
+                p[12 + b] = (unsigned char)(bits >> (56 - 8 * b));
+            memcpy(p + 20, &call_be, 4);
+            memset(p + 24, 0xFF, GEN_PACKET - 24);
+            in_window[k] = window_start <= now && now < window_end;
+            iovs[k].iov_base = p;
+            iovs[k].iov_len = GEN_PACKET;
+            memset(&msgs[k].msg_hdr, 0, sizeof(msgs[k].msg_hdr));
+            msgs[k].msg_hdr.msg_iov = &iovs[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+            msgs[k].msg_hdr.msg_name = &names[k];
+            msgs[k].msg_hdr.msg_namelen = sizeof(names[k]);
+        }
+        int done = 0;
+        while (done < n) {
+            int r = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
+            if (r <= 0)
+                break; /* a full buffer: the rest of this batch is lost, not counted */
+            done += r;
+        }
+        for (int k = 0; k < done; k++)
+            counted += in_window[k];
+        sent += done;
+    }
+    result = Py_BuildValue("(nn)", sent, counted);
+done:
+    PyBuffer_Release(&seqs);
+    return result;
+}
+
 static PyObject *fp_monotonic(PyObject *module, PyObject *unused) {
     return PyFloat_FromDouble(monotonic_now());
 }
 
 static PyMethodDef module_methods[] = {
-    {"sendmmsg", fp_sendmmsg, METH_VARARGS, "sendmmsg(fd, datagrams, addresses) -> sent"},
     {"recv_delays", fp_recv_delays, METH_VARARGS,
      "recv_delays(fd, window_start, window_end) -> (count, delays)"},
+    {"send_calls", fp_send_calls, METH_VARARGS,
+     "send_calls(fd, first, last, seqs, ssrc_base, addresses, window_start, window_end)"},
     {"monotonic", fp_monotonic, METH_NOARGS, "CLOCK_MONOTONIC, as time.monotonic()"},
     {NULL, NULL, 0, NULL},
 };

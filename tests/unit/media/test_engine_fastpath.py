@@ -10,6 +10,7 @@ endpoints count the same, while C relayed the common case itself.
 
 from __future__ import annotations
 
+import array
 import select
 import socket
 import struct
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from callcenter.bench import media
 from callcenter.bench.media_driver import Driver, run
 from callcenter.media import _fastpath, engine
 from callcenter.media.core import TICK, MediaCore
@@ -261,3 +263,26 @@ def test_a_dry_run_through_the_compiled_relay_drives_nothing() -> None:
     assert driver.fast is not None and driver.fast.relay.drain(START) == []
     assert driver.core.ticks == 0
     driver.close()
+
+
+def test_the_generators_packets_are_the_same_built_in_c_or_in_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The benchmark's traffic: sequence, timestamp, SSRC, call number and filler alike."""
+    sender, receiver = _udp(), _udp()
+    heard: list[list[bytes]] = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(media, "_fastpath", None)
+        seqs = array.array("I", [7, 0xFFFF, 3])
+        addresses = [receiver.getsockname()] * 3
+        counted = media._send_calls(sender, 1, 3, seqs, 1 << 31, addresses, 0.0, 1e12)
+        assert counted == 2 and list(seqs) == [7, 0x10000, 4]
+        assert select.select([receiver], [], [], 1.0)[0]
+        packets = [receiver.recv(2048) for _ in range(2)]
+        heard.append([p[:12] + p[20:] for p in packets])  # all but the send time
+    assert heard[0] == heard[1]
+    assert struct.unpack_from("!BBHII", heard[0][0]) == (0x80, 0, 0xFFFF, 0xFFFF * 160, 1 << 31 | 1)
+    assert len(heard[0][1]) == 172 - 8
+    sender.close()
+    receiver.close()
