@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?= --durations=20
+# Two pytest-xdist workers; tests/conftest.py says which tests keep to one worker.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=20
 
 # The browser UI (web/, Vite): dependencies from the committed lock file, built into the
 # Python package, where the platform serves it.
