@@ -11,8 +11,9 @@
  * A socket's slot is either *attached* (a bridged pair whose state the engine handed
  * over with attach()) or not. For an attached slot, drain() makes the same checks as
  * Endpoint.receive, in the same order: size (short, oversized), RTP version, the
- * latched source (strangers), the payload type, and then only Endpoint.receive's fast
- * branch: a plain 12-octet header, the locked SSRC, the next sequence number. Such a
+ * latched source (strangers), the payload type, and then only a plain 12-octet header
+ * of the locked SSRC whose sequence number is the next one (Endpoint.receive's fast
+ * branch) or a little further on (packets lost on the way, as _accept_sequence). Such a
  * packet is counted, its interarrival jitter updated exactly as in Python, its payload
  * appended to the recording tap, and relayed on the partner's stream (header rewritten
  * with the partner's SSRC, sequence number and timestamp) with sendto.
@@ -51,12 +52,13 @@
 #define BUFFER_LIMIT (5 * FRAME_SAMPLES)
 #define SAMPLE_RATE 8000.0
 #define MAX_TIMESTAMP_JUMP 8000.0
+#define MAX_DROPOUT 3000       /* RFC 3550 A.1 */
 #define BATCH 32               /* datagrams per recvmmsg */
 #define MAX_EVENTS 512         /* ready sockets per epoll_wait */
 
 typedef struct {
     long long received, forwarded, sent, short_, oversized, bad_version, strangers;
-    long long bad_payload_type, sequence_wraps, timestamp_jumps, no_remote;
+    long long bad_payload_type, sequence_wraps, timestamp_jumps, no_remote, lost;
 } Counters;
 
 typedef struct {
@@ -65,6 +67,7 @@ typedef struct {
     int partner;               /* slot of the bridge partner */
     int tapped;
     int ready;                 /* SSRC locked, transit known, no SSRC change pending */
+    unsigned paused;           /* the drain that handed this pair back: not read again in it */
     int audio_pt, event_pt, out_pt;     /* event_pt -1: none */
     int has_latched, has_target;
     struct sockaddr_in latched, target;
@@ -86,6 +89,7 @@ typedef struct {
     Slot *slots;
     Py_ssize_t capacity;
     long long send_errors;
+    unsigned drains;
     unsigned char bufs[BATCH][RECV_SIZE];
     unsigned char out[RECV_SIZE];
 } RelayObject;
@@ -224,7 +228,7 @@ static PyObject *Relay_remove(RelayObject *self, PyObject *arg) {
 
 #define COUNTER_FIELDS(X)                                                               \
     X(received) X(forwarded) X(sent) X(oversized) X(bad_version) X(strangers)           \
-    X(bad_payload_type) X(sequence_wraps) X(timestamp_jumps) X(no_remote)
+    X(bad_payload_type) X(sequence_wraps) X(timestamp_jumps) X(no_remote) X(lost)
 
 static int get_ll(PyObject *d, const char *key, long long *out) {
     PyObject *v = PyDict_GetItemString(d, key);
@@ -426,23 +430,41 @@ static int handle(RelayObject *self, Py_ssize_t index, const unsigned char *data
                   ((uint32_t)data[6] << 8) | data[7];
     uint32_t ssrc = ((uint32_t)data[8] << 24) | ((uint32_t)data[9] << 16) |
                     ((uint32_t)data[10] << 8) | data[11];
-    if (!s->ready || first != SIMPLE_HEADER || ssrc != s->in_ssrc || seq != ((s->max_seq + 1) & 0xFFFF))
+    if (!s->ready || first != SIMPLE_HEADER || ssrc != s->in_ssrc)
         return 0;
-    /* Endpoint.receive's fast branch, operation for operation (the same doubles). */
-    if (seq == 0)
-        s->c.sequence_wraps++;
-    s->max_seq = seq;
-    double now_transit = now * SAMPLE_RATE - (double)ts;
-    double d = now_transit - s->transit;
-    s->transit = now_transit;
-    if (d > MAX_TIMESTAMP_JUMP || d < -MAX_TIMESTAMP_JUMP)
-        d = py_fmod(d + 2147483648.0, 4294967296.0) - 2147483648.0;
-    if (d < 0)
-        d = -d;
-    if (d <= MAX_TIMESTAMP_JUMP)
-        s->jitter += (d - s->jitter) * 0.0625;
-    else
-        s->c.timestamp_jumps++;
+    uint32_t delta = (seq - s->max_seq) & 0xFFFF;
+    if (delta == 1) {
+        /* Endpoint.receive's fast branch, operation for operation (the same doubles). */
+        if (seq == 0)
+            s->c.sequence_wraps++;
+        s->max_seq = seq;
+        double now_transit = now * SAMPLE_RATE - (double)ts;
+        double d = now_transit - s->transit;
+        s->transit = now_transit;
+        if (d > MAX_TIMESTAMP_JUMP || d < -MAX_TIMESTAMP_JUMP)
+            d = py_fmod(d + 2147483648.0, 4294967296.0) - 2147483648.0;
+        if (d < 0)
+            d = -d;
+        if (d <= MAX_TIMESTAMP_JUMP)
+            s->jitter += (d - s->jitter) * 0.0625;
+        else
+            s->c.timestamp_jumps++;
+    } else if (delta != 0 && delta < MAX_DROPOUT) {
+        /* Packets lost in between: Endpoint._accept_sequence for the locked SSRC. */
+        if (seq < s->max_seq)
+            s->c.sequence_wraps++;
+        s->c.lost += delta - 1;
+        s->max_seq = seq;
+        double transit = now * SAMPLE_RATE - (double)ts;
+        double d = py_fmod(transit - s->transit + 2147483648.0, 4294967296.0) - 2147483648.0;
+        if (fabs(d) > MAX_TIMESTAMP_JUMP)
+            s->c.timestamp_jumps++;
+        else
+            s->jitter += (fabs(d) - s->jitter) / 16.0;
+        s->transit = transit;
+    } else {
+        return 0; /* a duplicate, late, or a jump: the Python path decides */
+    }
     s->c.received++;
     s->last_packet = now;
     if (s->tapped) {
@@ -495,12 +517,16 @@ static PyObject *Relay_drain(RelayObject *self, PyObject *arg) {
     struct iovec iovs[BATCH];
     struct sockaddr_in sources[BATCH];
     PyObject *handed = NULL;
+    unsigned drain = ++self->drains;
     for (int e = 0; e < ready; e++) {
         Py_ssize_t index = events[e].data.u32;
         if (index >= self->capacity || self->slots[index].fd < 0)
             continue;
+        if (self->slots[index].paused == drain)
+            continue; /* handed back in this drain: read on once Python attached it again */
         int fd = self->slots[index].fd;
-        for (;;) {
+        int stop = 0;
+        while (!stop) {
             for (int i = 0; i < BATCH; i++) {
                 iovs[i].iov_base = self->bufs[i];
                 iovs[i].iov_len = RECV_SIZE;
@@ -523,6 +549,8 @@ static PyObject *Relay_drain(RelayObject *self, PyObject *arg) {
                 if (s->attached) { /* the pair goes back to Python, in order */
                     s->attached = 0;
                     self->slots[s->partner].attached = 0;
+                    s->paused = self->slots[s->partner].paused = drain;
+                    stop = 1; /* what this socket still holds waits for the next drain */
                 }
                 if (hand_off(&handed, index, self->bufs[i], len, &sources[i]) < 0) {
                     Py_XDECREF(handed);

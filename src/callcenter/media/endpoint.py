@@ -122,7 +122,7 @@ class EndpointStats:
 # The counters the compiled relay keeps while it holds an endpoint's state.
 FAST_COUNTERS: Final = (
     "received", "forwarded", "sent", "short", "oversized", "bad_version", "strangers",
-    "bad_payload_type", "sequence_wraps", "timestamp_jumps", "no_remote",
+    "bad_payload_type", "sequence_wraps", "timestamp_jumps", "no_remote", "lost",
 )  # fmt: skip
 
 
