@@ -47,7 +47,8 @@ import numpy.typing as npt
 
 from callcenter.media.core import TICK, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
-from callcenter.media.engine import FastPath, socket_sender, udp_socket
+from callcenter.media.engine import socket_sender, udp_socket
+from callcenter.media.fastpath import FastPath
 from callcenter.media.room import AudioSource, RecordingSink
 
 _HEADER: Final = struct.Struct("!BBHII")

@@ -15,17 +15,10 @@ for RTCP when asked), hands received datagrams to the endpoint with the time of
 arrival, calls :meth:`MediaCore.tick` every 20 ms on a drift-free schedule, and
 writes the core's events up the pipe after every tick and command.
 
-*With the compiled relay* (:mod:`callcenter.media._fastpath`, built with the package),
-every RTP socket is watched by one :class:`~callcenter.media._fastpath.Relay`, whose
-epoll descriptor the loop watches (``add_reader``); each wake-up drains every ready
-socket in C. :class:`FastPath` keeps it in step with the core: a bridge that only
-relays (and records) is *attached* (:meth:`MediaCore.relayable`, the endpoints' state
-handed over with :meth:`Endpoint.fast_state`), and C relays and taps its packets; a
-command touching an endpoint first takes the state back (:meth:`FastPath.release`),
-and after each command and tick the bridges that qualify are attached again
-(:meth:`FastPath.settle`). What C hands off (digits, a new SSRC, a gap, any packet of
-an endpoint not attached) goes to :meth:`Endpoint.receive`, the reference, as before.
-The tick takes the attached endpoints' taps from C in one call.
+*With the compiled relay* (:mod:`callcenter.media.fastpath`), every RTP socket is
+watched by one epoll set in C that the loop watches (``add_reader``); each wake-up
+drains every ready socket, relays and taps the bridges that only relay, and hands
+everything else to :meth:`Endpoint.receive`, the reference.
 
 *Without it* (no compiler when the package was installed, or ``--no-fastpath``), RTP
 sockets are uvloop datagram transports, and each one's protocol hands every datagram
@@ -49,7 +42,7 @@ import socket
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TextIO, cast
 
@@ -61,6 +54,7 @@ from callcenter.media.control import EngineError
 from callcenter.media.core import TICK, TIMEOUT_CHECK_TICKS, AnsweringMachineDetector, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
 from callcenter.media.errors import RtcpParseError
+from callcenter.media.fastpath import COMPILED_RELAY, FastPath
 from callcenter.media.player import (
     Looping,
     Playlist,
@@ -73,14 +67,7 @@ from callcenter.media.player import (
 from callcenter.media.room import AudioSource, RecordingSink
 from callcenter.media.rtcp import parse_compound
 
-try:
-    from callcenter.media import _fastpath
-except ImportError:  # built without a C compiler: the Python path alone
-    _fastpath = None  # type: ignore[assignment]
-
 log = logging.getLogger(__name__)
-
-COMPILED_RELAY: Final = _fastpath is not None  # the extension was built with the package
 
 # One stream per socket: the kernel's default buffer holds seconds of it. A bigger one
 # would only deliver stale audio after a stall (and cost memory times thousands).
@@ -147,118 +134,6 @@ class _RtpProtocol(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         log.debug("RTP socket: %s", exc)
-
-
-@dataclass(eq=False)
-class FastPath:
-    """The compiled relay, kept in step with the core; see the module docstring."""
-
-    core: MediaCore
-    relay: _fastpath.Relay
-    by_slot: dict[int, Endpoint] = field(default_factory=dict)
-    pending: set[Endpoint] = field(default_factory=set)  # not attached, may qualify
-    handed_off: int = 0  # datagrams C gave to the Python path
-    _generation: int = 0  # bumped whenever an endpoint is attached or released
-    _frames_plan: tuple[list[Endpoint] | None, int, list[int] | None] = (None, -1, None)
-
-    def __post_init__(self) -> None:
-        self.core.take_frames = self.take_frames
-
-    def register(self, endpoint: Endpoint, sock: socket.socket) -> None:
-        endpoint.fast_slot = self.relay.add(sock.fileno())
-        self.by_slot[endpoint.fast_slot] = endpoint
-
-    def forget(self, endpoint: Endpoint) -> None:
-        """Stop watching a deleted endpoint's socket (its state was released before)."""
-        self.release((endpoint,))
-        self.relay.remove(endpoint.fast_slot)
-        del self.by_slot[endpoint.fast_slot]
-        self.pending.discard(endpoint)
-        endpoint.fast_slot = -1
-
-    def release(self, endpoints: Iterable[Endpoint]) -> None:
-        """Take these endpoints' bridges back from C: Python is about to touch them."""
-        relay, pending = self.relay, self.pending
-        for endpoint in endpoints:
-            for party in (endpoint, endpoint.partner):
-                if party is not None and party.fast_attached:
-                    party.load_fast_state(relay.detach(party.fast_slot))
-                    party.fast_attached = False
-                    pending.add(party)
-                    self._generation += 1
-            pending.add(endpoint)
-
-    def settle(self, endpoints: Iterable[Endpoint] | None = None) -> None:
-        """Attach the bridges that only relay, of ``endpoints`` or of all pending ones."""
-        pending = self.pending
-        for endpoint in list(pending if endpoints is None else endpoints):
-            partner = endpoint.partner
-            if endpoint.fast_attached or partner is None or endpoint.fast_slot < 0:
-                pending.discard(endpoint)  # a bridge command or a packet brings it back
-                continue
-            if partner.fast_slot < 0 or not self.core.relayable(endpoint):
-                continue
-            try:
-                self.relay.attach(endpoint.fast_slot, partner.fast_slot, endpoint.fast_state())
-                self.relay.attach(partner.fast_slot, endpoint.fast_slot, partner.fast_state())
-            except (ValueError, OverflowError) as exc:  # e.g. a remote C cannot parse
-                log.debug("%s stays on the Python path: %s", endpoint.endpoint_id, exc)
-                self.relay.detach(endpoint.fast_slot)
-                pending.difference_update((endpoint, partner))
-                continue
-            endpoint.fast_attached = partner.fast_attached = True
-            pending.difference_update((endpoint, partner))
-            self._generation += 1
-
-    def refresh(self, *, timed_only: bool = False) -> None:
-        """Copy C's counters into the attached endpoints (stats, the inactivity check)."""
-        state = self.relay.state
-        for endpoint in self.by_slot.values():
-            if endpoint.fast_attached and (not timed_only or endpoint.inactivity_timeout > 0):
-                endpoint.load_fast_state(state(endpoint.fast_slot))
-
-    def on_readable(self) -> None:
-        """The loop's callback: drain every ready socket; Python takes what C hands off."""
-        now = _monotonic()
-        handed = self.relay.drain(now)
-        if handed:
-            self.hand_off(handed, now)
-
-    def hand_off(self, handed: list[tuple[int, bytes, Address]], now: float) -> None:
-        touched: list[Endpoint] = []
-        by_slot = self.by_slot
-        self.handed_off += len(handed)
-        for slot, data, source in handed:
-            endpoint = by_slot.get(slot)
-            if endpoint is None:
-                continue
-            if endpoint.fast_attached:
-                self.release((endpoint,))
-            endpoint.receive(data, source, now)
-            touched.append(endpoint)
-        self.settle(touched)
-
-    def take_frames(self, endpoints: list[Endpoint]) -> bytes:
-        """The tick's frames of tapped endpoints: from C for the attached ones.
-
-        The core hands the same list every tick until its taps change: the slots are
-        worked out again only then, or when an endpoint was attached or released.
-        """
-        planned, generation, slots = self._frames_plan
-        if planned is not endpoints or generation != self._generation:
-            slots = [e.fast_slot for e in endpoints if e.fast_attached]
-            if len(slots) < len(endpoints):
-                slots = None
-            self._frames_plan = (endpoints, self._generation, slots)
-        take = self.relay.take_frames
-        if slots is not None:
-            return take(slots)
-        return b"".join(
-            [take((e.fast_slot,)) if e.fast_attached else bytes(e.take_frame()) for e in endpoints]
-        )
-
-    def close(self) -> None:
-        self.relay.close()
 
 
 def socket_sender(sock: socket.socket) -> Callable[[bytes | bytearray, Address], None]:
@@ -367,8 +242,8 @@ class EngineServer:
             self._out, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stopping.set)
-        if self.use_fastpath and _fastpath is not None:
-            self.fast = FastPath(self.core, _fastpath.Relay())
+        if self.use_fastpath and COMPILED_RELAY:
+            self.fast = FastPath.start(self.core)
             loop.add_reader(self.fast.relay.fileno(), self.fast.on_readable)
         log.info("media engine: %s", "compiled relay" if self.fast else "Python relay")
         ticker = asyncio.create_task(self._tick_forever())

@@ -3,7 +3,7 @@
 Two worlds get the same datagrams: the reference, a bridge of plain endpoints fed by
 hand, and the engine's fast path, the same bridge behind real loopback sockets watched
 by :class:`~callcenter.media._fastpath.Relay` and kept in step by
-:class:`~callcenter.media.engine.FastPath`. Good packets, malformed ones, strangers, a
+:class:`~callcenter.media.fastpath.FastPath`. Good packets, malformed ones, strangers, a
 digit, a new SSRC, gaps and a recording tap: the far end hears the same bytes and the
 endpoints count the same, while C relayed the common case itself.
 """
@@ -21,10 +21,11 @@ import pytest
 
 from callcenter.bench import media
 from callcenter.bench.media_driver import Driver, run
-from callcenter.media import _fastpath, engine
+from callcenter.media import _fastpath, engine, fastpath
 from callcenter.media.core import TICK, MediaCore
 from callcenter.media.endpoint import Address, Endpoint
-from callcenter.media.engine import FastPath, socket_sender
+from callcenter.media.engine import socket_sender
+from callcenter.media.fastpath import FastPath
 from callcenter.media.room import AudioSource
 
 HOST = "127.0.0.1"
@@ -148,7 +149,7 @@ def worlds() -> Iterator[tuple[Reference, Fast, socket.socket]]:
 
 def test_the_compiled_relay_is_built_in_this_checkout() -> None:
     """``make`` builds the extension, so the engine never measures the fallback unawares."""
-    assert engine.COMPILED_RELAY
+    assert fastpath.COMPILED_RELAY
     assert engine.EngineServer().use_fastpath
 
 
