@@ -33,15 +33,19 @@ _SHARED_SCOPES = frozenset({"package", "module", "class"})
 # 12 MB a test database, a hundred or so of them, and the write-ahead log).
 _SHM = Path("/dev/shm")
 _SHM_NEEDED = 4 * 2**30
-# Tests that run a browser, real-time SIP and media peers (timed audio, retransmission
-# timers) or the media relays' loss-free smoke benchmark run one after another on one
-# worker, never against each other.
+# Tests that run real-time SIP and media peers (timed audio, retransmission timers) or
+# the media relays' loss-free smoke benchmark run one after another on one worker, never
+# against each other; so do the browser tests, in a group of their own (the two groups
+# are the longest chains of the suite, and may run side by side).
 _REALTIME_MARKERS = ("sipp", "baresip")
-_REALTIME_PATHS = ("tests/e2e/", "tests/integration/media/test_bench_media.py")
+_REALTIME_PATHS = ("tests/integration/media/test_bench_media.py",)
+_BROWSER_PATHS = ("tests/e2e/",)
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
     path = item.nodeid.split("::", 1)[0]
+    if path.startswith(_BROWSER_PATHS):
+        return "browser"
     if path.startswith(_REALTIME_PATHS) or any(
         item.get_closest_marker(name) for name in _REALTIME_MARKERS
     ):
