@@ -40,7 +40,7 @@ web-check: $(WEB_DEPS)
 $(PY):
 	scripts/ensure-python.sh $(PYTHON) $(VENV)
 
-$(STAMP): $(PY) requirements/lock.txt pyproject.toml src/callcenter/media/_fastpath.c
+$(STAMP): $(PY) requirements/lock.txt pyproject.toml setup.py src/callcenter/media/_fastpath.c
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
