@@ -10,6 +10,9 @@ setup(
         Extension(
             "callcenter.media._fastpath",
             sources=["src/callcenter/media/_fastpath.c"],
+            # No compiler: the package installs anyway and the engine runs its Python path
+            # (the test suite insists the module is built where the tests run).
+            optional=True,
             extra_compile_args=[
                 "-O2",
                 "-std=gnu11",
