@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,3 +224,37 @@ def assert_screenshots(screens: Path, names: list[str], *, since: float) -> None
         elif stat.st_mtime < since - 1.0:  # file times may be coarser than time.time()
             wrong[name] = "left from an earlier run"
     assert not wrong, wrong
+
+
+@dataclass(frozen=True)
+class BrowserRun:
+    """One run of a browser script (``web/e2e/*.mjs``) against a platform."""
+
+    result: subprocess.CompletedProcess[str]
+    started: float  # time.time() when the script started
+
+    def check(self, server_output: str, screens: Path, shots: list[str]) -> None:
+        """The script passed, the server logged no traceback, every screenshot was taken."""
+        result = self.result
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        assert "Traceback" not in server_output, server_output[-4000:]
+        assert_screenshots(screens, shots, since=self.started)
+
+
+def run_browser_script(
+    node: str, script: Path, url: str, screens: Path, *, timeout: float, **env: str
+) -> BrowserRun:
+    """Run ``script`` with node from the web project, told the platform's URL, where to
+    put its screenshots and ``env`` (CC_* variables)."""
+    environ = {**os.environ, "CC_URL": url, "CC_SCREENS_DIR": str(screens), **env}
+    started = time.time()
+    result = subprocess.run(
+        [node, str(script)],
+        cwd=script.parents[1],  # web/, where node_modules is
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return BrowserRun(result, started)

@@ -9,17 +9,14 @@ holds exactly that code, and logs out.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "smoke.mjs"
@@ -57,25 +54,15 @@ def test_the_administration_screens_work_in_a_real_browser(tmp_path: Path) -> No
             timeout=10,
         )
         assert created.status_code == 201, created.text
-        env = {
-            **os.environ,
-            "CC_URL": server.url,
-            "CC_ADMIN_NO": ADMIN_NO,
-            "CC_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "CC_SCREENS_DIR": str(SCREENS),
-        }
-        started = time.time()
-        result = subprocess.run(
-            [node, str(SCRIPT)],
-            cwd=ROOT / "web",
-            env=env,
-            capture_output=True,
-            text=True,
+        run = run_browser_script(
+            node,
+            SCRIPT,
+            server.url,
+            SCREENS,
             timeout=240,
-            check=False,
+            CC_ADMIN_NO=ADMIN_NO,
+            CC_ADMIN_PASSWORD=ADMIN_PASSWORD,
         )
     finally:
         output = server.stop()
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "Traceback" not in output, output[-4000:]
-    assert_screenshots(SCREENS, SHOTS, since=started)
+    run.check(output, SCREENS, SHOTS)

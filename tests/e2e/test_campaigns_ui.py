@@ -10,10 +10,7 @@ campaign screens in zh-CN and en go to test-artifacts/screens/.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import httpx2
@@ -21,7 +18,7 @@ import pytest
 
 from callcenter.telephony import SERVICE_GROUP
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "campaigns.mjs"
@@ -82,29 +79,19 @@ def test_a_campaign_is_created_imported_approved_started_and_dials_in_the_browse
         person = {"agent_no": APPROVER[0], "name": "审批人 8001", "password": APPROVER[1],
                   "roles": ["approver"]}  # fmt: skip
         _created(httpx2.post(f"{url}/agents", json=person, headers=admin, timeout=10))
-        env = {
-            **os.environ,
-            "CC_URL": server.url,
-            "CC_ADMIN_NO": ADMIN_NO,
-            "CC_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "CC_APPROVER_NO": APPROVER[0],
-            "CC_APPROVER_PASSWORD": APPROVER[1],
-            "CC_LEADS_FILE": str(_lead_file(tmp_path / "leads.csv")),
-            "CC_GROUP": SERVICE_GROUP,
-            "CC_SCREENS_DIR": str(SCREENS),
-        }
-        started = time.time()
-        result = subprocess.run(
-            [node, str(SCRIPT)],
-            cwd=ROOT / "web",
-            env=env,
-            capture_output=True,
-            text=True,
+        run = run_browser_script(
+            node,
+            SCRIPT,
+            server.url,
+            SCREENS,
             timeout=240,
-            check=False,
+            CC_ADMIN_NO=ADMIN_NO,
+            CC_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            CC_APPROVER_NO=APPROVER[0],
+            CC_APPROVER_PASSWORD=APPROVER[1],
+            CC_LEADS_FILE=str(_lead_file(tmp_path / "leads.csv")),
+            CC_GROUP=SERVICE_GROUP,
         )
     finally:
         output = server.stop()
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "Traceback" not in output, output[-4000:]
-    assert_screenshots(SCREENS, SHOTS, since=started)
+    run.check(output, SCREENS, SHOTS)

@@ -9,17 +9,14 @@ calls API. Screenshots of both screens in zh-CN and en go to test-artifacts/scre
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "desk.mjs"
@@ -75,27 +72,17 @@ def test_an_agent_takes_a_call_in_the_browser_while_the_supervisor_watches_and_b
         }  # fmt: skip
         group = _post(server.url, "/groups", admin, {"name": "service"})
         _post(server.url, f"/groups/{group}/members", admin, {"agent_id": ids["1001"]})
-        env = {
-            **os.environ,
-            "CC_URL": server.url,
-            "CC_AGENT_NO": "1001",
-            "CC_AGENT_PASSWORD": people["1001"][1],
-            "CC_LEADER_NO": "8001",
-            "CC_LEADER_PASSWORD": people["8001"][1],
-            "CC_SCREENS_DIR": str(SCREENS),
-        }
-        started = time.time()
-        result = subprocess.run(
-            [node, str(SCRIPT)],
-            cwd=ROOT / "web",
-            env=env,
-            capture_output=True,
-            text=True,
+        run = run_browser_script(
+            node,
+            SCRIPT,
+            server.url,
+            SCREENS,
             timeout=120,
-            check=False,
+            CC_AGENT_NO="1001",
+            CC_AGENT_PASSWORD=people["1001"][1],
+            CC_LEADER_NO="8001",
+            CC_LEADER_PASSWORD=people["8001"][1],
         )
     finally:
         output = server.stop()
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "Traceback" not in output, output[-4000:]
-    assert_screenshots(SCREENS, SHOTS, since=started)
+    run.check(output, SCREENS, SHOTS)

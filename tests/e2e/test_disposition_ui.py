@@ -14,9 +14,7 @@ along and not reloaded, drops its dial box, and POST /desk/dial answers 403.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import httpx2
 import pytest
 
 from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, assert_screenshots, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,31 +128,21 @@ def test_an_agent_records_a_campaign_result_and_loses_a_button_with_its_permissi
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
     try:
         campaign, sold = _campaign(Admin(server.url), tmp_path)
-        env = {
-            **os.environ,
-            "CC_URL": server.url,
-            "CC_ADMIN_NO": ADMIN_NO,
-            "CC_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "CC_AGENT_NO": AGENT[0],
-            "CC_AGENT_PASSWORD": AGENT[1],
-            "CC_ROLE": ROLE,
-            "CC_CAMPAIGN_ID": str(campaign),
-            "CC_DISPOSITION_ID": sold,
-            "CC_SCREENS_DIR": str(SCREENS),
-        }
-        started = time.time()
-        result = subprocess.run(
-            [node, str(SCRIPT)],
-            cwd=ROOT / "web",
-            env=env,
-            capture_output=True,
-            text=True,
+        run = run_browser_script(
+            node,
+            SCRIPT,
+            server.url,
+            SCREENS,
             timeout=120,
-            check=False,
+            CC_ADMIN_NO=ADMIN_NO,
+            CC_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            CC_AGENT_NO=AGENT[0],
+            CC_AGENT_PASSWORD=AGENT[1],
+            CC_ROLE=ROLE,
+            CC_CAMPAIGN_ID=str(campaign),
+            CC_DISPOSITION_ID=sold,
         )
     finally:
         output = server.stop()
-    log.info("%s", result.stdout)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "Traceback" not in output, output[-4000:]
-    assert_screenshots(SCREENS, ["zh-CN-desk-disposition", "en-desk-disposition"], since=started)
+    log.info("%s", run.result.stdout)
+    run.check(output, SCREENS, ["zh-CN-desk-disposition", "en-desk-disposition"])
