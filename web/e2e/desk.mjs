@@ -11,61 +11,29 @@
 // test-artifacts/screens/ (or CC_SCREENS_DIR).
 
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
-const env = process.env
-const baseUrl = (env.CC_URL ?? '').replace(/\/+$/, '')
+import {
+  baseUrl,
+  check,
+  env,
+  executablePath,
+  logIn,
+  screensDir,
+  setLanguage,
+  shoot,
+  stepLog,
+} from './lib.mjs'
+
 const agent = { no: env.CC_AGENT_NO ?? '', password: env.CC_AGENT_PASSWORD ?? '' }
 const leader = { no: env.CC_LEADER_NO ?? '', password: env.CC_LEADER_PASSWORD ?? '' }
-const executablePath = env.CC_CHROMIUM ?? '/usr/bin/chromium'
-const screensDir =
-  env.CC_SCREENS_DIR ?? fileURLToPath(new URL('../../test-artifacts/screens/', import.meta.url))
 
 if (!baseUrl || !agent.no || !agent.password || !leader.no || !leader.password) {
   console.error('desk: set CC_URL, CC_AGENT_NO, CC_AGENT_PASSWORD, CC_LEADER_NO, CC_LEADER_PASSWORD')
   process.exit(2)
 }
 
-const started = Date.now()
-const steps = []
-function step(text) {
-  steps.push(text)
-  console.log(`desk: ${text} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message)
-}
-
-function field(name) {
-  return `input[data-test="${name}"], [data-test="${name}"] input`
-}
-
-async function shoot(page, name) {
-  await page.waitForFunction(() => !document.querySelector('.el-loading-mask'))
-  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true })
-}
-
-async function logIn(page, who, locale) {
-  await page.goto(`${baseUrl}/login`)
-  await page.evaluate((value) => localStorage.setItem('callcenter.locale', value), locale)
-  await page.reload()
-  await page.fill(field('login-agent-no'), who.no)
-  await page.fill(field('login-password'), who.password)
-  await page.click('[data-test="login-submit"]')
-  await page.waitForSelector('[data-test="home"], [data-test="login-error"]')
-  check(!(await page.locator('[data-test="login-error"]').count()), `${who.no} could not log in`)
-}
-
-async function setLanguage(page, locale, ready) {
-  await page.evaluate((value) => localStorage.setItem('callcenter.locale', value), locale)
-  await page.reload()
-  await page.waitForSelector(ready)
-  const lang = await page.evaluate(() => document.documentElement.lang)
-  check(lang === locale, `language is ${lang}, expected ${locale}`)
-}
+const { step, summary } = stepLog('desk')
 
 /** The state the console's grid shows for `agentNo`, waited for until it is one of `states`. */
 async function gridState(page, agentNo, states, timeout = 15_000) {
@@ -184,10 +152,7 @@ async function main() {
   } finally {
     await browser.close()
   }
-  console.log(
-    `desk: passed ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-      `screenshots in ${screensDir}`,
-  )
+  console.log(summary())
 }
 
 main().catch((error) => {

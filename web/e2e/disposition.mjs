@@ -15,20 +15,26 @@
 // test-artifacts/screens/ (or CC_SCREENS_DIR).
 
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
-const env = process.env
-const baseUrl = (env.CC_URL ?? '').replace(/\/+$/, '')
+import {
+  baseUrl,
+  check,
+  env,
+  executablePath,
+  field,
+  logIn,
+  screensDir,
+  setLanguage,
+  shoot,
+  stepLog,
+} from './lib.mjs'
+
 const admin = { no: env.CC_ADMIN_NO ?? '', password: env.CC_ADMIN_PASSWORD ?? '' }
 const agent = { no: env.CC_AGENT_NO ?? '', password: env.CC_AGENT_PASSWORD ?? '' }
 const role = env.CC_ROLE ?? ''
 const campaignId = Number(env.CC_CAMPAIGN_ID)
 const dispositionId = Number(env.CC_DISPOSITION_ID)
-const executablePath = env.CC_CHROMIUM ?? '/usr/bin/chromium'
-const screensDir =
-  env.CC_SCREENS_DIR ?? fileURLToPath(new URL('../../test-artifacts/screens/', import.meta.url))
 const PLAN = '全家 B 款'
 const TAKEN = 'call.dial'
 
@@ -37,44 +43,7 @@ if (!baseUrl || !admin.no || !agent.no || !role || !campaignId || !dispositionId
   process.exit(2)
 }
 
-const started = Date.now()
-const steps = []
-function step(text) {
-  steps.push(text)
-  console.log(`disposition: ${text} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message)
-}
-
-function field(name) {
-  return `input[data-test="${name}"], [data-test="${name}"] input`
-}
-
-async function shoot(page, name) {
-  await page.waitForFunction(() => !document.querySelector('.el-loading-mask'))
-  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true })
-}
-
-async function logIn(page, who, locale) {
-  await page.goto(`${baseUrl}/login`)
-  await page.evaluate((value) => localStorage.setItem('callcenter.locale', value), locale)
-  await page.reload()
-  await page.fill(field('login-agent-no'), who.no)
-  await page.fill(field('login-password'), who.password)
-  await page.click('[data-test="login-submit"]')
-  await page.waitForSelector('[data-test="home"], [data-test="login-error"]')
-  check(!(await page.locator('[data-test="login-error"]').count()), `${who.no} could not log in`)
-}
-
-async function setLanguage(page, locale, ready) {
-  await page.evaluate((value) => localStorage.setItem('callcenter.locale', value), locale)
-  await page.reload()
-  await page.waitForSelector(ready)
-  const lang = await page.evaluate(() => document.documentElement.lang)
-  check(lang === locale, `language is ${lang}, expected ${locale}`)
-}
+const { step, summary } = stepLog('disposition')
 
 /** Picks the option labelled `label` in the Element Plus select `name`, and waits for its
  * list to close (so that no fading list is on a screenshot). */
@@ -189,10 +158,7 @@ async function main() {
   } finally {
     await browser.close()
   }
-  console.log(
-    `disposition: passed ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-      `screenshots in ${screensDir}`,
-  )
+  console.log(summary())
 }
 
 main().catch((error) => {
