@@ -10,26 +10,9 @@ import CampaignLiveView from '@/views/campaigns/CampaignLiveView.vue'
 import LeadImportDialog from '@/views/campaigns/LeadImportDialog.vue'
 import type { Campaign, DialerView, ImportJob } from '@/api/campaigns'
 import { useLiveStore } from '@/stores/live'
-import { fakeFetch, mountWith, person, setup } from './helpers'
+import { fakeFetch, FakeSocket, mountWith, person, setup } from './helpers'
 
 const SLOW = 20_000
-
-class FakeSocket {
-  static last: FakeSocket | null = null
-  onopen: ((ev: Event) => unknown) | null = null
-  onmessage: ((ev: MessageEvent) => unknown) | null = null
-  onclose: ((ev: CloseEvent) => unknown) | null = null
-  onerror: ((ev: Event) => unknown) | null = null
-  readyState = 1
-  constructor() {
-    FakeSocket.last = this
-  }
-  send(): void {}
-  close(): void {}
-  deliver(event: object): void {
-    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
-  }
-}
 
 function campaign(id: number, state: Campaign['state'], commands: Campaign['commands'], author_id = 2): Campaign {
   return {

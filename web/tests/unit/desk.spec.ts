@@ -9,27 +9,10 @@ import DispositionForm from '@/components/DispositionForm.vue'
 import { useLiveStore } from '@/stores/live'
 import { formatDuration, useDeskStore as useDeskStoreForTest } from '@/stores/desk'
 import type { DeskState, LiveCall } from '@/api/cti'
-import { fakeFetch, mountWith, person, setup, type Answer, type RecordedCall } from './helpers'
+import { fakeFetch, FakeSocket, mountWith, person, setup, type Answer, type RecordedCall } from './helpers'
 
 const SLOW = 20_000 // two Element Plus mounts on a busy machine
 const AGENT = ['desk.use', 'call.answer', 'call.dial', 'call.transfer', 'call.conference']
-
-class FakeSocket {
-  static last: FakeSocket | null = null
-  onopen: ((ev: Event) => unknown) | null = null
-  onmessage: ((ev: MessageEvent) => unknown) | null = null
-  onclose: ((ev: CloseEvent) => unknown) | null = null
-  onerror: ((ev: Event) => unknown) | null = null
-  readyState = 1
-  constructor() {
-    FakeSocket.last = this
-  }
-  send(): void {}
-  close(): void {}
-  deliver(event: object): void {
-    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
-  }
-}
 
 function liveCall(overrides: Partial<LiveCall> = {}): LiveCall {
   return {

@@ -93,3 +93,22 @@ export function mountWith<C extends Component>(
     global: { plugins: [pinia, i18n, router, ElementPlus], ...(options.global ?? {}) },
   } as ComponentMountingOptions<C>)
 }
+
+/** A WebSocket the live store opens in tests: `FakeSocket.last.deliver(event)` plays a
+ * server event to it. */
+export class FakeSocket {
+  static last: FakeSocket | null = null
+  onopen: ((ev: Event) => unknown) | null = null
+  onmessage: ((ev: MessageEvent) => unknown) | null = null
+  onclose: ((ev: CloseEvent) => unknown) | null = null
+  onerror: ((ev: Event) => unknown) | null = null
+  readyState = 1
+  constructor() {
+    FakeSocket.last = this
+  }
+  send(): void {}
+  close(): void {}
+  deliver(event: object): void {
+    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
+  }
+}

@@ -9,24 +9,7 @@ import { concernsMe, useAuthStore } from '@/stores/auth'
 import { useLiveStore } from '@/stores/live'
 import type { LiveEvent } from '@/ws/events'
 import type { Me } from '@/api/types'
-import { fakeFetch, mountWith, person, setup, type RecordedCall } from './helpers'
-
-class FakeSocket {
-  static last: FakeSocket | null = null
-  onopen: ((ev: Event) => unknown) | null = null
-  onmessage: ((ev: MessageEvent) => unknown) | null = null
-  onclose: ((ev: CloseEvent) => unknown) | null = null
-  onerror: ((ev: Event) => unknown) | null = null
-  readyState = 1
-  constructor() {
-    FakeSocket.last = this
-  }
-  send(): void {}
-  close(): void {}
-  deliver(event: object): void {
-    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
-  }
-}
+import { fakeFetch, FakeSocket, mountWith, person, setup, type RecordedCall } from './helpers'
 
 const SELLER: Me = person(['agent.view', 'agent.create'], { agent_no: '1001', roles: ['seller'] })
 let now: Me = SELLER

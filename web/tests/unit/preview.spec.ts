@@ -7,27 +7,10 @@ import { flushPromises } from '@vue/test-utils'
 import PreviewPanel from '@/views/desk/PreviewPanel.vue'
 import { useLiveStore } from '@/stores/live'
 import type { PreviewOffer } from '@/api/preview'
-import { fakeFetch, mountWith, person, setup, type RecordedCall } from './helpers'
+import { fakeFetch, FakeSocket, mountWith, person, setup, type RecordedCall } from './helpers'
 
 const SLOW = 20_000 // several Element Plus mounts on a busy machine
 const BOTH = ['desk.use', 'preview.accept', 'preview.skip']
-
-class FakeSocket {
-  static last: FakeSocket | null = null
-  onopen: ((ev: Event) => unknown) | null = null
-  onmessage: ((ev: MessageEvent) => unknown) | null = null
-  onclose: ((ev: CloseEvent) => unknown) | null = null
-  onerror: ((ev: Event) => unknown) | null = null
-  readyState = 1
-  constructor() {
-    FakeSocket.last = this
-  }
-  send(): void {}
-  close(): void {}
-  deliver(event: object): void {
-    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
-  }
-}
 
 function previewOffer(overrides: Partial<PreviewOffer> = {}): PreviewOffer {
   return {

@@ -8,7 +8,7 @@ import { useLiveStore } from '@/stores/live'
 import { useSupervisorStore } from '@/stores/supervisor'
 import type { LiveAgent, LiveCall, Snapshot } from '@/api/cti'
 import type { LiveEvent } from '@/ws/events'
-import { fakeFetch, mountWith, person, setup, type RecordedCall } from './helpers'
+import { fakeFetch, FakeSocket, mountWith, person, setup, type RecordedCall } from './helpers'
 
 const SLOW = 20_000
 
@@ -20,23 +20,6 @@ const CONTROLS = {
   'supervisor.force_logout': 'sv-force-logout',
   'supervisor.force_state': 'sv-force-ready',
 } as const
-
-class FakeSocket {
-  static last: FakeSocket | null = null
-  onopen: ((ev: Event) => unknown) | null = null
-  onmessage: ((ev: MessageEvent) => unknown) | null = null
-  onclose: ((ev: CloseEvent) => unknown) | null = null
-  onerror: ((ev: Event) => unknown) | null = null
-  readyState = 1
-  constructor() {
-    FakeSocket.last = this
-  }
-  send(): void {}
-  close(): void {}
-  deliver(event: object): void {
-    this.onmessage?.({ data: JSON.stringify(event) } as MessageEvent)
-  }
-}
 
 function agent(agent_no: string, state: LiveAgent['state'], overrides: Partial<LiveAgent> = {}): LiveAgent {
   return {
