@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -66,12 +65,10 @@ from callcenter.media.player import (
 )
 from callcenter.media.room import AudioSource, RecordingSink
 from callcenter.media.rtcp import parse_compound
+from callcenter.media.udp import udp_socket as udp_socket  # the bench's driver uses it too
 
 log = logging.getLogger(__name__)
 
-# One stream per socket: the kernel's default buffer holds seconds of it. A bigger one
-# would only deliver stale audio after a stall (and cost memory times thousands).
-SOCKET_BUFFER: Final = 64 * 1024
 LINE_LIMIT: Final = 1 << 24
 _monotonic: Final = time.monotonic  # read per datagram: one lookup saved
 MAX_CATCH_UP: Final = 5  # ticks run back to back after the process was not scheduled
@@ -115,14 +112,6 @@ class PortRange:
                 continue
             return rtp, rtcp_socket
         raise EngineError("no-free-port", low=self.low, high=self.high)
-
-
-def udp_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-    return sock
 
 
 class _RtpProtocol(asyncio.DatagramProtocol):
