@@ -29,6 +29,7 @@ SEE_ALL: Final = "supervisor.monitor"
 class CallQuery:
     number: str | None = None  # the customer's number: caller or dialled
     agent_no: str | None = None
+    campaign_id: int | None = None  # only this campaign's calls (外呼任务)
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     limit: int = 20
@@ -65,6 +66,8 @@ class CallSummary:
     end_reason: str | None
     talk_seconds: float | None
     legs: tuple[CallLeg, ...]
+    campaign_id: int | None = None  # a campaign's call: its campaign and lead
+    lead_id: int | None = None
 
 
 def numbers_handled(snapshot: Mapping[str, Any], agent_no: str) -> set[str]:
@@ -102,6 +105,8 @@ def _filtered(query: CallQuery) -> Select[CallRow]:
         statement = statement.where(or_(CallRow.caller.in_(numbers), CallRow.dialled.in_(numbers)))
     if query.agent_no:
         statement = statement.where(CallRow.agent_no == query.agent_no)
+    if query.campaign_id is not None:
+        statement = statement.where(CallRow.campaign_id == query.campaign_id)
     if query.since:
         statement = statement.where(CallRow.created_at >= query.since)
     if query.until:
@@ -141,6 +146,8 @@ def _summary(row: CallRow, legs: Sequence[LegRow]) -> CallSummary:
             )
             for leg in sorted(legs, key=lambda leg: (leg.created_at, leg.leg_id))
         ),
+        campaign_id=row.campaign_id,
+        lead_id=row.lead_id,
     )
 
 

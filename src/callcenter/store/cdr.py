@@ -7,6 +7,12 @@ milestone supersedes an earlier one), state changes and abandoned calls appended
 failed write keeps the batch and retries, so records are never dropped while the
 process lives. At start-up, :meth:`reconcile` closes the calls and legs a crash left
 open (``end_reason="interrupted"``), so reports never show a call that rings forever.
+
+A campaign's call names its campaign and lead by the engine's ids, which are the store's
+integer ids as text (the platform opens campaigns with them); the row keeps them as
+integers, so a report joins ``call_records`` to ``campaigns`` and ``leads`` directly. An
+id that is not one of ours (a test campaign called "c1") is stored as null rather than
+refused: a record that cannot be written would hold up every record after it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +37,17 @@ log = logging.getLogger(__name__)
 
 Record = CallRecord | LegRecord | StateRecord | AbandonRecord
 WallClock = Callable[[float], dt.datetime]
+
+MAX_CAMPAIGN_ID: Final = 2**31 - 1  # call_records.campaign_id is an INTEGER
+MAX_LEAD_ID: Final = 2**63 - 1  # call_records.lead_id is a BIGINT
+
+
+def stored_id(engine_id: str | None, largest: int) -> int | None:
+    """The store's integer id behind an engine's campaign or lead id (None: not ours)."""
+    if engine_id is None or not engine_id.isascii() or not engine_id.isdigit():
+        return None
+    value = int(engine_id)
+    return value if 0 < value <= largest else None
 
 
 def wall_clock_for(clock: Clock, *, at: float | None = None) -> WallClock:
@@ -154,6 +171,8 @@ class SqlCdrSink:
             "customer_id": r.customer_id,
             "cause": r.cause,
             "end_reason": r.end_reason,
+            "campaign_id": stored_id(r.campaign_id, MAX_CAMPAIGN_ID),
+            "lead_id": stored_id(r.lead_id, MAX_LEAD_ID),
         }
 
     def _leg_row(self, r: LegRecord) -> dict[str, Any]:

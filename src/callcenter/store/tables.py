@@ -204,6 +204,8 @@ class CallRow(Base):
         Index("ix_call_records_created_at", "created_at"),
         Index("ix_call_records_agent_no", "agent_no"),
         Index("ix_call_records_open", "ended_at"),
+        Index("ix_call_records_campaign_created", "campaign_id", "created_at"),
+        Index("ix_call_records_lead_id", "lead_id"),
     )
 
     call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -223,6 +225,10 @@ class CallRow(Base):
     customer_id: Mapped[str | None] = mapped_column(String(64))
     cause: Mapped[str | None] = mapped_column(String(32))
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    # A campaign's call: its campaign and lead (null: inbound or a manual call). No foreign
+    # keys: a call record is history, written blind by the CDR sink, and outlives both.
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    lead_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class LegRow(Base):

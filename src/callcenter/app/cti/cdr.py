@@ -46,6 +46,8 @@ class CallRecord:
     customer_id: str | None = None
     cause: str | None = None  # the HangupCause value that ended the call
     end_reason: str | None = None  # who or what ended it: customer, agent, abandoned...
+    campaign_id: str | None = None  # a campaign's call (外呼任务): the campaign's id
+    lead_id: str | None = None  # ... and the lead it dialled (None: not a campaign's call)
 
 
 @dataclass(frozen=True)

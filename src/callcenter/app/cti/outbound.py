@@ -34,6 +34,10 @@ outcome reported the same way; the customer's leg presents the caller ID and tak
 trunk the dialer chose for it (the campaign's pool and least-cost routing), not the
 engine's platform-wide caller ID.
 
+Every call of a campaign, dialled or placed for an agent, names its campaign and lead
+from its first call record on (``Call.campaign_id``, ``Call.lead_id``): the call view
+and the stored call records carry them.
+
 The outcome of every call is decided once, when it ends, from what the core saw.
 """
 
@@ -266,6 +270,7 @@ class OutboundFlows(AgentCommands):
         self._campaigns: dict[str, _Campaign] = {}
         self._campaign_calls: dict[str, _CampaignCall] = {}
         self._quiet_step = False
+        self._placing: tuple[str, str] | None = None  # (campaign, lead) of a call for an agent
 
     # --- campaigns ------------------------------------------------------------------
 
@@ -370,20 +375,29 @@ class OutboundFlows(AgentCommands):
         campaign = self._campaign(campaign_id)
         async with self._lock:
             try:
-                call_id = await self._dial(agent_no, number)
+                self._placing = (campaign_id, lead_id)
+                try:
+                    call_id = await self._dial(agent_no, number)
+                finally:
+                    self._placing = None
                 record = _CampaignCall(
                     campaign.setup, lead_id, self._now(), trunk, preview=True, caller_id=caller_id
                 )
                 self._campaign_calls[call_id] = record
                 campaign.calls.add(call_id)
                 call = self._calls.get(call_id)
-                if call is not None:
-                    call.campaign_id, call.lead_id = campaign_id, lead_id
                 if call is None or call.ended:
                     self._report_end(call_id, record, CampaignOutcome.FAILED)
                 return call_id
             finally:
                 await self._commit()
+
+    def _new_call(self, direction: Direction, caller: str, dialled: str) -> Call:
+        """A call placed for an agent names its campaign and lead from its first record."""
+        call = super()._new_call(direction, caller, dialled)
+        if self._placing is not None:
+            call.campaign_id, call.lead_id = self._placing
+        return call
 
     async def _originate(
         self, call: Call, leg: Leg, *, caller_id: str, ring_timeout: float

@@ -120,6 +120,8 @@ def call_record(call: Call, milestone: str) -> CallRecord:
         customer_id=call.customer_id,
         cause=None if call.cause is None else call.cause.value,
         end_reason=call.end_reason,
+        campaign_id=call.campaign_id,
+        lead_id=call.lead_id,
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from callcenter.app import calls
 from callcenter.app.auth import Principal
-from callcenter.web.api.common import ERROR_RESPONSES, Offset
+from callcenter.web.api.common import ERROR_RESPONSES, MAX_ID, Offset
 from callcenter.web.schemas import Moment, Page, SearchText
 from callcenter.web.security import Requires, UoW, platform_of
 
@@ -52,6 +52,8 @@ class CallOut(BaseModel):
     end_reason: str | None
     talk_seconds: float | None
     legs: list[CallLegOut]
+    campaign_id: int | None  # a campaign's call (外呼任务): its campaign and lead
+    lead_id: int | None
 
 
 @router.get("")
@@ -63,6 +65,9 @@ async def list_calls(
         SearchText | None, Query(description="主叫或被叫 / caller or dialled")
     ] = None,
     agent_no: SearchText | None = None,
+    campaign_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="外呼任务 / only this campaign's calls")
+    ] = None,
     since: Moment | None = None,
     until: Moment | None = None,
     limit: CallLimit = 20,
@@ -72,6 +77,7 @@ async def list_calls(
     query = calls.CallQuery(
         number=number or None,
         agent_no=agent_no or None,
+        campaign_id=campaign_id,
         since=since,
         until=until,
         limit=limit,
