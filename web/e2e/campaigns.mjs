@@ -13,49 +13,36 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
-const env = process.env
-const baseUrl = (env.CC_URL ?? '').replace(/\/+$/, '')
-const executablePath = env.CC_CHROMIUM ?? '/usr/bin/chromium'
-const screensDir =
-  env.CC_SCREENS_DIR ?? fileURLToPath(new URL('../../test-artifacts/screens/', import.meta.url))
+import {
+  baseUrl,
+  check,
+  env,
+  executablePath,
+  field,
+  logIn,
+  pick,
+  screensDir,
+  setLanguage,
+  shoot as shootNow,
+  stepLog,
+  waitIdle,
+} from './lib.mjs'
+
 const required = ['CC_URL', 'CC_ADMIN_NO', 'CC_ADMIN_PASSWORD', 'CC_APPROVER_NO', 'CC_APPROVER_PASSWORD', 'CC_LEADS_FILE', 'CC_GROUP']
 if (required.some((name) => !env[name])) {
   console.error(`campaigns: set ${required.join(', ')}`)
   process.exit(2)
 }
+const admin = { no: env.CC_ADMIN_NO, password: env.CC_ADMIN_PASSWORD }
+const approver = { no: env.CC_APPROVER_NO, password: env.CC_APPROVER_PASSWORD }
 
-const started = Date.now()
-function step(text) {
-  console.log(`campaigns: ${text} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-}
+const { step, summary } = stepLog('campaigns')
 
-function check(condition, message) {
-  if (!condition) throw new Error(message)
-}
-
-function field(name) {
-  return `input[data-test="${name}"], textarea[data-test="${name}"], [data-test="${name}"] input`
-}
-
-async function pick(page, select, text) {
-  await select.click()
-  const open = page.locator('.el-select__popper[aria-hidden="false"]')
-  await open.locator('.el-select-dropdown__item', { hasText: text }).first().click()
-  await page.keyboard.press('Escape')
-  await open.waitFor({ state: 'hidden' }).catch(() => undefined)
-}
-
-async function waitIdle(page) {
-  await page.waitForLoadState('networkidle')
-  await page.waitForFunction(() => !document.querySelector('.el-loading-mask'))
-}
-
+/** Dialogs and messages finish their transitions before the shot. */
 async function shoot(page, name) {
-  await page.waitForTimeout(400) // dialogs and messages finish their transitions
-  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true })
+  await shootNow(page, name, { settle: 400 })
 }
 
 /** The main pane scrolls by itself: its lower part, shot apart. */
@@ -63,20 +50,6 @@ async function shootBottom(page, name) {
   await page.locator('.layout__main').evaluate((el) => el.scrollTo(0, el.scrollHeight))
   await shoot(page, name)
   await page.locator('.layout__main').evaluate((el) => el.scrollTo(0, 0))
-}
-
-async function setLanguage(page, locale) {
-  await page.evaluate((value) => localStorage.setItem('callcenter.locale', value), locale)
-  await page.reload()
-  await waitIdle(page)
-}
-
-async function logIn(page, agentNo, password) {
-  await page.goto(`${baseUrl}/login`)
-  await page.fill(field('login-agent-no'), agentNo)
-  await page.fill(field('login-password'), password)
-  await page.click('[data-test="login-submit"]')
-  await page.waitForSelector('[data-test="home"]')
 }
 
 async function logOut(page) {
@@ -104,7 +77,7 @@ async function main() {
   try {
     const page = context.pages()[0] ?? (await context.newPage())
     page.on('pageerror', (error) => failures.push(`page error: ${error.message}`))
-    await logIn(page, env.CC_ADMIN_NO, env.CC_ADMIN_PASSWORD)
+    await logIn(page, admin, 'zh-CN')
     step('the administrator logs in')
 
     // -- the form --------------------------------------------------------------------
@@ -115,16 +88,16 @@ async function main() {
     await form.waitFor()
     await page.fill(field('cf-name'), name)
     await page.click('#tab-schedule')
-    await pick(page, page.locator('[data-test="cf-window-start"]').first(), '00:00')
-    await pick(page, page.locator('[data-test="cf-window-end"]').first(), '23:59')
+    await pick(page, page.locator('[data-test="cf-window-start"]').first(), '00:00', { escape: true })
+    await pick(page, page.locator('[data-test="cf-window-end"]').first(), '23:59', { escape: true })
     await page.click('#tab-dialing')
-    await pick(page, page.locator('[data-test="cf-mode"]'), '预测式')
+    await pick(page, page.locator('[data-test="cf-mode"]'), '预测式', { escape: true })
     const callerIds = page.locator('[data-test="cf-caller-ids"]')
     await callerIds.click()
     await page.keyboard.type('4008001000')
     await page.keyboard.press('Enter')
     await page.keyboard.press('Escape')
-    await pick(page, page.locator('[data-test="cf-groups"]'), env.CC_GROUP)
+    await pick(page, page.locator('[data-test="cf-groups"]'), env.CC_GROUP, { escape: true })
     await page.click('#tab-compliance')
     await page.fill(field('cf-safe-harbour'), '您好，这里是星河保险，稍后会有专人回电，回电请拨 4008001000')
     await page.fill(field('cf-seller'), '星河保险')
@@ -165,7 +138,7 @@ async function main() {
     step('submitted; the author sees no approve button')
     await logOut(page)
 
-    await logIn(page, env.CC_APPROVER_NO, env.CC_APPROVER_PASSWORD)
+    await logIn(page, approver, 'zh-CN')
     await openCampaigns(page)
     check(await page.locator(`[data-test="campaign-start-${id}"]`).count() === 0, 'the approver may not start')
     await page.click(`[data-test="campaign-approve-${id}"]`)
@@ -174,7 +147,7 @@ async function main() {
     await logOut(page)
 
     // -- start, and the live view moves -------------------------------------------
-    await logIn(page, env.CC_ADMIN_NO, env.CC_ADMIN_PASSWORD)
+    await logIn(page, admin, 'zh-CN')
     await openCampaigns(page)
     await page.click(`[data-test="campaign-start-${id}"]`)
     await page.waitForFunction((cid) => document.querySelector(`[data-test="campaign-state-${cid}"]`)?.textContent?.includes('运行中'), id)
@@ -269,7 +242,7 @@ async function main() {
     await context.close()
     await rm(profile, { recursive: true, force: true })
   }
-  step('done')
+  console.log(summary())
 }
 
 main().catch((error) => {

@@ -10,18 +10,26 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
-const baseUrl = (process.env.CC_URL ?? '').replace(/\/+$/, '')
-const adminNo = process.env.CC_ADMIN_NO ?? ''
-const adminPassword = process.env.CC_ADMIN_PASSWORD ?? ''
-const executablePath = process.env.CC_CHROMIUM ?? '/usr/bin/chromium'
-const screensDir =
-  process.env.CC_SCREENS_DIR ??
-  fileURLToPath(new URL('../../test-artifacts/screens/', import.meta.url))
+import {
+  baseUrl,
+  check,
+  env,
+  executablePath,
+  field,
+  pick,
+  screensDir,
+  setLanguage,
+  shoot,
+  stepLog,
+  submitLogIn,
+  waitIdle,
+} from './lib.mjs'
 
-if (!baseUrl || !adminNo || !adminPassword) {
+const admin = { no: env.CC_ADMIN_NO ?? '', password: env.CC_ADMIN_PASSWORD ?? '' }
+
+if (!baseUrl || !admin.no || !admin.password) {
   console.error('smoke: set CC_URL, CC_ADMIN_NO and CC_ADMIN_PASSWORD')
   process.exit(2)
 }
@@ -34,46 +42,7 @@ const SCREENS = [
   { name: 'audit', path: '/admin/audit', ready: '[data-test="audit-table"] .el-table__row' },
 ]
 
-const started = Date.now()
-const steps = []
-function step(text) {
-  steps.push(text)
-  console.log(`smoke: ${text}`)
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message)
-}
-
-/** An Element Plus input: the attribute lands on the <input> itself. */
-function field(name) {
-  return `input[data-test="${name}"], [data-test="${name}"] input`
-}
-
-/** Choose `text` in an Element Plus select: open it, click the option in the open list. */
-async function pick(page, select, text) {
-  await select.click()
-  const open = page.locator('.el-select__popper[aria-hidden="false"]')
-  await open.locator('.el-select-dropdown__item', { hasText: text }).first().click()
-  await open.waitFor({ state: 'hidden' })
-}
-
-async function waitIdle(page) {
-  await page.waitForLoadState('networkidle')
-  await page.waitForFunction(() => !document.querySelector('.el-loading-mask'))
-}
-
-async function shoot(page, name) {
-  await page.screenshot({ path: join(screensDir, `${name}.png`), fullPage: true })
-}
-
-async function setLanguage(page, locale) {
-  await page.evaluate((value) => localStorage.setItem('callcenter.locale', value), locale)
-  await page.reload()
-  await waitIdle(page)
-  const lang = await page.evaluate(() => document.documentElement.lang)
-  check(lang === locale, `language is ${lang}, expected ${locale}`)
-}
+const { step, summary } = stepLog('smoke')
 
 async function main() {
   await mkdir(screensDir, { recursive: true })
@@ -127,12 +96,7 @@ async function main() {
     await shoot(page, 'zh-CN-login-error')
     step(`a wrong password shows the server's message: ${refusalText}`)
 
-    await page.fill(field('login-agent-no'), adminNo)
-    await page.fill(field('login-password'), adminPassword)
-    await page.click('[data-test="login-submit"]')
-    await page.waitForSelector('[data-test="home"], [data-test="login-error"]')
-    const loginError = page.locator('[data-test="login-error"]')
-    if (await loginError.count()) throw new Error(`log-in refused: ${await loginError.textContent()}`)
+    await submitLogIn(page, admin)
     step('the administrator logs in')
 
     await page.waitForSelector('[data-test="live"][data-status="open"]', { timeout: 10_000 })
@@ -317,10 +281,7 @@ async function main() {
     await context.close()
     await rm(profile, { recursive: true, force: true })
   }
-  console.log(
-    `smoke: passed ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-      `screenshots in ${screensDir}`,
-  )
+  console.log(summary())
 }
 
 main().catch((error) => {
