@@ -1,0 +1,133 @@
+"""A campaign dialer's status (外呼状态): what the live view shows of it.
+
+Theory of operation
+-------------------
+:class:`StatusView` is the part of :class:`~callcenter.app.dialer.runtime.CampaignDialer`
+that reads its state into a :class:`~callcenter.app.dialer.settings.DialerStatus`: the
+calls in flight (ringing, or answered and waiting for an agent), the last decision and
+the pacer's level, the counts since the dialer started, the compliance ledger by
+window, the agents by state, why leads were not dialled, the caller-ID pool's use today
+(with, when every number is spent, when dialing resumes and why, in Chinese and
+English) and the AMD verdicts with the false positives the ledger counts.
+
+Reading the status changes nothing but the dialer's look-up of its agents.
+
+The class is a mixin over the dialer's own state, named by the :class:`_Dialer`
+protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from callcenter.app.dialer.flights import Flight
+from callcenter.app.dialer.settings import DialerSettings, DialerStatus
+from callcenter.clock import Clock
+from callcenter.domain.agent import Agent
+from callcenter.domain.compliance import ComplianceLedger
+from callcenter.domain.dialing_policy import CallerIdCapReached, CallerIdUsage, choose_caller_id
+from callcenter.domain.pacing import CallPhase, FixedRatioPacer, Pacer, VicidialAdaptTapered
+
+__all__ = ["StatusView"]
+
+
+class _Dialer(Protocol):
+    """What the status reads of the dialer."""
+
+    clock: Clock
+    settings: DialerSettings
+    pacer: Pacer
+    ledger: ComplianceLedger
+    caller_ids: CallerIdUsage
+    not_dialled: Counter[str]
+    last_lines: int
+    dials: int
+    connects: int
+    abandoned: int
+    _flights: dict[str, Flight]
+    _task: asyncio.Task[None] | None
+
+    @property
+    def campaign_id(self) -> str: ...
+    def agents(self) -> list[Agent]: ...
+    def _amd_view(self) -> dict[str, float]: ...
+    def _caller_id_view(self, now: float) -> dict[str, Any]: ...
+
+
+class StatusView:
+    """The dialer's status for the live view (mixed into the dialer)."""
+
+    def status(self: _Dialer) -> DialerStatus:
+        now = self.clock.now()
+        states: Counter[str] = Counter(a.state.value for a in self.agents())
+        report = self.ledger.report(now)
+        level: float | None = None  # lines per agent, for the pacers that keep one
+        if isinstance(self.pacer, VicidialAdaptTapered):
+            level = self.pacer.level
+        elif isinstance(self.pacer, FixedRatioPacer):
+            level = self.pacer.ratio
+        ringing = sum(1 for f in self._flights.values() if f.phase is CallPhase.RINGING)
+        return DialerStatus(
+            campaign_id=self.campaign_id,
+            mode=self.settings.mode.value,
+            running=self._task is not None,
+            in_flight=len(self._flights),
+            ringing=ringing,
+            waiting=len(self._flights) - ringing,
+            last_lines=self.last_lines,
+            level=level,
+            dials=self.dials,
+            connects=self.connects,
+            abandoned=self.abandoned,
+            abandon_rates={b.window.value: b.rate for b in report.windows},
+            agents=dict(states),
+            not_dialled=dict(self.not_dialled),
+            ledger=report.by_window(),
+            caller_ids=self._caller_id_view(now),
+            amd=self._amd_view(),
+        )
+
+    def _amd_view(self: _Dialer) -> dict[str, float]:
+        """The campaign's AMD verdicts and the false positives the ledger counts (UK rule:
+        the larger of those found and the assumed share of machine verdicts)."""
+        totals = self.ledger.totals
+        rate = self.ledger.config.assumed_false_positive_rate
+        estimated = rate * totals.amd_machine
+        return {
+            "human": totals.amd_human,
+            "machine": totals.amd_machine,
+            "unsure": totals.amd_unsure,
+            "false_positives_found": totals.amd_false_positives,
+            "assumed_rate": rate,
+            "false_positives_counted": (
+                max(float(totals.amd_false_positives), estimated)
+                if self.ledger.config.count_amd_false_positives
+                else 0.0
+            ),
+        }
+
+    def _caller_id_view(self: _Dialer, now: float) -> dict[str, Any]:
+        """The pool's cap, each number's calls today, and why nothing dials if all are spent."""
+        pool = self.settings.caller_id_pool
+        used = self.caller_ids.today(now)
+        decision = choose_caller_id(pool, self.caller_ids, now)
+        view: dict[str, Any] = {
+            "cap": pool.daily_cap,
+            "today": {number: used.get(number, 0) for number in pool.numbers},
+            "spent": not decision.allowed,
+            "resumes_at": None,
+            "message": None,
+        }
+        if decision.retry_at is not None:
+            zone = self.ledger.config.time_zone
+            resumes = dt.datetime.fromtimestamp(decision.retry_at, ZoneInfo(zone)).isoformat()
+            why = CallerIdCapReached(cap=pool.daily_cap, resumes=resumes)
+            view |= {
+                "resumes_at": resumes,
+                "message": {"zh": why.message("zh"), "en": why.message("en")},
+            }
+        return view
