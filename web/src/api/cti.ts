@@ -117,6 +117,8 @@ export interface CallRecord {
   end_reason: string | null
   talk_seconds: number | null
   legs: CallLeg[]
+  campaign_id: number | null // a campaign's call (外呼任务): its campaign and lead
+  lead_id: number | null
 }
 
 export type TransferTarget = { agent_no: string } | { number: string } | { queue_id: string }
@@ -170,6 +172,12 @@ export const supervisorApi = {
 }
 
 export const callsApi = {
-  search: (query: { number?: string; agent_no?: string; limit?: number; offset?: number }) =>
+  search: (query: {
+    number?: string
+    agent_no?: string
+    campaign_id?: number
+    limit?: number
+    offset?: number
+  }) =>
     http.get<Page<CallRecord>>('/calls', query),
 }
