@@ -395,8 +395,8 @@ class OutboundFlows(AgentCommands):
     def _new_call(self, direction: Direction, caller: str, dialled: str) -> Call:
         """A call placed for an agent names its campaign and lead from its first record."""
         call = super()._new_call(direction, caller, dialled)
-        if self._placing is not None:
-            call.campaign_id, call.lead_id = self._placing
+        if self._placing is not None:  # once: the next call created is not this lead's
+            (call.campaign_id, call.lead_id), self._placing = self._placing, None
         return call
 
     async def _originate(
