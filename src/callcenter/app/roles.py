@@ -65,6 +65,15 @@ class RoleService:
         grants = await self.grants(uow, [role.id])
         return role, self.codes(role, grants.get(role.id, []))
 
+    async def roles_named(self, uow: UnitOfWork, codes: Iterable[str]) -> list[RoleRow]:
+        """The roles with these codes (a person's own, named for them), in code order; a
+        code no role has any more is left out."""
+        wanted = sorted(set(codes))
+        if not wanted:
+            return []
+        query = select(RoleRow).where(RoleRow.code.in_(wanted)).order_by(RoleRow.code)
+        return list(await uow.session.scalars(query))
+
     @staticmethod
     def codes(role: RoleRow, granted: list[str]) -> list[str]:
         return sorted(ALL_CODES) if role.code == ADMIN_ROLE else sorted(granted)

@@ -76,12 +76,22 @@ class TokenLoginIn(LoginIn):
     name: Annotated[str, StringConstraints(max_length=64, pattern=_PRINTABLE)] = ""
 
 
+class MyRoleOut(BaseModel):
+    """One of the caller's own roles, named: readable without ``role.view``. A built-in
+    role is named by the UI's catalogue in the reader's language, a custom one by ``name``."""
+
+    code: str
+    name: str
+    builtin: bool
+
+
 class MeOut(BaseModel):
     id: int
     agent_no: str
     name: str
     roles: list[str]
     permissions: list[str]
+    role_names: list[MyRoleOut]  # the roles above, as stored (in code order)
 
 
 class LoginOut(BaseModel):

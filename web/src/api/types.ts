@@ -11,12 +11,21 @@ export interface ApiErrorBody {
   details: Record<string, unknown>
 }
 
+/** One of my own roles, named: a built-in one by the catalogue (roles.<code>) in the
+ * reader's language, a custom one by the name stored with it. */
+export interface MyRole {
+  code: string
+  name: string
+  builtin: boolean
+}
+
 export interface Me {
   id: number
   agent_no: string
   name: string
   roles: string[]
   permissions: string[]
+  role_names: MyRole[]
 }
 
 export interface LoginOut {

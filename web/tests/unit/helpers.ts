@@ -58,7 +58,7 @@ export function fakeFetch(routes: Record<string, Answer | Handler>) {
 }
 
 export function person(permissions: string[], overrides: Partial<Me> = {}): Me {
-  return { id: 1, agent_no: 'admin', name: '管理员', roles: ['custom'], permissions, ...overrides }
+  return { id: 1, agent_no: 'admin', name: '管理员', roles: ['custom'], permissions, role_names: [], ...overrides }
 }
 
 export interface Setup {

@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from callcenter.app.auth import Principal
+from callcenter.store.uow import UnitOfWork
 from callcenter.web.api.common import ERROR_RESPONSES, TokenId
 from callcenter.web.schemas import (
     BearerOut,
     LoginIn,
     LoginOut,
     MeOut,
+    MyRoleOut,
     NewTokenOut,
     PasswordChangeIn,
     TokenIn,
@@ -26,13 +28,17 @@ router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
 Me = Annotated[Principal, Depends(Requires(None))]
 
 
-def me_out(principal: Principal) -> MeOut:
+async def me_out(request: Request, uow: UnitOfWork, principal: Principal) -> MeOut:
+    """Who is logged in, what they may do, and their own roles' names (which a person
+    without ``role.view`` could not read from /roles)."""
+    named = await platform_of(request).roles.roles_named(uow, principal.roles)
     return MeOut(
         id=principal.agent_id,
         agent_no=principal.agent_no,
         name=principal.name,
         roles=sorted(principal.roles),
         permissions=sorted(principal.permissions),
+        role_names=[MyRoleOut(code=r.code, name=r.name, builtin=r.builtin) for r in named],
     )
 
 
@@ -58,7 +64,7 @@ async def login(body: LoginIn, request: Request, response: Response, uow: UoW) -
         secure=settings.http.cookie_secure,
         path="/",
     )
-    return LoginOut(agent=me_out(principal), expires_at=issued.expires_at)
+    return LoginOut(agent=await me_out(request, uow, principal), expires_at=issued.expires_at)
 
 
 @router.post("/auth/token", dependencies=[Depends(PUBLIC)])
@@ -74,7 +80,8 @@ async def token_login(body: TokenLoginIn, request: Request, uow: UoW) -> BearerO
         user_agent=request.headers.get("user-agent", ""),
         token_name=body.name,
     )
-    return BearerOut(agent=me_out(principal), expires_at=issued.expires_at, token=issued.token)
+    agent = await me_out(request, uow, principal)
+    return BearerOut(agent=agent, expires_at=issued.expires_at, token=issued.token)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -85,8 +92,8 @@ async def logout(request: Request, response: Response, principal: Me, uow: UoW) 
 
 
 @router.get("/me")
-async def me(principal: Me) -> MeOut:
-    return me_out(principal)
+async def me(request: Request, principal: Me, uow: UoW) -> MeOut:
+    return await me_out(request, uow, principal)
 
 
 @router.post("/me/password", status_code=204)
