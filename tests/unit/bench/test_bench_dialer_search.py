@@ -45,16 +45,28 @@ def test_the_best_ratio_is_the_highest_that_every_seed_kept() -> None:
     assert all(s.abandon_rate <= 0.03 for s in shifts)
 
 
-def test_the_seed_that_went_over_is_tried_first_at_the_next_ratio() -> None:
-    """Seed 4 is the first over 3% at some ratio; from then on every probe starts with
-    it, so each ratio above 2.5 is rejected after a single shift."""
+def test_one_seed_leads_the_search_and_the_others_only_confirm() -> None:
+    """Seed 1 leads: its own bisection finds 3.0; the others run at 3.0 and seed 2 is
+    fine, seed 3 too, seed 4 goes over (the rest are not run). Seed 4 leads below 3.0
+    and finds 2.5; the others confirm there. No ratio runs a seed twice, and the
+    search costs far fewer shifts than every seed at every probe."""
     runner = FakeRunner()
-    runner.best_ratio()
+    ratio, _ = runner.best_ratio()
     runs = runner.runs
-    over_4 = next(i for i, (r, s) in enumerate(runs) if s == 4 and r > LIMITS[4])
-    later = runs[over_4 + 1 :]
-    starts = [run for i, run in enumerate(later) if i == 0 or later[i - 1][0] != run[0]]
-    assert starts and all(seed == 4 for _, seed in starts)
-    rejected = [ratio for ratio, _ in later if ratio > LIMITS[4]]
-    assert len(rejected) == len(set(rejected))  # one shift each
+    assert ratio == 2.5
+    assert len(runs) == len(set(runs))
+    above = [(r, seed) for r, seed in runs if r > 2.5 and seed not in (1, 4)]
+    assert {seed for _, seed in above} <= {2, 3}  # the others ran only to confirm 3.0
+    assert all(r == 3.0 for r, _ in above)
+    assert (3.0, 5) not in runs  # the confirmation stopped at seed 4
     assert len(runs) < len(RATIO_GRID).bit_length() * len(LIMITS)
+
+
+def test_several_seeds_lead_when_several_run_at_once() -> None:
+    runner = FakeRunner()
+    runner.jobs = 2
+    ratio, shifts = runner.best_ratio()
+    assert ratio == 2.5
+    first = runner.runs[:2]
+    assert {seed for _, seed in first} == {1, 2} and first[0][0] == first[1][0]
+    assert sorted(s.seed for s in shifts) == [1, 2, 3, 4, 5]
