@@ -21,7 +21,9 @@ A preview campaign's dialer has a
 :class:`~callcenter.app.dialer.preview.PreviewDesk`: its ready agents are offered
 leads one at a time (one offer per agent across the campaigns), which they see, accept
 and skip on their desktop (:meth:`Dialing.preview`, :meth:`Dialing.accept_preview`,
-:meth:`Dialing.skip_preview`); a stopped dialer withdraws its offers.
+:meth:`Dialing.skip_preview`); a stopped dialer withdraws its offers. The offer's
+countdown and a skipped lead's delay are the campaign's own when its version sets them,
+else the platform's (``preview_timeout``, ``preview_skip_delay``).
 
 On start (:meth:`Dialing.start`) every campaign the database says is running gets its
 dialer again, so a platform restart resumes them. The outcomes of calls reach the
@@ -46,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -148,6 +149,7 @@ class Dialing(PreviewOffers, DialingViews):
         self._telephony = telephony
         self.publish_every = publish_every
         self.diagnose_every = diagnose_every
+        # The platform's preview timings, for a campaign that sets none of its own:
         self.preview_timeout = preview_timeout  # seconds an agent has to accept or skip
         self.preview_skip_delay = preview_skip_delay  # a skipped lead comes back after this
         self.preview_dial_on_timeout = preview_dial_on_timeout
@@ -258,8 +260,13 @@ class Dialing(PreviewOffers, DialingViews):
                 return
             if run is not None:
                 await _halt(run.dialer)
-            settings = dialer_settings(campaign_id, version, groups)
-            settings = dataclasses.replace(settings, preview_timeout=self.preview_timeout)
+            settings = dialer_settings(  # the platform's preview timings, unless its own
+                campaign_id,
+                version,
+                groups,
+                preview_timeout=self.preview_timeout,
+                preview_skip_delay=self.preview_skip_delay,
+            )
             leads = CountedLeads(
                 SqlLeadSource(self._uow, self._outbound.leads, campaign_id), self._busy
             )
@@ -279,7 +286,6 @@ class Dialing(PreviewOffers, DialingViews):
                 desk = PreviewDesk(
                     dialer,
                     dial_on_timeout=self.preview_dial_on_timeout,
-                    skip_delay=self.preview_skip_delay,
                     busy_elsewhere=self._previewing_elsewhere(campaign_id),
                     hold_back=self._hold_back,
                 )

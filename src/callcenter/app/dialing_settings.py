@@ -9,7 +9,8 @@ one to the other, with the names of the campaign's agent groups: the dialing mod
 campaign as the CTI engine sets it up (the safe-harbour message played to a dropped
 person, the drop timeout, what a machine hears, the message of an IVR broadcast), the
 caller-ID pool and its daily cap, the pre-dial policy's rules, the compliance ledger's
-calendar and limit, ring time, AMD, the power ratio and the line cap.
+calendar and limit, ring time, AMD, the power ratio and the line cap, and a preview
+campaign's countdown and skip delay (the platform's when the campaign sets none).
 
 It is a pure function of the version: the running platform
 (:class:`~callcenter.app.dialing.Dialing`) calls it each time a version is approved.
@@ -44,11 +45,21 @@ def safe_harbour_message(settings: CampaignSettings) -> str:
 
 
 def dialer_settings(
-    campaign_id: int, version: ApprovedVersion, groups: frozenset[str]
+    campaign_id: int,
+    version: ApprovedVersion,
+    groups: frozenset[str],
+    *,
+    preview_timeout: float = 30.0,
+    preview_skip_delay: float = 3600.0,
 ) -> DialerSettings:
-    """How the approved version dials, for the dialer runtime."""
+    """How the approved version dials, for the dialer runtime.
+
+    ``preview_timeout`` and ``preview_skip_delay`` (seconds) are the platform's, taken
+    by a campaign that does not set its own preview countdown and skip delay.
+    """
     settings = version.settings
     mode = _MODES[settings.dialing_mode]
+    own_timeout, own_skip = settings.preview_timeout_seconds, settings.preview_skip_delay_minutes
     message = safe_harbour_message(settings)
     leave_message = settings.amd_action is AmdAction.LEAVE_MESSAGE
     broadcast = None
@@ -77,6 +88,8 @@ def dialer_settings(
             assumed_false_positive_rate=settings.amd_false_positive_rate,
         ),
         callback_agent_wait=settings.callback_agent_wait_minutes * 60,
+        preview_timeout=preview_timeout if own_timeout is None else own_timeout,
+        preview_skip_delay=preview_skip_delay if own_skip is None else own_skip * 60,
         ring_timeout=settings.ring_seconds,
         amd=settings.amd_enabled and settings.amd_action is not AmdAction.TO_AGENT,
         lines_per_agent=settings.power_ratio,

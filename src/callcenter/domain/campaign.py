@@ -55,6 +55,10 @@ E = TypeVar("E", bound=enum.StrEnum)
 # their own sampling of recordings supports.
 AMD_FALSE_POSITIVE_RATE: Final = 0.05
 CALLBACK_AGENT_WAIT_MINUTES: Final = 15.0
+# A preview offer's countdown (seconds) and how long a skipped lead stays back
+# (minutes); a campaign that sets neither takes the platform's.
+PREVIEW_TIMEOUT_SECONDS: Final = (5.0, 600.0)
+PREVIEW_SKIP_DELAY_MINUTES: Final = (0.0, 7 * 24 * 60.0)
 
 
 class State(enum.StrEnum):
@@ -288,6 +292,10 @@ class CampaignSettings:
     # A callback scheduled to its agent waits this long past its time for that agent to
     # be ready; then anyone of the campaign's agents may take it.
     callback_agent_wait_minutes: float = CALLBACK_AGENT_WAIT_MINUTES
+    # Preview mode: seconds an agent has to accept or skip a lead, and minutes before a
+    # skipped lead is offered again; None takes the platform's default.
+    preview_timeout_seconds: float | None = None
+    preview_skip_delay_minutes: float | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> CampaignSettings:
@@ -329,6 +337,12 @@ class CampaignSettings:
             ),
             callback_agent_wait_minutes=p.number(
                 "callback_agent_wait_minutes", cls.callback_agent_wait_minutes, 0.0, 24 * 60
+            ),
+            preview_timeout_seconds=p.optional_number(
+                "preview_timeout_seconds", *PREVIEW_TIMEOUT_SECONDS
+            ),
+            preview_skip_delay_minutes=p.optional_number(
+                "preview_skip_delay_minutes", *PREVIEW_SKIP_DELAY_MINUTES
             ),
         )
         if (
@@ -387,6 +401,8 @@ class CampaignSettings:
             "amd_action": str(self.amd_action),
             "amd_false_positive_rate": self.amd_false_positive_rate,
             "callback_agent_wait_minutes": self.callback_agent_wait_minutes,
+            "preview_timeout_seconds": self.preview_timeout_seconds,
+            "preview_skip_delay_minutes": self.preview_skip_delay_minutes,
         }
 
 
@@ -524,6 +540,10 @@ class _Parser:
         if not low <= value <= high:
             raise _invalid(name, f"须在 {low} 到 {high} 之间", f"must be between {low} and {high}")
         return float(value)
+
+    def optional_number(self, name: str, low: float, high: float) -> float | None:
+        """A number within bounds, or None when left out (the platform's default)."""
+        return None if self._get(name) is None else self.number(name, low, low, high)
 
     def flag(self, name: str, default: bool) -> bool:
         value = self._get(name)

@@ -201,3 +201,41 @@ def test_the_caller_id_pool_spreads_calls_and_respects_each_numbers_daily_cap() 
     uncapped = CampaignSettings.parse({"caller_ids": ["+8610555"]})
     assert pick_caller_id(uncapped, {"+8610555": 10_000}) == "+8610555"
     assert pick_caller_id(CampaignSettings(), {}) is None
+
+
+def test_a_preview_campaign_may_set_its_own_countdown_and_skip_delay() -> None:
+    """Left out, both are None (the platform's defaults); set, they travel with the
+    settings through JSON, at the edges of their bounds and at zero minutes."""
+    default = CampaignSettings.parse({"dialing_mode": "preview"})
+    assert (default.preview_timeout_seconds, default.preview_skip_delay_minutes) == (None, None)
+    assert default.to_json()["preview_timeout_seconds"] is None
+    assert CampaignSettings.parse(default.to_json()) == default
+    for timeout, delay in ((10, 0), (5, 7 * 24 * 60), (600, 90.5)):
+        own = CampaignSettings.parse(
+            {"preview_timeout_seconds": timeout, "preview_skip_delay_minutes": delay}
+        )
+        assert (own.preview_timeout_seconds, own.preview_skip_delay_minutes) == (timeout, delay)
+        assert isinstance(own.preview_timeout_seconds, float)
+        assert CampaignSettings.parse(own.to_json()) == own
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem_en"),
+    [
+        ("preview_timeout_seconds", 4.9, "between 5.0 and 600.0"),
+        ("preview_timeout_seconds", 601, "between 5.0 and 600.0"),
+        ("preview_timeout_seconds", "30", "must be a number"),
+        ("preview_timeout_seconds", True, "must be a number"),
+        ("preview_skip_delay_minutes", -1, "between 0.0 and 10080.0"),
+        ("preview_skip_delay_minutes", 7 * 24 * 60 + 1, "between 0.0 and 10080.0"),
+        ("preview_skip_delay_minutes", float("nan"), "must be a number"),
+    ],
+)
+def test_preview_timings_out_of_bounds_are_refused_naming_the_field(
+    field: str, value: object, problem_en: str
+) -> None:
+    with pytest.raises(InvalidCampaignSettings) as caught:
+        CampaignSettings.parse({field: value})
+    assert caught.value.details["field"] == field
+    assert problem_en in caught.value.message("en")
+    assert field in caught.value.message("zh-CN")

@@ -16,6 +16,11 @@ policy allows (:class:`PreviewOffer`, with a deadline). The agent then:
 * does nothing until the deadline: the call is placed (``dial_on_timeout``) or the
   lead is skipped.
 
+The deadline is ``preview_timeout`` after the offer and the skip delay
+``preview_skip_delay``, both from the campaign's
+:class:`~callcenter.app.dialer.settings.DialerSettings` (a desk may be given its own
+``skip_delay``).
+
 No lead is offered while the campaign's caller IDs have no call left today beyond the
 offers already made (``caller-id-cap``). An offer lapses without a call if the agent
 is no longer ready when it is due (a pause, a logout, an inbound call): the lead goes
@@ -101,13 +106,14 @@ class PreviewDesk:
         dialer: CampaignDialer,
         *,
         dial_on_timeout: bool = True,
-        skip_delay: float = 3600.0,
+        skip_delay: float | None = None,
         busy_elsewhere: Callable[[str], bool] | None = None,
         hold_back: Callable[[str, float], Awaitable[None]] | None = None,
     ) -> None:
         self.dialer = dialer
         self.dial_on_timeout = dial_on_timeout
-        self.skip_delay = skip_delay
+        # None: the campaign's (its settings' preview_skip_delay)
+        self.skip_delay = dialer.settings.preview_skip_delay if skip_delay is None else skip_delay
         self.busy_elsewhere = busy_elsewhere
         self.hold_back = hold_back
         self.listeners: list[Callable[[PreviewChange], None]] = []
