@@ -68,6 +68,9 @@ export interface CampaignSettings {
   max_lifetime: number
   abandoned_cooloff_hours: number
   callback_agent_wait_minutes: number
+  // Preview mode; null: the platform's default.
+  preview_timeout_seconds: number | null
+  preview_skip_delay_minutes: number | null
   amd_false_positive_rate: number
   abandon_target: number
   script_id: number | null
