@@ -55,10 +55,10 @@ E = TypeVar("E", bound=enum.StrEnum)
 # their own sampling of recordings supports.
 AMD_FALSE_POSITIVE_RATE: Final = 0.05
 CALLBACK_AGENT_WAIT_MINUTES: Final = 15.0
-# A preview offer's countdown (seconds) and how long a skipped lead stays back
-# (minutes); a campaign that sets neither takes the platform's.
-PREVIEW_TIMEOUT_SECONDS: Final = (5.0, 600.0)
-PREVIEW_SKIP_DELAY_MINUTES: Final = (0.0, 7 * 24 * 60.0)
+# The bounds of a preview offer's countdown (seconds) and of how long a skipped lead
+# stays back (minutes); a campaign that sets neither takes the platform's.
+PREVIEW_TIMEOUT_BOUNDS: Final = (5.0, 600.0)
+PREVIEW_SKIP_DELAY_BOUNDS: Final = (0.0, 7 * 24 * 60.0)
 
 
 class State(enum.StrEnum):
@@ -339,10 +339,10 @@ class CampaignSettings:
                 "callback_agent_wait_minutes", cls.callback_agent_wait_minutes, 0.0, 24 * 60
             ),
             preview_timeout_seconds=p.optional_number(
-                "preview_timeout_seconds", *PREVIEW_TIMEOUT_SECONDS
+                "preview_timeout_seconds", *PREVIEW_TIMEOUT_BOUNDS
             ),
             preview_skip_delay_minutes=p.optional_number(
-                "preview_skip_delay_minutes", *PREVIEW_SKIP_DELAY_MINUTES
+                "preview_skip_delay_minutes", *PREVIEW_SKIP_DELAY_BOUNDS
             ),
         )
         if (
