@@ -15,7 +15,6 @@ import pytest
 
 from callcenter.switch.sim.customers import Customer, Fate, Outcome
 from callcenter.switch.sim.network import Line, Remote
-from cctest import seed_admin
 from integration.campaigns.test_dialing import Floor, open_floor
 
 CUSTOMER = "+8613800000001"
@@ -25,12 +24,7 @@ TALK = Fate(Outcome.HUMAN, ring_after=1.0, answer_after=2.0, talk_time=10.0)
 
 @pytest.fixture
 def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    floors = open_floor(tmp_path, database_url)
-    floor = next(floors)
-    assert floor.api.client.portal is not None
-    floor.api.client.portal.call(seed_admin, floor.platform)
-    yield floor
-    next(floors, None)
+    yield from open_floor(tmp_path, database_url, admin=True)
 
 
 def call_in(floor: Floor, number: str) -> None:

@@ -14,14 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from callcenter.bootstrap import bootstrap
-from callcenter.clock import VirtualClock
 from callcenter.switch.sim.customers import Fate, Outcome
-from callcenter.web.app import create_app
-from cctest import FAST_HASHER, Api, seed_admin, sim_settings
-from integration.campaigns.test_dialing import MORNING, Floor
+from cctest import seed_admin
+from integration.campaigns.test_dialing import MORNING, Floor, open_floor
 
 PERSON = Fate(Outcome.HUMAN, ring_after=1.0, answer_after=3.0, talk_time=20.0)
 NO_ANSWER = Fate(Outcome.NO_ANSWER, ring_after=1.0)
@@ -30,11 +26,7 @@ POOL = ["+861058001001", "+861058001002"]
 
 def open_floor_at(tmp_path: Path, database_url: str, start: float) -> Iterator[Floor]:
     """The platform on a virtual clock starting at ``start``, until the generator ends."""
-    clock = VirtualClock(start)
-    settings = sim_settings(tmp_path, database_url)
-    platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
-    with TestClient(create_app(platform), client=("127.0.0.1", 50000)) as client:
-        yield Floor(Api(client, platform), clock)
+    yield from open_floor(tmp_path, database_url, start=start)
 
 
 def run_then_restart(

@@ -25,7 +25,7 @@ from callcenter.app.dialing import STATUS_EVENT, EpochClock, dialer_settings
 from callcenter.bootstrap import Platform, bootstrap
 from callcenter.cli import DEMO_CAMPAIGN, DEMO_LEADS, _demo_people
 from callcenter.clock import VirtualClock
-from callcenter.config import load_settings
+from callcenter.config import Settings, load_settings
 from callcenter.domain.campaign import CampaignSettings
 from callcenter.switch.sim.customers import Fate, Outcome
 from callcenter.telephony import SERVICE_GROUP
@@ -101,22 +101,31 @@ class Floor:
         return {lead["phone"]: lead for lead in page["items"]}
 
 
-def open_floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    clock = VirtualClock(MORNING)
-    settings = sim_settings(tmp_path, database_url)
+def open_floor(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    start: float = MORNING,
+    bots: int = 2,
+    admin: bool = False,
+    settings: Settings | None = None,
+) -> Iterator[Floor]:
+    """The platform on SimSwitch (``bots`` bot agents, or ``settings``) and a virtual
+    clock from ``start``, with the administrator seeded if ``admin``, until the generator
+    ends."""
+    clock = VirtualClock(start)
+    settings = settings or sim_settings(tmp_path, database_url, bots=bots)
     platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
     with TestClient(create_app(platform), client=("127.0.0.1", 50000)) as client:
+        if admin:
+            assert client.portal is not None
+            client.portal.call(seed_admin, platform)
         yield Floor(Api(client, platform), clock)
 
 
 @pytest.fixture
 def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    floors = open_floor(tmp_path, database_url)
-    floor = next(floors)
-    assert floor.api.client.portal is not None
-    floor.api.client.portal.call(seed_admin, floor.platform)
-    yield floor
-    next(floors, None)
+    yield from open_floor(tmp_path, database_url, admin=True)
 
 
 LEADS = {
@@ -235,10 +244,8 @@ def test_a_preview_campaign_offers_its_leads_to_ready_agents_before_dialling(
 def test_a_restarted_platform_resumes_its_running_campaigns(
     tmp_path: Path, database_url: str
 ) -> None:
-    floors = open_floor(tmp_path, database_url)
+    floors = open_floor(tmp_path, database_url, admin=True)
     floor = next(floors)
-    assert floor.api.client.portal is not None
-    floor.api.client.portal.call(seed_admin, floor.platform)
     campaign_id = floor.campaign({"+8613700000001": (NO_ANSWER,)})
     floor.kit.ok("POST", f"/campaigns/{campaign_id}/start")
     floor.run(2)

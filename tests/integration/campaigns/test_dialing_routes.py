@@ -15,17 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from callcenter.bootstrap import bootstrap
-from callcenter.clock import VirtualClock
 from callcenter.config import load_settings
 from callcenter.switch.sim.customers import Fate, Outcome
 from callcenter.telephony import SERVICE_GROUP
-from callcenter.web.app import create_app
-from cctest import FAST_HASHER, Api, seed_admin
 from integration.campaigns.campaign_kit import COMPLIANT
-from integration.campaigns.test_dialing import MORNING, Floor
+from integration.campaigns.test_dialing import Floor
+from integration.campaigns.test_dialing import open_floor as open_sim_floor
 
 TRUNKS = (
     {"name": "mobile", "cost": 0.02, "carriers": ["China Mobile"], "max_channels": 1},
@@ -60,12 +56,7 @@ def open_floor(tmp_path: Path, database_url: str, *, bots: int) -> Iterator[Floo
             },
         },
     )
-    clock = VirtualClock(MORNING)
-    platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
-    with TestClient(create_app(platform), client=("127.0.0.1", 50000)) as client:
-        assert client.portal is not None
-        client.portal.call(seed_admin, platform)
-        yield Floor(Api(client, platform), clock)
+    yield from open_sim_floor(tmp_path, database_url, admin=True, settings=settings)
 
 
 @pytest.fixture

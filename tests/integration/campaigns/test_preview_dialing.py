@@ -14,15 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from callcenter.bootstrap import bootstrap
-from callcenter.clock import VirtualClock
 from callcenter.switch.sim.customers import Fate, Outcome
 from callcenter.telephony import SERVICE_GROUP
-from callcenter.web.app import create_app
-from cctest import FAST_HASHER, Api, seed_admin, sim_settings
-from integration.campaigns.test_dialing import MORNING, Floor
+from integration.campaigns.test_dialing import Floor, open_floor
 
 AGENT = "1001"
 TIMEOUT = 10.0
@@ -36,16 +31,12 @@ LEADS = {
 
 @pytest.fixture
 def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    clock = VirtualClock(MORNING)
-    settings = sim_settings(tmp_path, database_url, bots=0)
-    platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
-    with TestClient(create_app(platform), client=("127.0.0.1", 50000)) as client:
-        assert client.portal is not None
-        client.portal.call(seed_admin, platform)
-        assert platform.dialing is not None
-        platform.dialing.preview_timeout = TIMEOUT
-        platform.dialing.preview_skip_delay = SKIP_DELAY
-        yield Floor(Api(client, platform), clock)
+    for floor in open_floor(tmp_path, database_url, bots=0, admin=True):
+        dialing = floor.platform.dialing
+        assert dialing is not None
+        dialing.preview_timeout = TIMEOUT
+        dialing.preview_skip_delay = SKIP_DELAY
+        yield floor
 
 
 def preview_campaign(floor: Floor, *, start: bool = True) -> int:

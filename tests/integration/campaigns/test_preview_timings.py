@@ -16,15 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from callcenter.bootstrap import bootstrap
-from callcenter.clock import VirtualClock
 from callcenter.telephony import SERVICE_GROUP
-from callcenter.web.app import create_app
-from cctest import FAST_HASHER, Api, seed_admin, sim_settings
 from integration.campaigns.campaign_kit import COMPLIANT, Kit
-from integration.campaigns.test_dialing import MORNING, Floor
+from integration.campaigns.test_dialing import Floor, open_floor
 
 # The store is not what this is about.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -37,16 +32,12 @@ PHONES = ("+8613600000001", "+8613600000002")
 
 @pytest.fixture
 def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    clock = VirtualClock(MORNING)
-    settings = sim_settings(tmp_path, database_url, bots=0)
-    platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
-    with TestClient(create_app(platform), client=("127.0.0.1", 50000)) as client:
-        assert client.portal is not None
-        client.portal.call(seed_admin, platform)
-        assert platform.dialing is not None
-        platform.dialing.preview_timeout = PLATFORM_TIMEOUT
-        platform.dialing.preview_skip_delay = PLATFORM_SKIP_DELAY
-        yield Floor(Api(client, platform), clock)
+    for floor in open_floor(tmp_path, database_url, bots=0, admin=True):
+        dialing = floor.platform.dialing
+        assert dialing is not None
+        dialing.preview_timeout = PLATFORM_TIMEOUT
+        dialing.preview_skip_delay = PLATFORM_SKIP_DELAY
+        yield floor
 
 
 def running_preview(floor: Floor, **timings: Any) -> int:
