@@ -3,9 +3,10 @@
 Both want a non-blocking IPv4 datagram socket with a chosen kernel buffer; they differ
 on purpose in the rest. The engine's endpoints hold one stream each, so a small receive
 buffer (:data:`RTP_BUFFER`) is enough; a bigger one would only deliver stale audio
-after a stall (and cost memory times thousands). The engine binds the socket itself, trying ports of its range in turn.
-The benchmark's generators put fifty calls on one socket and send in bursts, so they ask
-for big receive *and* send buffers and an ephemeral port on the loopback address.
+after a stall (and cost memory times thousands). The engine binds the socket itself,
+trying ports of its range in turn. The benchmark's generators put fifty calls on one
+socket and send in bursts, so they ask for big receive *and* send buffers and an
+ephemeral port on the loopback address.
 
 A buffer size is a request: Linux doubles it for its own bookkeeping and caps it at
 ``net.core.rmem_max`` / ``wmem_max`` (socket(7)), and a platform that refuses it leaves
