@@ -12,7 +12,8 @@ leads in the same order from the same in-memory list. Policies compared in one r
 * ``predictive``: the model-based controller (:class:`PredictivePacer`);
 * ``progressive``: one line per ready agent;
 * ``best_ratio``: fixed lines per ready agent, the ratios swept (bisection on a 0.05
-  grid, 1 to 6) for the highest that kept every seed's abandonment within 3%, in hindsight;
+  grid to 6, then 0.25 to 25) for the highest that kept every seed's abandonment within 3%,
+  in hindsight;
 * ``vicidial_adapt_tapered``: the ADAPT_TAPERED dial level as published.
 
 The model file (YAML; every key optional, defaults are the reference model
@@ -98,7 +99,11 @@ log = logging.getLogger(__name__)
 SHIFT_START = 1_777_856_400.0  # 2026-05-04 09:00 Asia/Shanghai
 TARGET = 0.03
 POLICIES = ("predictive", "progressive", "best_ratio", "vicidial_adapt_tapered")
-RATIO_GRID = tuple(round(1.0 + 0.05 * k, 2) for k in range(101))  # 1.00 .. 6.00
+# Lines per ready agent: 1.00 .. 6.00 by 0.05, then by 0.25 to 25.00. A big floor keeps few
+# agents ready, so its best ratio lies far above a small floor's.
+RATIO_GRID = tuple(round(1.0 + 0.05 * k, 2) for k in range(101)) + tuple(
+    round(6.25 + 0.25 * k, 2) for k in range(76)
+)
 
 
 # --- the traffic model -----------------------------------------------------------------
