@@ -29,14 +29,21 @@ LEADS = {
 }
 
 
-@pytest.fixture
-def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
+def open_preview_floor(
+    tmp_path: Path, database_url: str, *, timeout: float, skip_delay: float
+) -> Iterator[Floor]:
+    """A floor without bot agents whose platform previews with these defaults."""
     for floor in open_floor(tmp_path, database_url, bots=0, admin=True):
         dialing = floor.platform.dialing
         assert dialing is not None
-        dialing.preview_timeout = TIMEOUT
-        dialing.preview_skip_delay = SKIP_DELAY
+        dialing.preview_timeout = timeout
+        dialing.preview_skip_delay = skip_delay
         yield floor
+
+
+@pytest.fixture
+def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
+    yield from open_preview_floor(tmp_path, database_url, timeout=TIMEOUT, skip_delay=SKIP_DELAY)
 
 
 def preview_campaign(floor: Floor, *, start: bool = True) -> int:

@@ -19,7 +19,8 @@ import pytest
 
 from callcenter.telephony import SERVICE_GROUP
 from integration.campaigns.campaign_kit import COMPLIANT, Kit
-from integration.campaigns.test_dialing import Floor, open_floor
+from integration.campaigns.test_dialing import Floor
+from integration.campaigns.test_preview_dialing import open_preview_floor
 
 # The store is not what this is about.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -32,12 +33,9 @@ PHONES = ("+8613600000001", "+8613600000002")
 
 @pytest.fixture
 def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    for floor in open_floor(tmp_path, database_url, bots=0, admin=True):
-        dialing = floor.platform.dialing
-        assert dialing is not None
-        dialing.preview_timeout = PLATFORM_TIMEOUT
-        dialing.preview_skip_delay = PLATFORM_SKIP_DELAY
-        yield floor
+    yield from open_preview_floor(
+        tmp_path, database_url, timeout=PLATFORM_TIMEOUT, skip_delay=PLATFORM_SKIP_DELAY
+    )
 
 
 def running_preview(floor: Floor, **timings: Any) -> int:
