@@ -25,6 +25,10 @@ and skip on their desktop (:meth:`Dialing.preview`, :meth:`Dialing.accept_previe
 countdown and a skipped lead's delay are the campaign's own when its version sets them,
 else the platform's (``preview_timeout``, ``preview_skip_delay``).
 
+A manual campaign's dialer launches nothing: its agents take its leads one at a time
+and dial them from the desk through it (:mod:`callcenter.app.dialing_manual`:
+:meth:`Dialing.manual`, :meth:`Dialing.dial_lead`, :meth:`Dialing.release_lead`).
+
 On start (:meth:`Dialing.start`) every campaign the database says is running gets its
 dialer again, so a platform restart resumes them. The outcomes of calls reach the
 leads through the lead source (attempts, last outcome, retries, abandon cool-off).
@@ -58,6 +62,7 @@ from sqlalchemy import select
 from callcenter.app.bus import Event, EventBus
 from callcenter.app.cti.outbound import OutboundFlows
 from callcenter.app.dialer import CampaignDialer, DialingMode, PreviewDesk
+from callcenter.app.dialing_manual import ManualDialing, ManualState
 from callcenter.app.dialing_preview import (
     CALLBACK_WAITING,
     PREVIEW_ENDED,
@@ -127,7 +132,7 @@ class EpochClock:
         await self.inner.sleep(seconds)
 
 
-class Dialing(PreviewOffers, DialingViews):
+class Dialing(PreviewOffers, DialingViews, ManualDialing):
     """The dialers of the platform's running campaigns; see the module docstring."""
 
     def __init__(
@@ -156,6 +161,7 @@ class Dialing(PreviewOffers, DialingViews):
         self._runs: dict[int, Run] = {}
         self._problems: dict[int, str] = {}  # why a running campaign has no dialer
         self._busy = Busy()
+        self._manual = ManualState()  # manual campaigns' takes and dial answers
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._publisher: asyncio.Task[None] | None = None

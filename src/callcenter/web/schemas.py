@@ -296,6 +296,16 @@ class DtmfIn(CommandIn):
 
 class DialIn(CommandIn):
     number: DialNumber
+    # 手动外呼: a manual campaign's lead (both or neither), dialled through its dialer
+    campaign_id: Id | None = None
+    lead_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+
+class ManualReleaseIn(CommandIn):
+    """The manual campaign's lead the agent passes on."""
+
+    campaign_id: Id
+    lead_id: Annotated[int, Field(ge=1, le=2**62)]
 
 
 class TransferIn(CommandIn):

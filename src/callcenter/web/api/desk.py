@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from callcenter.app import audit
@@ -20,12 +20,14 @@ from callcenter.app.cti import ToAgent, ToNumber, ToQueue
 from callcenter.app.groups import membership_active
 from callcenter.errors import InvalidInput, TelephonyOff
 from callcenter.telephony import Telephony
-from callcenter.web.api.common import ERROR_RESPONSES
+from callcenter.web.api.common import ERROR_RESPONSES, MAX_ID
+from callcenter.web.api.dialer import dialing_of
 from callcenter.web.schemas import (
     CommandIn,
     DeskLoginIn,
     DialIn,
     DtmfIn,
+    ManualReleaseIn,
     NotReadyIn,
     TransferIn,
 )
@@ -215,13 +217,74 @@ async def desk_dial(
     request: Request,
     principal: Annotated[Principal, Depends(Requires("call.dial"))],
     uow: UoW,
-) -> dict[str, str]:
-    """外拨: call a number from the agent's phone; returns the new call's id."""
+) -> dict[str, Any]:
+    """外拨: call a number from the agent's phone; returns the new call's id.
+
+    With ``campaign_id`` and ``lead_id`` (手动外呼), the manual campaign's lead is dialled
+    through its dialer: the campaign's caller ID and route, the pre-dial policy asked
+    again, the call naming campaign and lead (``number`` must be the lead's). Without
+    them, an agent of a running campaign may dial only a number on no block list.
+    """
+    if body.campaign_id is not None or body.lead_id is not None:
+        return await _dial_lead(body, request, principal, uow)
+    dialing = platform_of(request).dialing
+    if dialing is not None:
+        await dialing.check_typed_number(principal.agent_no, body.number)
     engine = telephony_of(request).engine
     call_id = await perform(request, principal, uow, "call.dial",
                             engine.dial(command_id(body), principal.agent_no, body.number),
                             detail={"number": body.number})  # fmt: skip
     return {"call_id": str(call_id)}
+
+
+async def _dial_lead(
+    body: DialIn, request: Request, principal: Principal, uow: UoW
+) -> dict[str, Any]:
+    """手动外呼: the manual campaign's lead, dialled through its dialer."""
+    if body.campaign_id is None or body.lead_id is None:
+        raise InvalidInput(
+            field="lead_id",
+            reason_zh="手动外呼须同时给出 campaign_id 与 lead_id",
+            reason_en="a manual campaign's call needs both campaign_id and lead_id",
+        )
+    placed: dict[str, Any] = await perform(
+        request, principal, uow, "call.dial",
+        dialing_of(request).dial_lead(principal.agent_no, body.campaign_id, body.lead_id,
+                                      body.number, command_id(body)),
+        target_type="lead", target_id=str(body.lead_id),
+        detail={"number": body.number, "campaign_id": body.campaign_id},
+    )  # fmt: skip
+    return placed
+
+
+@router.get("/manual")
+async def desk_manual(
+    request: Request,
+    principal: Desk,
+    campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> dict[str, Any]:
+    """手动外呼: the running manual campaigns the caller is logged in for, and the lead
+    they hold; with ``campaign_id``, that campaign's next lead the pre-dial policy allows,
+    held for the caller (asking again gives the same lead) with its name, number and
+    custom fields, or ``reason`` when there is none now."""
+    return await dialing_of(request).manual(principal.agent_no, campaign_id)
+
+
+@router.post("/manual/release")
+async def desk_manual_release(
+    body: ManualReleaseIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(Requires("call.dial"))],
+    uow: UoW,
+) -> dict[str, Any]:
+    """下一个: pass on the manual campaign's lead held; it comes back after the skip delay."""
+    released: dict[str, Any] = await perform(
+        request, principal, uow, "manual.release",
+        dialing_of(request).release_lead(principal.agent_no, body.campaign_id, body.lead_id),
+        target_type="lead", target_id=str(body.lead_id),
+        detail={"campaign_id": body.campaign_id},
+    )  # fmt: skip
+    return released
 
 
 def _target(body: TransferIn, *, queue_allowed: bool) -> ToAgent | ToNumber | ToQueue:

@@ -1,0 +1,258 @@
+"""Manual (click-to-dial) campaigns end to end: agents at the desk take a manual
+campaign's leads one at a time and dial each with one click, through the campaign's
+dialer.
+
+The platform runs on SimSwitch with a virtual clock (a weekday morning in Shanghai)
+and no bot agents: 1001 and 1002 of the service group log in from browsers' virtual
+phones that answer by themselves. The campaign presents its own caller ID, one call a
+day; a lead passed on comes back after 20 s (the platform's skip delay).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callcenter.store.tables import LeadRow
+from callcenter.switch.sim.customers import Fate, Outcome
+from integration.campaigns.campaign_kit import COMPLIANT
+from integration.campaigns.test_call_record_campaign import stored_calls
+from integration.campaigns.test_dialing import Floor
+from integration.campaigns.test_dialing_routes import in_service_group, originations
+from integration.campaigns.test_preview_dialing import open_preview_floor
+from integration.campaigns.test_results import dispositions
+
+AGENT, OTHER, OUTSIDER = "1001", "1002", "1003"
+SKIP_DELAY = 20.0
+CALLER_ID = "+861058009999"  # the campaign's pool: not the engine's own number
+TALK = Fate(Outcome.HUMAN, ring_after=1.0, answer_after=2.0, talk_time=5.0)
+LEADS = {
+    "+8613600000001": {"name": "王芳", "city": "杭州", "policy": "车险续保"},
+    "+8613600000002": {"name": "李雷", "city": "苏州"},
+    "+8613600000003": {"name": "韩梅梅"},
+}
+FIRST, SECOND, THIRD = LEADS
+
+
+@pytest.fixture
+def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
+    yield from open_preview_floor(tmp_path, database_url, timeout=30.0, skip_delay=SKIP_DELAY)
+
+
+def log_in(floor: Floor, agent_no: str) -> None:
+    kit = floor.kit
+    phone = kit.ok("POST", "/desk/virtual-phone", json={"auto_answer": True}, as_=agent_no)
+    kit.ok("POST", "/desk/login", 204, json={"phone": phone["phone"]}, as_=agent_no)
+    kit.ok("POST", "/desk/ready", 204, as_=agent_no)
+
+
+def manual_campaign(floor: Floor, **settings: Any) -> int:
+    """A running manual campaign over LEADS with 1001 and 1002 of its group logged in."""
+    group_id, _ = in_service_group(floor, AGENT, OTHER)
+    kit = floor.kit
+    campaign_id = kit.campaign(
+        "保单回访",
+        **(
+            COMPLIANT
+            | {
+                "group_ids": [group_id],
+                "windows": [{"start": "00:00", "end": "23:59"}],
+                "dialing_mode": "manual",
+                "caller_ids": [CALLER_ID],
+                "caller_id_daily_cap": 1,
+            }
+            | settings
+        ),
+    )
+    for phone in LEADS:
+        floor.script(phone, TALK)
+    kit.add_leads(campaign_id, *({"phone": p, "fields": f} for p, f in LEADS.items()))
+    kit.approve(campaign_id)
+    for agent_no in (AGENT, OTHER):
+        log_in(floor, agent_no)
+    kit.ok("POST", f"/campaigns/{campaign_id}/start")
+    floor.run(1.0)
+    return campaign_id
+
+
+def take(floor: Floor, campaign_id: int, agent_no: str = AGENT) -> dict[str, Any]:
+    body: dict[str, Any] = floor.kit.ok(
+        "GET", "/desk/manual", params={"campaign_id": str(campaign_id)}, as_=agent_no
+    )
+    return body
+
+
+def dial(floor: Floor, campaign_id: int, lead: dict[str, Any], agent_no: str = AGENT) -> Any:
+    body = {"number": lead["phone"], "campaign_id": campaign_id, "lead_id": lead["id"]}
+    return floor.api.call("POST", "/desk/dial", json=body, as_=agent_no)
+
+
+def lock_of(floor: Floor, lead_id: int) -> tuple[str | None, dt.datetime | None]:
+    """Who holds the lead in the database, and until when."""
+    platform = floor.platform
+
+    async def read() -> tuple[str | None, dt.datetime | None]:
+        async with platform.uow() as uow:
+            row = await uow.session.get(LeadRow, lead_id)
+            assert row is not None
+            return row.locked_by, row.locked_until
+
+    assert floor.api.client.portal is not None
+    return floor.api.client.portal.call(read)
+
+
+def refused(answer: Any, status: int, code: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"] == code, answer.text
+
+
+def test_an_agent_takes_a_lead_dials_it_and_its_result_reaches_the_lead(floor: Floor) -> None:
+    """1001 sees the campaign, takes its first lead (the same on a second look), dials it
+    with one click: the customer sees the campaign's caller ID, the call names campaign
+    and lead, and the disposition 1001 records lands on the lead. The pool's one call
+    of the day is then spent: the next lead's dial is refused with the reason, and that
+    lead is left unlocked."""
+    kit = floor.kit
+    campaign_id = manual_campaign(floor)
+    mine = kit.ok("GET", "/desk/manual", as_=AGENT)
+    assert mine["campaigns"] == [{"id": campaign_id, "name": "保单回访"}]
+    assert mine["lead"] is None and mine["campaign"] is None  # looking takes nothing
+    assert floor.view(campaign_id)["dials"] == 0  # a manual campaign dials nothing itself
+
+    shown = take(floor, campaign_id)
+    lead = shown["lead"]
+    assert shown["campaign"] == {"id": campaign_id, "name": "保单回访"}
+    assert (lead["phone"], lead["name"]) == (FIRST, "王芳")
+    assert lead["fields"] == {"city": "杭州", "policy": "车险续保"}
+    assert take(floor, campaign_id)["lead"] == lead  # held: asking again shows the same
+    assert kit.ok("GET", "/desk/manual", as_=AGENT)["lead"] == lead
+    assert lock_of(floor, lead["id"])[0] == f"manual:{AGENT}"
+
+    seen = originations(floor)
+    placed = dial(floor, campaign_id, lead)
+    assert placed.status_code == 200, placed.text
+    call_id = placed.json()["call_id"]
+    assert placed.json() == {"call_id": call_id, "campaign_id": campaign_id, "lead_id": lead["id"]}
+    floor.run(4.0)
+    state = kit.ok("GET", "/desk/state", as_=AGENT)
+    assert state["state"] == "talking", state
+    call = state["call"]
+    assert call["call_id"] == call_id and call["dialled"] == FIRST
+    assert (call["campaign_id"], call["lead_id"]) == (str(campaign_id), str(lead["id"]))
+    (customer,) = [o for o in seen if o.dest == FIRST]
+    assert customer.caller_id == CALLER_ID
+
+    codes = dispositions(kit)
+    result = kit.ok(
+        "POST", f"/campaigns/{campaign_id}/results", 201,
+        json={"lead_id": lead["id"], "disposition_id": codes["sale"], "call_id": call_id},
+        as_=AGENT,
+    )  # fmt: skip
+    assert result["call_id"] == call_id
+    floor.run(5.0)
+    stored = kit.ok("GET", f"/leads/{lead['id']}")
+    assert (stored["last_disposition"], stored["status"]) == ("sale", "done")
+    assert stored["attempts_lifetime"] == 1
+    assert lock_of(floor, lead["id"]) == (None, None)  # the outcome came back
+    (record,) = stored_calls(floor, campaign_id=str(campaign_id))
+    assert (record["call_id"], record["lead_id"]) == (call_id, lead["id"])
+    audit = [(r["action"], r["target_id"]) for r in floor.api.audit(actor_no=AGENT)]
+    assert ("call.dial", str(lead["id"])) in audit
+
+    kit.ok("POST", "/desk/ready", 204, as_=AGENT)  # wrap-up cut short
+    following = take(floor, campaign_id)["lead"]
+    assert following["phone"] == SECOND
+    for language, text in (("zh-CN", "主叫号码今日外呼次数已用完"), ("en", "daily cap")):
+        body = {"number": SECOND, "campaign_id": campaign_id, "lead_id": following["id"]}
+        answer = floor.api.call("POST", "/desk/dial", json=body, as_=AGENT,
+                                headers={"Accept-Language": language})  # fmt: skip
+        refused(answer, 409, "no-route")
+        assert text in answer.json()["message"]
+        assert lock_of(floor, following["id"]) == (None, None)  # nothing is left locked
+    assert kit.ok("GET", f"/leads/{following['id']}")["attempts_lifetime"] == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_two_agents_never_share_a_lead_and_a_passed_lead_comes_back_later(
+    floor: Floor,
+) -> None:
+    kit = floor.kit
+    campaign_id = manual_campaign(floor)
+    first = take(floor, campaign_id, AGENT)["lead"]
+    second = take(floor, campaign_id, OTHER)["lead"]
+    assert (first["phone"], second["phone"]) == (FIRST, SECOND)
+    refused(dial(floor, campaign_id, second, AGENT), 409, "lead-not-dialable")  # 1002's
+    assert lock_of(floor, second["id"])[0] == f"manual:{OTHER}"  # still 1002's
+
+    passed = kit.ok("POST", "/desk/manual/release", json={"campaign_id": campaign_id,
+                    "lead_id": first["id"]}, as_=AGENT)  # fmt: skip
+    assert passed["lead_id"] == first["id"]
+    again = kit.api.call("POST", "/desk/manual/release", json={"campaign_id": campaign_id,
+                         "lead_id": first["id"]}, as_=AGENT)  # fmt: skip
+    refused(again, 409, "manual-lead-missing")
+    third = take(floor, campaign_id, AGENT)
+    assert third["lead"]["phone"] == THIRD
+    kit.ok("POST", "/desk/manual/release", json={"campaign_id": campaign_id,
+           "lead_id": third["lead"]["id"]}, as_=AGENT)  # fmt: skip
+    none = take(floor, campaign_id, AGENT)
+    assert none["lead"] is None and none["reason"]["code"] == "no-leads"
+    floor.run(SKIP_DELAY + 1.0)
+    back = take(floor, campaign_id, AGENT)["lead"]
+    assert back["phone"] in (FIRST, THIRD)  # passed on, then due again
+    audit = [r["action"] for r in floor.api.audit(actor_no=AGENT)]
+    assert audit.count("manual.release") == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_refusals_say_why_and_leave_no_lead_locked(floor: Floor) -> None:
+    """An agent outside the groups, a blacklisted lead (never handed out, refused when
+    dialled by id, refused when it is blacklisted while held), a lead of no such
+    campaign, a campaign not running: each a clear error in Chinese and English."""
+    kit, api = floor.kit, floor.api
+    campaign_id = manual_campaign(floor)
+    api.person(OUTSIDER, "agent")
+    log_in(floor, OUTSIDER)
+    assert kit.ok("GET", "/desk/manual", as_=OUTSIDER)["campaigns"] == []
+    for language, text in (("zh-CN", "坐席组签入"), ("en", "not logged in to a group")):
+        answer = api.call("GET", "/desk/manual", params={"campaign_id": str(campaign_id)},
+                          as_=OUTSIDER, headers={"Accept-Language": language})  # fmt: skip
+        refused(answer, 403, "not-campaign-agent")
+        assert text in answer.json()["message"]
+    ids = {lead["phone"]: lead["id"] for lead in floor.leads(campaign_id).values()}
+    outsider = {"id": ids[FIRST], "phone": FIRST}
+    refused(dial(floor, campaign_id, outsider, OUTSIDER), 403, "not-campaign-agent")
+    refused(api.call("GET", "/desk/manual", params={"campaign_id": "999"}, as_=AGENT),
+            409, "campaign-not-running")  # fmt: skip
+
+    kit.ok("POST", "/blacklist", 201, json={"phones": [FIRST], "reason": "do_not_call"})
+    shown = take(floor, campaign_id)["lead"]
+    assert shown["phone"] == SECOND  # the blocked number is never handed out
+    for language, text in (("zh-CN", "勿扰名单"), ("en", "do-not-call list")):
+        answer = api.call("POST", "/desk/dial", as_=AGENT, headers={"Accept-Language": language},
+                          json={"number": FIRST, "campaign_id": campaign_id,
+                                "lead_id": ids[FIRST]})  # fmt: skip
+        refused(answer, 409, "lead-not-dialable")
+        assert text in answer.json()["message"]
+        assert answer.json()["details"]["reason"] == "do-not-call"
+    typed = api.call("POST", "/desk/dial", json={"number": "13600000001"}, as_=AGENT)
+    refused(typed, 409, "number-blocked")  # typed on the keypad: still refused
+
+    kit.ok("POST", "/blacklist", 201, json={"phones": [SECOND]})  # while 1001 holds it
+    refused(dial(floor, campaign_id, shown), 409, "lead-not-dialable")
+    assert lock_of(floor, shown["id"]) == (None, None)
+    wrong = api.call("POST", "/desk/dial", json={"number": THIRD, "campaign_id": campaign_id,
+                     "lead_id": 10**9}, as_=AGENT)  # fmt: skip
+    refused(wrong, 404, "lead-not-in-campaign")
+    half = api.call("POST", "/desk/dial", json={"number": THIRD, "campaign_id": campaign_id},
+                    as_=AGENT)  # fmt: skip
+    refused(half, 422, "invalid-input")
+    kit.ok("POST", f"/campaigns/{campaign_id}/pause")
+    floor.run(1.0)
+    refused(dial(floor, campaign_id, {"id": ids[THIRD], "phone": THIRD}), 409,
+            "campaign-not-running")  # fmt: skip
+    assert kit.ok("GET", "/desk/manual", as_=AGENT)["campaigns"] == []
+    assert floor.view(campaign_id)["dials"] == 0
