@@ -181,3 +181,55 @@ export const callsApi = {
   }) =>
     http.get<Page<CallRecord>>('/calls', query),
 }
+
+// 手动外呼 (src/callcenter/web/api/desk.py, app/dialing_manual.py): the running manual
+// campaigns the agent is logged in for, the lead held for them, dialled with one click
+// through the campaign's dialer, or passed on (it comes back after the skip delay).
+
+export interface ManualLead {
+  id: number
+  name: string
+  phone: string
+  /** The list's custom fields (the name is `name` above). */
+  fields: Record<string, unknown>
+}
+
+export interface ManualCampaign {
+  id: number
+  name: string
+}
+
+export interface ManualView {
+  campaigns: ManualCampaign[]
+  /** The campaign asked for, or the one whose lead the agent holds. */
+  campaign: ManualCampaign | null
+  lead: ManualLead | null
+  /** Why no lead was handed out (`no-leads`), in both languages. */
+  reason: { code: string; zh: string; en: string } | null
+  hold_seconds: number
+  at: string
+}
+
+export interface ManualPlaced {
+  call_id: string
+  campaign_id: number
+  lead_id: number
+}
+
+export const manualApi = {
+  /** Without a campaign nothing is taken; with one, its next lead is held for the agent. */
+  view: (campaignId?: number) => http.get<ManualView>('/desk/manual', { campaign_id: campaignId }),
+  dial: (lead: ManualLead, campaignId: number) =>
+    http.post<ManualPlaced>('/desk/dial', {
+      command_id: newCommandId(),
+      number: lead.phone,
+      campaign_id: campaignId,
+      lead_id: lead.id,
+    }),
+  release: (lead: ManualLead, campaignId: number) =>
+    http.post<{ campaign_id: number; lead_id: number; back_at: string }>('/desk/manual/release', {
+      command_id: newCommandId(),
+      campaign_id: campaignId,
+      lead_id: lead.id,
+    }),
+}
