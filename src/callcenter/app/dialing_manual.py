@@ -11,8 +11,9 @@ part of :class:`~callcenter.app.dialing.Dialing` that lets them:
   in for (a routing profile with one of their groups) and, given one, hands the agent
   the next lead the pre-dial policy allows, locked in the database to that agent
   (``manual:<agent>``) for :data:`MANUAL_HOLD` seconds. Asking again gives the same
-  lead (the hold renewed), so a reload shows one lead, and two agents never share one:
-  the takes of a campaign are serialised. The lock is the only record kept: an agent
+  lead (the hold renewed, the policy asked again: a lead blocked since goes back and
+  the next is taken), so a reload shows one lead, and two agents never share one: the
+  takes of a campaign are serialised. The lock is the only record kept: an agent
   holds one lead at a time (asking in another campaign gives the first one back), and
   a restart loses nothing.
 * :meth:`ManualDialing.dial_lead` dials it. The policy is asked again at that moment
@@ -223,8 +224,15 @@ class ManualDialing:
                 for other in held:
                     if other.campaign_id != campaign_id:  # one lead at a time: back it goes
                         other.locked_by = other.locked_until = None
-                mine = [r for r in held if r.campaign_id == campaign_id]
-                row = mine[0] if mine else await self._take(uow, run, agent_no, now)
+                row = None
+                for mine in (r for r in held if r.campaign_id == campaign_id):
+                    _, refused = await self._refusal(uow, mine, run.dialer, agent_no, now)
+                    if refused is None and row is None:
+                        row = mine
+                    else:  # no longer dialable (blocked since, say): back it goes
+                        mine.locked_by = mine.locked_until = None
+                if row is None:
+                    row = await self._take(uow, run, agent_no, now)
                 if row is not None:
                     row.locked_until = _at(now + self._manual.hold)
             if row is not None:

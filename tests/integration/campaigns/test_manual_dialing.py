@@ -240,10 +240,18 @@ def test_refusals_say_why_and_leave_no_lead_locked(floor: Floor) -> None:
         assert answer.json()["details"]["reason"] == "do-not-call"
     typed = api.call("POST", "/desk/dial", json={"number": "13600000001"}, as_=AGENT)
     refused(typed, 409, "number-blocked")  # typed on the keypad: still refused
+    free = api.call("POST", "/desk/dial", json={"number": "13900000009"}, as_=OTHER)
+    assert free.status_code == 200 and free.json()["call_id"], free.text  # any other number
 
     kit.ok("POST", "/blacklist", 201, json={"phones": [SECOND]})  # while 1001 holds it
     refused(dial(floor, campaign_id, shown), 409, "lead-not-dialable")
     assert lock_of(floor, shown["id"]) == (None, None)
+    last = take(floor, campaign_id)["lead"]
+    assert last["phone"] == THIRD
+    kit.ok("POST", "/blacklist", 201, json={"phones": [THIRD], "reason": "complaint"})
+    after = take(floor, campaign_id)  # the lead held is looked at again: blocked, back it goes
+    assert after["lead"] is None and after["reason"]["code"] == "no-leads"
+    assert lock_of(floor, last["id"]) == (None, None)
     wrong = api.call("POST", "/desk/dial", json={"number": THIRD, "campaign_id": campaign_id,
                      "lead_id": 10**9}, as_=AGENT)  # fmt: skip
     refused(wrong, 404, "lead-not-in-campaign")
