@@ -470,6 +470,7 @@ const en: Messages = {
       group: { add_member: 'Add group member', create: 'Create group', delete: 'Delete group', members: 'Manage members', remove_member: 'Remove group member', update: 'Edit group', view: 'View groups' },
       lead: { import: 'Import leads', view: 'View leads' },
       preview: { accept: 'Preview: dial', skip: 'Preview: skip' },
+      manual: { release: 'Manual dialing: put a lead back' },
       product: { create: 'Create product', delete: 'Delete product', manage: 'Manage products', update: 'Edit product', view: 'View products' },
       report: { export: 'Export reports', view: 'View reports' },
       result: { record: 'Record call result' },

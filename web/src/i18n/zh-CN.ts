@@ -465,6 +465,7 @@ const zhCN = {
       group: { add_member: '添加组员', create: '新增坐席组', delete: '删除坐席组', members: '管理组成员', remove_member: '移除组员', update: '修改坐席组', view: '查看坐席组' },
       lead: { import: '导入名单', view: '查看名单' },
       preview: { accept: '预览外呼：拨打', skip: '预览外呼：跳过' },
+      manual: { release: '手动外呼：放回名单' },
       product: { create: '新增产品', delete: '删除产品', manage: '管理产品属性', update: '修改产品', view: '查看产品' },
       report: { export: '导出报表', view: '查看报表' },
       result: { record: '登记呼叫结果' },
