@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises } from '@vue/test-utils'
 import { ElMessage } from 'element-plus'
 import ManualPanel from '@/views/desk/ManualPanel.vue'
+import { useDeskStore } from '@/stores/desk'
 import { useLiveStore } from '@/stores/live'
 import type { ManualCampaign, ManualLead, ManualView } from '@/api/cti'
 import { fakeFetch, FakeSocket, mountWith, person, setup } from './helpers'
@@ -181,6 +182,23 @@ describe('the manual dialing panel', () => {
     expect(wrapper.find('[data-test="manual-name"]').text()).toBe('王芳')
     expect(wrapper.find('[data-test="manual-dial"]').exists()).toBe(false)
     expect(wrapper.find('[data-test="manual-next"]').exists()).toBe(false)
+  })
+
+  it('waits for the wrap-up to end before it dials', async () => {
+    const wrapper = await mountPanel()
+    const desk = useDeskStore(wrapper.pinia)
+    desk.state = { agent_no: '1001', state: 'wrap-up' }
+    await flushPromises()
+    const button = wrapper.find('[data-test="manual-dial"]')
+    expect(button.attributes('disabled')).toBeDefined()
+    await button.trigger('click')
+    await flushPromises()
+    expect(posted()).toEqual([])
+    desk.state = { agent_no: '1001', state: 'ready' }
+    await flushPromises()
+    await wrapper.find('[data-test="manual-dial"]').trigger('click')
+    await flushPromises()
+    expect(posted().map((c) => c.path)).toEqual(['/desk/dial'])
   })
 
   it('reads the server again after a reconnect', async () => {
