@@ -9,7 +9,8 @@ part of :class:`~callcenter.app.dialing.Dialing` that lets them:
 
 * :meth:`ManualDialing.manual` lists the running manual campaigns the agent is logged
   in for (a routing profile with one of their groups) and, given one, hands the agent
-  the next lead the pre-dial policy allows, locked in the database to that agent
+  the next lead the pre-dial policy allows (a due callback goes to its own agent, and
+  waits for them ``callback_agent_wait``), locked in the database to that agent
   (``manual:<agent>``) for :data:`MANUAL_HOLD` seconds. Asking again gives the same
   lead (the hold renewed, the policy asked again: a lead blocked since goes back and
   the next is taken), so a reload shows one lead, and two agents never share one: the
@@ -70,8 +71,7 @@ from callcenter.app.dialer.manual import (
     NumberNotLead,
     reason_text,
 )
-from callcenter.app.dialer.placing import MEMBERS_REFRESH, NoRoute
-from callcenter.app.dialing_preview import CALLBACK_WAITING
+from callcenter.app.dialer.placing import NoRoute
 from callcenter.app.dialing_runs import Busy, Run
 from callcenter.app.dialing_views import moment
 from callcenter.app.leads import DONE, LOCK_SECONDS, policy_lead
@@ -92,7 +92,7 @@ log = logging.getLogger(__name__)
 MANUAL_HOLD: Final = 1800.0  # seconds a lead shown to an agent stays theirs (renewed on reads)
 MANUAL_SKIPPED: Final = "manual-skipped"  # the lock owner of a lead passed on
 ANSWERS_KEPT: Final = 1000  # first answers kept for retries with the same command id
-TAKE_TRIES: Final = 8  # leads looked at for one agent (callbacks waiting for others)
+TAKE_TRIES: Final = 20  # leads looked at for one agent (callbacks waiting for others)
 
 
 @dataclass
@@ -256,27 +256,26 @@ class ManualDialing:
     async def _take(
         self: _Dialing, uow: UnitOfWork, run: Run, agent_no: str, now: float
     ) -> LeadRow | None:
-        """The campaign's next lead the policy allows, locked to the agent; a due
-        callback of another agent waits for them (re-locked a few seconds at a time)."""
+        """The campaign's next lead the policy allows, locked to the agent. A due
+        callback of another agent is passed over (it waits for them): the first
+        :data:`TAKE_TRIES` leads in line are taken at once, the others given back."""
         dialer = run.dialer
         campaign_id = int(dialer.campaign_id)
-        for _ in range(TAKE_TRIES):
-            found = await self._outbound.leads.next_leads(
-                uow, campaign_id, now, 1, take=True, owner=_owner(agent_no)
-            )
-            if not found:
-                return None
-            row, lead = found[0]
+        found = await self._outbound.leads.next_leads(
+            uow, campaign_id, now, TAKE_TRIES, take=True, owner=_owner(agent_no)
+        )
+        chosen = None
+        for row, lead in found:
             decision = may_dial(lead, dialer.settings.rules, now)
             theirs = decision.agent_id is not None and decision.agent_id != agent_no
             due = lead.callback_at if lead.callback_at is not None else now
-            if theirs and now < due + dialer.settings.callback_agent_wait:
-                row.locked_by, row.locked_until = CALLBACK_WAITING, _at(now + MEMBERS_REFRESH)
-                await uow.commit()
-                continue
-            log.info("manual lead %s of campaign %s to %s", row.id, campaign_id, agent_no)
-            return row
-        return None
+            if chosen is None and not (theirs and now < due + dialer.settings.callback_agent_wait):
+                chosen = row
+            else:
+                row.locked_by = row.locked_until = None
+        if chosen is not None:
+            log.info("manual lead %s of campaign %s to %s", chosen.id, campaign_id, agent_no)
+        return chosen
 
     async def dial_lead(
         self: _Dialing,

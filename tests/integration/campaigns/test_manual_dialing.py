@@ -10,6 +10,7 @@ day; a lead passed on comes back after 20 s (the platform's skip delay).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ LEADS = {
     "+8613600000003": {"name": "韩梅梅"},
 }
 FIRST, SECOND, THIRD = LEADS
+CALLBACK = "+8613600000009"
 
 
 @pytest.fixture
@@ -50,9 +52,10 @@ def log_in(floor: Floor, agent_no: str) -> None:
     kit.ok("POST", "/desk/ready", 204, as_=agent_no)
 
 
-def manual_campaign(floor: Floor, **settings: Any) -> int:
-    """A running manual campaign over LEADS with 1001 and 1002 of its group logged in."""
-    group_id, _ = in_service_group(floor, AGENT, OTHER)
+def manual_campaign(floor: Floor, *, callback_to: str | None = None, **settings: Any) -> int:
+    """A running manual campaign over LEADS with 1001 and 1002 of its group logged in;
+    with ``callback_to``, also CALLBACK, whose callback to that agent was due a minute ago."""
+    group_id, people = in_service_group(floor, AGENT, OTHER)
     kit = floor.kit
     campaign_id = kit.campaign(
         "保单回访",
@@ -70,7 +73,13 @@ def manual_campaign(floor: Floor, **settings: Any) -> int:
     )
     for phone in LEADS:
         floor.script(phone, TALK)
-    kit.add_leads(campaign_id, *({"phone": p, "fields": f} for p, f in LEADS.items()))
+    leads: list[dict[str, Any]] = [{"phone": p, "fields": f} for p, f in LEADS.items()]
+    if callback_to is not None:
+        due = dt.datetime.fromtimestamp(floor.clock.now() - 60, dt.UTC)
+        agent_id = people[(AGENT, OTHER).index(callback_to)]
+        callback = {"status": "callback", "callback_at": due, "callback_agent_id": agent_id}
+        leads.insert(0, {"phone": CALLBACK, "fields": {"name": "回拨客户"}} | callback)
+    kit.add_leads(campaign_id, *leads)
     kit.approve(campaign_id)
     for agent_no in (AGENT, OTHER):
         log_in(floor, agent_no)
@@ -180,11 +189,21 @@ def test_an_agent_takes_a_lead_dials_it_and_its_result_reaches_the_lead(floor: F
 def test_two_agents_never_share_a_lead_and_a_passed_lead_comes_back_later(
     floor: Floor,
 ) -> None:
+    """1001 and 1002 ask at the same moment: each is handed a lead of their own. 1001
+    passes on theirs and takes the last; passed on too, nothing is left until the skip
+    delay brings them back."""
     kit = floor.kit
     campaign_id = manual_campaign(floor)
-    first = take(floor, campaign_id, AGENT)["lead"]
-    second = take(floor, campaign_id, OTHER)["lead"]
-    assert (first["phone"], second["phone"]) == (FIRST, SECOND)
+    dialing = floor.platform.dialing
+    assert dialing is not None and floor.api.client.portal is not None
+
+    async def both() -> list[dict[str, Any]]:
+        asked = (dialing.manual(AGENT, campaign_id), dialing.manual(OTHER, campaign_id))
+        return [shown["lead"] for shown in await asyncio.gather(*asked)]
+
+    first, second = floor.api.client.portal.call(both)
+    assert {first["phone"], second["phone"]} == {FIRST, SECOND}
+    assert take(floor, campaign_id, AGENT)["lead"] == first
     refused(dial(floor, campaign_id, second, AGENT), 409, "lead-not-dialable")  # 1002's
     assert lock_of(floor, second["id"])[0] == f"manual:{OTHER}"  # still 1002's
 
@@ -264,3 +283,21 @@ def test_refusals_say_why_and_leave_no_lead_locked(floor: Floor) -> None:
             "campaign-not-running")  # fmt: skip
     assert kit.ok("GET", "/desk/manual", as_=AGENT)["campaigns"] == []
     assert floor.view(campaign_id)["dials"] == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_a_due_callback_waits_for_its_own_agent(floor: Floor) -> None:
+    """The callback 1002 scheduled is due and first in line, yet 1001 is handed the next
+    lead; 1002 gets the callback, and 1001 may not dial it either."""
+    campaign_id = manual_campaign(floor, callback_to=OTHER)
+    mine = take(floor, campaign_id, AGENT)["lead"]
+    assert mine["phone"] == FIRST
+    theirs = take(floor, campaign_id, OTHER)["lead"]
+    assert (theirs["phone"], theirs["name"]) == (CALLBACK, "回拨客户")
+    kit = floor.kit
+    kit.ok("POST", "/desk/manual/release", json={"campaign_id": campaign_id,
+           "lead_id": theirs["id"]}, as_=OTHER)  # fmt: skip
+    answer = floor.api.call("POST", "/desk/dial", as_=AGENT, json={"number": CALLBACK,
+                            "campaign_id": campaign_id, "lead_id": theirs["id"]})  # fmt: skip
+    refused(answer, 409, "lead-not-dialable")  # passed on by 1002: held back for now
+    assert answer.json()["details"]["reason"] == "locked"
