@@ -246,6 +246,14 @@ def test_refusals_say_why_and_leave_no_lead_locked(floor: Floor) -> None:
     refused(dial(floor, campaign_id, outsider, OUTSIDER), 403, "not-campaign-agent")
     refused(api.call("GET", "/desk/manual", params={"campaign_id": "999"}, as_=AGENT),
             409, "campaign-not-running")  # fmt: skip
+    (group,) = kit.ok("GET", "/groups")
+    previewed = kit.running("预览任务", group_ids=[group["id"]], dialing_mode="preview")
+    floor.run(1.0)
+    for language, text in (("zh-CN", "不是手动外呼任务"), ("en", "not dialled by hand")):
+        answer = api.call("GET", "/desk/manual", params={"campaign_id": str(previewed)},
+                          as_=AGENT, headers={"Accept-Language": language})  # fmt: skip
+        refused(answer, 409, "campaign-not-manual")
+        assert text in answer.json()["message"]
 
     kit.ok("POST", "/blacklist", 201, json={"phones": [FIRST], "reason": "do_not_call"})
     shown = take(floor, campaign_id)["lead"]
