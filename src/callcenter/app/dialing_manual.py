@@ -77,7 +77,7 @@ from callcenter.app.dialing_views import moment
 from callcenter.app.leads import DONE, LOCK_SECONDS, policy_lead
 from callcenter.clock import Clock
 from callcenter.domain.campaign import State
-from callcenter.domain.dialing_policy import Lead, Reason, may_dial
+from callcenter.domain.dialing_policy import Decision, Lead, Reason, may_dial
 from callcenter.domain.phone import PhoneError, normalise
 from callcenter.store.tables import AgentRow, LeadRow
 from callcenter.store.uow import UnitOfWork
@@ -149,6 +149,15 @@ def _works_for(dialer: CampaignDialer, agent_no: str) -> bool:
     """Is the agent logged in with one of the campaign's groups active now?"""
     engine: OutboundFlows = dialer.engine
     return any(a.agent_id == agent_no for a in engine.campaign_agents(dialer.settings.setup.groups))
+
+
+def _callback_elsewhere(
+    dialer: CampaignDialer, lead: Lead, decision: Decision, agent_no: str, now: float
+) -> bool:
+    """Is the lead a due callback still waiting for another agent than ``agent_no``?"""
+    theirs = decision.agent_id is not None and decision.agent_id != agent_no
+    due = lead.callback_at if lead.callback_at is not None else now
+    return theirs and now < due + dialer.settings.callback_agent_wait
 
 
 def _held_by(row: LeadRow, owner: str, now: float) -> bool:
@@ -267,9 +276,7 @@ class ManualDialing:
         chosen = None
         for row, lead in found:
             decision = may_dial(lead, dialer.settings.rules, now)
-            theirs = decision.agent_id is not None and decision.agent_id != agent_no
-            due = lead.callback_at if lead.callback_at is not None else now
-            if chosen is None and not (theirs and now < due + dialer.settings.callback_agent_wait):
+            if chosen is None and not _callback_elsewhere(dialer, lead, decision, agent_no, now):
                 chosen = row
             else:
                 row.locked_by = row.locked_until = None
@@ -355,9 +362,7 @@ class ManualDialing:
         decision = may_dial(lead, dialer.settings.rules, now)
         if not decision.allowed:
             return lead, decision.reason.value
-        due = lead.callback_at if lead.callback_at is not None else now
-        theirs = decision.agent_id is not None and decision.agent_id != agent_no
-        if theirs and now < due + dialer.settings.callback_agent_wait:
+        if _callback_elsewhere(dialer, lead, decision, agent_no, now):
             return lead, CALLBACK_ELSEWHERE
         return lead, None
 
