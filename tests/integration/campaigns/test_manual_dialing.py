@@ -95,8 +95,10 @@ def take(floor: Floor, campaign_id: int, agent_no: str = AGENT) -> dict[str, Any
     return body
 
 
-def dial(floor: Floor, campaign_id: int, lead: dict[str, Any], agent_no: str = AGENT) -> Any:
-    body = {"number": lead["phone"], "campaign_id": campaign_id, "lead_id": lead["id"]}
+def dial(
+    floor: Floor, campaign_id: int, lead: dict[str, Any], agent_no: str = AGENT, **more: Any
+) -> Any:
+    body = {"number": lead["phone"], "campaign_id": campaign_id, "lead_id": lead["id"]} | more
     return floor.api.call("POST", "/desk/dial", json=body, as_=agent_no)
 
 
@@ -142,10 +144,12 @@ def test_an_agent_takes_a_lead_dials_it_and_its_result_reaches_the_lead(floor: F
     assert lock_of(floor, lead["id"])[0] == f"manual:{AGENT}"
 
     seen = originations(floor)
-    placed = dial(floor, campaign_id, lead)
+    placed = dial(floor, campaign_id, lead, command_id="click-1")
     assert placed.status_code == 200, placed.text
     call_id = placed.json()["call_id"]
     assert placed.json() == {"call_id": call_id, "campaign_id": campaign_id, "lead_id": lead["id"]}
+    retried = dial(floor, campaign_id, lead, command_id="click-1")  # a retry: the first answer
+    assert retried.status_code == 200 and retried.json() == placed.json(), retried.text
     floor.run(4.0)
     state = kit.ok("GET", "/desk/state", as_=AGENT)
     assert state["state"] == "talking", state
