@@ -36,10 +36,11 @@ own so the decision never waits for the store, and read back before the first di
 a restarted platform keeps every abandonment window and every number's count.
 
 Preview mode offers a lead to a ready agent first (:mod:`callcenter.app.dialer.preview`);
-manual mode dials nothing (agents click to dial on the desk). A call placed for one
-agent (:meth:`CampaignDialer.place_for_agent`: an accepted preview, a callback) takes
-its caller ID from the same pool, counted against the same cap, and its trunk by the
-same routing; it does not fail over (the agent hears it fail).
+manual mode dials nothing (agents take leads and click to dial on the desk:
+:mod:`callcenter.app.dialing_manual`). A call placed for one agent
+(:meth:`CampaignDialer.place_for_agent`: an accepted preview, a manual click, a
+callback) takes its caller ID from the same pool, counted against the same cap, and its
+trunk by the same routing; it does not fail over (the agent hears it fail).
 
 A due callback scheduled to its agent (the policy names the agent number) is placed
 for that agent, agent's phone first, as soon as they are ready. Until then it waits,
