@@ -5,7 +5,8 @@ dialer.
 The platform runs on SimSwitch with a virtual clock (a weekday morning in Shanghai)
 and no bot agents: 1001 and 1002 of the service group log in from browsers' virtual
 phones that answer by themselves. The campaign presents its own caller ID, one call a
-day; a lead passed on comes back after 20 s (the platform's skip delay).
+day; a lead passed on comes back after 20 s (the platform's skip delay) unless the
+campaign sets its own.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from integration.campaigns.test_results import dispositions
 
 AGENT, OTHER, OUTSIDER = "1001", "1002", "1003"
 SKIP_DELAY = 20.0
+OWN_SKIP_DELAY = 30.0  # a campaign's own, in seconds
 CALLER_ID = "+861058009999"  # the campaign's pool: not the engine's own number
 TALK = Fate(Outcome.HUMAN, ring_after=1.0, answer_after=2.0, talk_time=5.0)
 LEADS = {
@@ -313,3 +315,33 @@ def test_a_due_callback_waits_for_its_own_agent(floor: Floor) -> None:
                             "campaign_id": campaign_id, "lead_id": theirs["id"]})  # fmt: skip
     refused(answer, 409, "lead-not-dialable")  # passed on by 1002: held back for now
     assert answer.json()["details"]["reason"] == "locked"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_a_lead_passed_on_comes_back_after_the_campaigns_own_skip_delay(floor: Floor) -> None:
+    """The campaign sets its own skip delay, half a minute (the platform's is 20 s): the
+    leads 1001 passes on are held back that long, not handed out when the platform's
+    delay is over, and handed out again once the campaign's is."""
+    kit = floor.kit
+    campaign_id = manual_campaign(floor, preview_skip_delay_minutes=OWN_SKIP_DELAY / 60)
+    settings = kit.ok("GET", f"/campaigns/{campaign_id}")["settings"]
+    assert settings["preview_skip_delay_minutes"] == OWN_SKIP_DELAY / 60  # kept for manual
+    passed = []
+    for _ in LEADS:
+        lead = take(floor, campaign_id)["lead"]
+        now = floor.clock.now()
+        back = kit.ok("POST", "/desk/manual/release", json={"campaign_id": campaign_id,
+                      "lead_id": lead["id"]}, as_=AGENT)  # fmt: skip
+        back_at = dt.datetime.fromisoformat(back["back_at"]).timestamp()
+        assert back_at == pytest.approx(now + OWN_SKIP_DELAY)
+        locked_by, until = lock_of(floor, lead["id"])
+        assert locked_by == "manual-skipped" and until is not None
+        assert until.replace(tzinfo=dt.UTC).timestamp() == pytest.approx(back_at)
+        passed.append(lead["phone"])
+    assert sorted(passed) == sorted(LEADS)  # each lead once: none came back meanwhile
+
+    floor.run(SKIP_DELAY + 1.0)  # the platform's delay is over, not the campaign's
+    early = take(floor, campaign_id)
+    assert early["lead"] is None and early["reason"]["code"] == "no-leads"
+    floor.run(OWN_SKIP_DELAY - SKIP_DELAY)
+    assert take(floor, campaign_id)["lead"]["phone"] in LEADS  # due again
