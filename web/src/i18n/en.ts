@@ -121,6 +121,8 @@ const en: Messages = {
     previewTimeout: 'Preview countdown (s)',
     previewSkipDelay: 'Skipped lead returns after (min)',
     platformDefault: 'empty = platform default',
+    skipDelay: 'Skipped lead comes back after (min)',
+    skipDelayHelp: 'A lead an agent skips (preview) or passes on with Next (manual) is handed out again after this',
     maxLines: 'Most lines at once (0: no cap)',
     callerIds: 'Caller IDs',
     callerIdsHint: 'Type a number and press Enter; several are allowed',

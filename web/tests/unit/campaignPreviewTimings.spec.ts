@@ -1,5 +1,7 @@
-// The campaign form's preview timings (预览倒计时、跳过后再次呼叫): shown only for the
-// preview mode, empty meaning the platform's default, and sent with the settings.
+// The campaign form's preview timings (预览倒计时、跳过后再次拨打间隔): the countdown shown
+// only for the preview mode, the skip delay for the preview and manual modes (a lead
+// passed on with Next comes back after it too), empty meaning the platform's default,
+// and sent with the settings.
 
 import { afterEach, describe, expect, it } from 'vitest'
 import { flushPromises, type VueWrapper } from '@vue/test-utils'
@@ -25,6 +27,10 @@ function field(testId: string): HTMLInputElement | null {
 
 function label(testId: string): string {
   return field(testId)?.closest('.el-form-item')?.querySelector('.el-form-item__label')?.textContent ?? ''
+}
+
+function help(): string {
+  return document.querySelector('[data-test="cf-skip-delay-help"]')?.textContent ?? ''
 }
 
 async function openTab(name: string): Promise<void> {
@@ -69,13 +75,18 @@ describe('the preview timings of the campaign form', () => {
 
     await chooseMode(wrapper, 'preview')
     expect(label('cf-preview-timeout')).toBe('预览倒计时（秒）')
-    expect(label('cf-preview-skip-delay')).toBe('跳过后再次呼叫（分钟）')
+    expect(label('cf-preview-skip-delay')).toBe('跳过后再次拨打间隔（分钟）')
+    expect(help()).toContain('预览外呼')
+    expect(help()).toContain('手动外呼')
     expect(field('cf-preview-timeout')!.placeholder).toBe('留空使用平台默认')
     expect(field('cf-preview-timeout')!.value).toBe('')
     await type('cf-preview-timeout', '10')
 
     await chooseMode(wrapper, 'manual')
-    expect(field('cf-preview-timeout')).toBeNull()
+    expect(field('cf-preview-timeout')).toBeNull() // the countdown is preview's alone
+    expect(label('cf-preview-skip-delay')).toBe('跳过后再次拨打间隔（分钟）')
+    await chooseMode(wrapper, 'power')
+    expect(field('cf-preview-skip-delay')).toBeNull()
     await chooseMode(wrapper, 'preview')
     expect(field('cf-preview-timeout')!.value).toBe('10') // kept while hidden
 
@@ -95,7 +106,7 @@ describe('the preview timings of the campaign form', () => {
     await flushPromises()
     await openTab('dialing')
     expect(label('cf-preview-timeout')).toBe('Preview countdown (s)')
-    expect(label('cf-preview-skip-delay')).toBe('Skipped lead returns after (min)')
+    expect(label('cf-preview-skip-delay')).toBe('Skipped lead comes back after (min)')
     expect(field('cf-preview-skip-delay')!.placeholder).toBe('empty = platform default')
     expect(field('cf-preview-timeout')!.value).toBe('60')
     expect(field('cf-preview-skip-delay')!.value).toBe('30')
@@ -108,6 +119,45 @@ describe('the preview timings of the campaign form', () => {
       preview_timeout_seconds: 60,
       preview_skip_delay_minutes: 1440,
     })
+    expect(wrapper.emitted('saved')).toHaveLength(1)
+  }, SLOW)
+
+  it("shows a manual campaign's own skip delay, without the countdown, and sends it back", async () => {
+    const own = campaign(7, { dialing_mode: 'manual', preview_skip_delay_minutes: 45 })
+    const fetches = fakeFetch({ 'PATCH /campaigns/7': { body: own } })
+    const env = await setup(person(['campaign.view', 'campaign.edit']), 'en', '/campaigns')
+    const wrapper = mountWith(CampaignForm, env, { props: { campaign: own } })
+    await flushPromises()
+    await openTab('dialing')
+    expect(field('cf-preview-timeout')).toBeNull()
+    expect(label('cf-preview-skip-delay')).toBe('Skipped lead comes back after (min)')
+    expect(help()).toContain('passes on with Next (manual)')
+    expect(field('cf-preview-skip-delay')!.value).toBe('45')
+    await type('cf-preview-skip-delay', '5')
+
+    await save()
+    const sent = fetches.calls.find((c) => c.method === 'PATCH' && c.path === '/campaigns/7')
+    const settings = (sent!.body as { settings: Record<string, unknown> }).settings
+    expect(settings).toMatchObject({ dialing_mode: 'manual', preview_skip_delay_minutes: 5 })
+    expect(settings.preview_timeout_seconds).toBeNull() // never set: the platform's
+    expect(wrapper.emitted('saved')).toHaveLength(1)
+  }, SLOW)
+
+  it('sends the skip delay typed for a new manual campaign', async () => {
+    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(8, {}) } })
+    const env = await setup(person(['campaign.view', 'campaign.create']), 'zh-CN', '/campaigns')
+    const wrapper = mountWith(CampaignForm, env, { props: { campaign: null } })
+    await flushPromises()
+    await type('cf-name', '保单回访')
+    await openTab('dialing')
+    await chooseMode(wrapper, 'manual')
+    expect(field('cf-preview-skip-delay')!.placeholder).toBe('留空使用平台默认')
+    await type('cf-preview-skip-delay', '120')
+
+    await save()
+    const sent = fetches.calls.find((c) => c.method === 'POST' && c.path === '/campaigns')
+    const settings = (sent!.body as { settings: Record<string, unknown> }).settings
+    expect(settings).toMatchObject({ dialing_mode: 'manual', preview_skip_delay_minutes: 120 })
     expect(wrapper.emitted('saved')).toHaveLength(1)
   }, SLOW)
 })
