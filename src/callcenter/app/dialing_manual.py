@@ -28,13 +28,11 @@ part of :class:`~callcenter.app.dialing.Dialing` that lets them:
   is left locked. A retry with the same command id repeats the first answer.
 * :meth:`ManualDialing.release_lead` passes on the lead held: it comes back after the
   campaign's skip delay, as a skipped preview does.
-* :meth:`ManualDialing.check_typed_number`: a number typed on the keypad by an agent
-  of a running campaign's groups is still an ordinary call (the platform's caller ID,
-  no campaign, no lead), dialled only if it is on no block list (blacklist,
-  do-not-call, opt-out, complaint).
 
-Every refusal names its reason in Chinese and English
-(:mod:`callcenter.app.dialer.manual`).
+Who may dial what (the agent's manual campaigns, the policy's answer for a lead, a
+number typed on the keypad) is asked of the mixin this one extends,
+:class:`~callcenter.app.dialing_manual_checks.ManualChecks`; every refusal names its
+reason in Chinese and English (:mod:`callcenter.app.dialer.manual`).
 
 The class is a mixin over the platform dialing's own state, named by the
 :class:`_Dialing` protocol; the state of its own is a :class:`ManualState`.
@@ -44,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 from collections import OrderedDict
@@ -54,32 +51,29 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sqlalchemy import select
 
-from callcenter.app.cti.outbound import OutboundFlows
-from callcenter.app.dialer import CampaignDialer, DialingMode
+from callcenter.app.dialer import CampaignDialer
 from callcenter.app.dialer.manual import (
-    CALLBACK_ELSEWHERE,
-    LIST_NOT_APPROVED,
     NO_LEADS,
     CallNotPlaced,
-    CampaignNotDialling,
-    CampaignNotManual,
     LeadNotDialable,
     LeadNotInCampaign,
     NoManualLead,
-    NotCampaignAgent,
-    NumberBlocked,
     NumberNotLead,
     reason_text,
 )
 from callcenter.app.dialer.placing import NoRoute
+from callcenter.app.dialing_manual_checks import (
+    ManualChecks,
+    callback_elsewhere,
+    held_by,
+    lock_owner,
+)
 from callcenter.app.dialing_runs import Busy, Run
 from callcenter.app.dialing_views import moment
-from callcenter.app.leads import DONE, LOCK_SECONDS, policy_lead
+from callcenter.app.leads import LOCK_SECONDS
 from callcenter.clock import Clock
-from callcenter.domain.campaign import State
-from callcenter.domain.dialing_policy import Decision, Lead, Reason, may_dial
-from callcenter.domain.phone import PhoneError, normalise
-from callcenter.store.tables import AgentRow, LeadRow
+from callcenter.domain.dialing_policy import Lead, may_dial
+from callcenter.store.tables import LeadRow
 from callcenter.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -120,7 +114,6 @@ class _Dialing(Protocol):
     _uow: Callable[[], UnitOfWork]
     _outbound: Outbound
     _runs: dict[int, Run]
-    _problems: dict[int, str]
     _busy: Busy
     _manual: ManualState
 
@@ -141,30 +134,6 @@ def _at(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
-def _owner(agent_no: str) -> str:
-    return f"manual:{agent_no}"[:64]
-
-
-def _works_for(dialer: CampaignDialer, agent_no: str) -> bool:
-    """Is the agent logged in with one of the campaign's groups active now?"""
-    engine: OutboundFlows = dialer.engine
-    return any(a.agent_id == agent_no for a in engine.campaign_agents(dialer.settings.setup.groups))
-
-
-def _callback_elsewhere(
-    dialer: CampaignDialer, lead: Lead, decision: Decision, agent_no: str, now: float
-) -> bool:
-    """Is the lead a due callback still waiting for another agent than ``agent_no``?"""
-    theirs = decision.agent_id is not None and decision.agent_id != agent_no
-    due = lead.callback_at if lead.callback_at is not None else now
-    return theirs and now < due + dialer.settings.callback_agent_wait
-
-
-def _held_by(row: LeadRow, owner: str, now: float) -> bool:
-    until = row.locked_until
-    return row.locked_by == owner and until is not None and until.timestamp() > now
-
-
 def lead_view(row: LeadRow) -> dict[str, Any]:
     """A lead as the desk shows it (as a lead on preview): name, number, custom fields."""
     fields = {str(k): v for k, v in (row.fields or {}).items()}
@@ -177,31 +146,8 @@ def lead_view(row: LeadRow) -> dict[str, Any]:
     }
 
 
-class ManualDialing:
+class ManualDialing(ManualChecks):
     """Manual campaigns' leads dialled by hand (mixed into the platform's dialing)."""
-
-    def _manual_runs(self: _Dialing, agent_no: str) -> list[tuple[int, Run]]:
-        """The running manual campaigns the agent is logged in for, by id."""
-        return [
-            (campaign_id, run)
-            for campaign_id, run in sorted(self._runs.items())
-            if run.dialer.settings.mode is DialingMode.MANUAL
-            and run.state == State.RUNNING
-            and campaign_id not in self._problems
-            and _works_for(run.dialer, agent_no)
-        ]
-
-    def _manual_run(self: _Dialing, agent_no: str, campaign_id: int) -> Run:
-        """The campaign's run if the agent may dial it by hand now, else why not."""
-        run = self._runs.get(campaign_id)
-        if run is None or run.state != State.RUNNING or campaign_id in self._problems:
-            raise CampaignNotDialling(campaign_id=campaign_id)
-        mode = run.dialer.settings.mode
-        if mode is not DialingMode.MANUAL:
-            raise CampaignNotManual(campaign_id=campaign_id, mode=mode.value)
-        if not _works_for(run.dialer, agent_no):
-            raise NotCampaignAgent(agent_no=agent_no, campaign_id=campaign_id)
-        return run
 
     async def manual(self: _Dialing, agent_no: str, campaign_id: int | None) -> dict[str, Any]:
         """The agent's manual campaigns and the lead they hold; given a campaign, its
@@ -209,7 +155,7 @@ class ManualDialing:
         runs = self._manual_runs(agent_no)
         run = None if campaign_id is None else self._manual_run(agent_no, campaign_id)
         now = self.clock.now()
-        owner = _owner(agent_no)
+        owner = lock_owner(agent_no)
         ids = sorted({cid for cid, _ in runs} | ({campaign_id} if campaign_id else set()))
         shown: tuple[int, dict[str, Any]] | None = None
         lock: contextlib.AbstractAsyncContextManager[Any] = (
@@ -271,12 +217,12 @@ class ManualDialing:
         dialer = run.dialer
         campaign_id = int(dialer.campaign_id)
         found = await self._outbound.leads.next_leads(
-            uow, campaign_id, now, TAKE_TRIES, take=True, owner=_owner(agent_no)
+            uow, campaign_id, now, TAKE_TRIES, take=True, owner=lock_owner(agent_no)
         )
         chosen = None
         for row, lead in found:
             decision = may_dial(lead, dialer.settings.rules, now)
-            if chosen is None and not _callback_elsewhere(dialer, lead, decision, agent_no, now):
+            if chosen is None and not callback_elsewhere(dialer, lead, decision, agent_no, now):
                 chosen = row
             else:
                 row.locked_by = row.locked_until = None
@@ -300,7 +246,7 @@ class ManualDialing:
         run = self._manual_run(agent_no, campaign_id)
         dialer = run.dialer
         now = self.clock.now()
-        owner = _owner(agent_no)
+        owner = lock_owner(agent_no)
         async with self._busy.hold(), self._manual.lock(campaign_id), self._uow() as uow:
             row = await uow.session.get(LeadRow, lead_id)
             if row is None or row.campaign_id != campaign_id:
@@ -309,7 +255,7 @@ class ManualDialing:
             if refused is None and number != row.phone:
                 refused = NumberNotLead.code
             if refused is not None:
-                if _held_by(row, owner, now):  # a refused lead is not kept
+                if held_by(row, owner, now):  # a refused lead is not kept
                     row.locked_by = row.locked_until = None
                     await uow.commit()
                 if refused == NumberNotLead.code:
@@ -336,36 +282,6 @@ class ManualDialing:
         log.info("call=%s manual lead %s dialled by %s", call_id, lead_id, agent_no)
         return answer
 
-    async def _refusal(
-        self: _Dialing,
-        uow: UnitOfWork,
-        row: LeadRow,
-        dialer: CampaignDialer,
-        agent_no: str,
-        now: float,
-    ) -> tuple[Lead, str | None]:
-        """The policy's lead and why it may not be dialled by the agent now (None: it may)."""
-        phone = row.phone
-        blocked = (await self._outbound.blacklist.reasons_for(uow, [phone])).get(phone)
-        callback_agent = None
-        if row.callback_agent_id is not None:
-            person = await uow.session.get(AgentRow, row.callback_agent_id)
-            callback_agent = person.agent_no if person is not None else None
-        lead = policy_lead(row, blocked, now, callback_agent)
-        if _held_by(row, _owner(agent_no), now):
-            lead = dataclasses.replace(lead, locked=False)  # held by the agent dialling it
-        version = await self._outbound.campaigns.approved(uow, row.campaign_id)
-        if version is None or row.list_id not in version.list_ids:
-            return lead, LIST_NOT_APPROVED
-        if row.status == DONE:
-            return lead, Reason.FINAL_OUTCOME.value
-        decision = may_dial(lead, dialer.settings.rules, now)
-        if not decision.allowed:
-            return lead, decision.reason.value
-        if _callback_elsewhere(dialer, lead, decision, agent_no, now):
-            return lead, CALLBACK_ELSEWHERE
-        return lead, None
-
     async def _unlock(self: _Dialing, lead_id: int, owner: str) -> None:
         """Unlock the lead if ``owner`` still holds it (a call that was not placed)."""
         async with self._busy.hold(), self._uow() as uow:
@@ -385,28 +301,9 @@ class ManualDialing:
             row = await uow.session.get(LeadRow, lead_id)
             if row is None or row.campaign_id != campaign_id:
                 raise LeadNotInCampaign(lead_id=lead_id, campaign_id=campaign_id)
-            if not _held_by(row, _owner(agent_no), now):
+            if not held_by(row, lock_owner(agent_no), now):
                 raise NoManualLead(agent_no=agent_no, lead_id=lead_id)
             row.locked_by, row.locked_until = MANUAL_SKIPPED, _at(now + delay)
             await uow.commit()
         log.info("manual lead %s passed on by %s for %.0f s", lead_id, agent_no, delay)
         return {"campaign_id": campaign_id, "lead_id": lead_id, "back_at": moment(now + delay)}
-
-    async def check_typed_number(self: _Dialing, agent_no: str, number: str) -> None:
-        """A number typed by an agent of a running campaign's groups must be on no block
-        list (numbers that are not telephone numbers, extensions, are not checked)."""
-        working = any(
-            run.state == State.RUNNING and _works_for(run.dialer, agent_no)
-            for run in self._runs.values()
-        )
-        if not working:
-            return
-        found = normalise(number, self._outbound.blacklist.default_region)
-        if isinstance(found, PhoneError):
-            return
-        async with self._busy.hold(), self._uow() as uow:
-            reasons = await self._outbound.blacklist.reasons_for(uow, [found.e164])
-        blocked = reasons.get(found.e164)
-        if blocked is not None:
-            zh, en = reason_text(blocked)
-            raise NumberBlocked(number=number, reason=blocked, reason_zh=zh, reason_en=en)
