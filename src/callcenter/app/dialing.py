@@ -27,7 +27,8 @@ else the platform's (``preview_timeout``, ``preview_skip_delay``).
 
 A manual campaign's dialer launches nothing: its agents take its leads one at a time
 and dial them from the desk through it (:mod:`callcenter.app.dialing_manual`:
-:meth:`Dialing.manual`, :meth:`Dialing.dial_lead`, :meth:`Dialing.release_lead`).
+:meth:`Dialing.manual`, :meth:`Dialing.dial_lead`, :meth:`Dialing.release_lead`; who may
+dial what in :mod:`callcenter.app.dialing_manual_checks`).
 
 On start (:meth:`Dialing.start`) every campaign the database says is running gets its
 dialer again, so a platform restart resumes them. The outcomes of calls reach the

@@ -292,8 +292,9 @@ class CampaignSettings:
     # A callback scheduled to its agent waits this long past its time for that agent to
     # be ready; then anyone of the campaign's agents may take it.
     callback_agent_wait_minutes: float = CALLBACK_AGENT_WAIT_MINUTES
-    # Preview mode: seconds an agent has to accept or skip a lead, and minutes before a
-    # skipped lead is offered again; None takes the platform's default.
+    # Preview mode: seconds an agent has to accept or skip a lead. Preview and manual
+    # modes: minutes before a lead skipped (passed on) is offered again. None takes the
+    # platform's default.
     preview_timeout_seconds: float | None = None
     preview_skip_delay_minutes: float | None = None
 

@@ -89,7 +89,8 @@ class CampaignSettingsIn(_In):
     amd_action: Literal["hang_up", "leave_message", "to_agent"] | None = None
     amd_false_positive_rate: Annotated[float, Field(ge=0, le=1)] | None = None
     callback_agent_wait_minutes: Annotated[float, Field(ge=0, le=24 * 60)] | None = None
-    # Preview mode; left out (or null): the platform's default.
+    # The countdown: preview mode; the skip delay: preview and manual modes. Left out
+    # (or null): the platform's default.
     preview_timeout_seconds: Annotated[float, Field(ge=5, le=600)] | None = None
     preview_skip_delay_minutes: Annotated[float, Field(ge=0, le=7 * 24 * 60)] | None = None
 

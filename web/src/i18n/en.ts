@@ -119,7 +119,6 @@ const en: Messages = {
     mode: 'Dialing mode',
     powerRatio: 'Lines per agent (power)',
     previewTimeout: 'Preview countdown (s)',
-    previewSkipDelay: 'Skipped lead returns after (min)',
     platformDefault: 'empty = platform default',
     skipDelay: 'Skipped lead comes back after (min)',
     skipDelayHelp: 'A lead an agent skips (preview) or passes on with Next (manual) is handed out again after this',

@@ -117,7 +117,6 @@ const zhCN = {
     mode: '外呼模式',
     powerRatio: '每位坐席线路数（功率式）',
     previewTimeout: '预览倒计时（秒）',
-    previewSkipDelay: '跳过后再次呼叫（分钟）',
     platformDefault: '留空使用平台默认',
     skipDelay: '跳过后再次拨打间隔（分钟）',
     skipDelayHelp: '坐席跳过（预览外呼）或点“下一个”（手动外呼）的名单，过此时间后再次分配',

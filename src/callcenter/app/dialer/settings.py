@@ -41,7 +41,7 @@ class DialerSettings:
     caller_ids: tuple[str, ...] = ()  # the pool; empty: ``caller_id`` alone
     caller_id_daily_cap: int = 0  # calls per caller ID per local day of the ledger; 0: no cap
     callback_agent_wait: float = 900.0  # a due callback waits this long for its agent
-    preview_skip_delay: float = 3600.0  # a lead skipped on preview comes back after this
+    preview_skip_delay: float = 3600.0  # a lead skipped or passed on comes back after this
 
     @property
     def campaign_id(self) -> str:
