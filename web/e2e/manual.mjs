@@ -95,7 +95,7 @@ async function main() {
     // -- the manual dialing panel shows the campaign and a lead --------------------------
     await desk.waitForSelector('[data-test="manual-panel"]', { timeout: 10_000 })
     const first = await shownLead(desk)
-    const panelTitle = await text(desk, '[data-test="manual-panel"] .manual__title')
+    const panelTitle = await text(desk, '[data-test="manual-title"]')
     check(panelTitle === '手动外呼', `the panel's title is ${panelTitle}`)
     const tag = await text(desk, '[data-test="manual-campaign"]')
     check(tag === campaignName, `the panel names the campaign ${tag}, expected ${campaignName}`)
@@ -166,7 +166,7 @@ async function main() {
     check(await desk.locator('[data-test="manual-dial"]').isDisabled(), 'Dial is enabled in the wrap-up')
     await setLanguage(desk, 'en', '[data-test="manual-name"]')
     const english = {
-      title: await text(desk, '[data-test="manual-panel"] .manual__title'),
+      title: await text(desk, '[data-test="manual-title"]'),
       dial: await text(desk, '[data-test="manual-dial"]'),
       next: await text(desk, '[data-test="manual-next"]'),
       labels: (await desk.locator('[data-test="manual-lead"] .el-descriptions__label').allTextContents()).map((l) =>
