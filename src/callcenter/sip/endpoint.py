@@ -140,8 +140,11 @@ def _stamp_via(request: Request, source: Address) -> Request:
     return request.with_headers(headers)
 
 
-def _salvage_error_response(data: bytes, status: int, detail: str = "") -> Response | None:
-    """Answer to a request we could not parse, if the essential headers are readable.
+def _salvage_error_response(
+    data: bytes, status: int, detail: str = ""
+) -> tuple[Response, Via] | None:
+    """Answer to a request we could not parse, if the essential headers are readable,
+    with the top Via it is sent back by.
 
     Copies every Via and the first From, To, Call-ID and CSeq as written (8.2.6.2);
     the parse error goes in a Warning (RFC 3261 20.43, code 399) to help the peer.
@@ -163,16 +166,17 @@ def _salvage_error_response(data: bytes, status: int, detail: str = "") -> Respo
             found.setdefault(cname, []).append(value.strip())
     if any(name not in found for name in _SALVAGE):
         return None
-    try:
-        Via.parse(found["Via"][0].split(",")[0])
-    except SipParseError:
-        return None
     fields = [("Via", value) for value in found["Via"]]
     fields += [(name, found[name][0]) for name in _SALVAGE if name != "Via"]
     safe = "".join(c for c in detail if c.isascii() and c.isprintable() and c not in '"\\')
     if safe:
         fields.append(("Warning", f'399 callcenter "{safe[:120]}"'))
-    return Response(status=status, reason=reason_phrase(status), headers=Headers(tuple(fields)))
+    response = Response(status=status, reason=reason_phrase(status), headers=Headers(tuple(fields)))
+    try:  # read as the answer will be addressed: a Via list that cannot be split is no Via
+        via = Via.parse(response.headers.get_all("Via")[0])
+    except (SipParseError, IndexError):
+        return None
+    return response, via
 
 
 @dataclass(slots=True)
@@ -327,14 +331,14 @@ class Endpoint:
             raise SipParseError("CSeq method does not match the request method")
 
     def _reject_malformed(self, data: bytes, addr: Address, exc: SipParseError) -> None:
-        response = _salvage_error_response(data, exc.status, str(exc))
-        if response is None:
+        salvaged = _salvage_error_response(data, exc.status, str(exc))
+        if salvaged is None:
             self.stats.malformed_dropped += 1
             log.info("dropped malformed datagram from %s: %s", addr, exc)
             return
+        response, via = salvaged
         self.stats.malformed_answered += 1
         log.info("answered %d to malformed request from %s: %s", exc.status, addr, exc)
-        via = Via.parse(response.headers.get_all("Via")[0])
         self._outbox.append((bytes(response), response_address(via, addr)))
 
     def _receive_response(self, response: Response, addr: Address, now: float) -> None:

@@ -181,6 +181,17 @@ def test_malformed_request_without_via_is_dropped() -> None:
     assert ep.stats.malformed_dropped == 1
 
 
+def test_malformed_request_whose_via_list_cannot_be_split_is_dropped() -> None:
+    """A Via whose first value reads but whose list has a stray quote (found by the
+    fuzz test): no answer can be addressed, so the datagram is dropped, nothing raised."""
+    ep = endpoint()
+    data = options("z9hG4bKq").replace(b";rport\r\n", b';rport, "\r\n', 1)
+    ep.receive_datagram(data.replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 INVITE"), PHONE, now=0.0)
+    assert ep.datagrams_to_send(0.0) == []
+    assert ep.stats.malformed_dropped == 1
+    assert ep.transaction_count == 0
+
+
 def test_flood_is_bounded_by_503() -> None:
     """Over max_transactions new requests get 503 + Retry-After and create no state."""
     ep = endpoint(max_transactions=5)
