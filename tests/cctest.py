@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -239,6 +240,16 @@ class BrowserRun:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         assert "Traceback" not in server_output, server_output[-4000:]
         assert_screenshots(screens, shots, since=self.started)
+
+
+def browser_node() -> str:
+    """Node.js for a browser script, once the UI it drives is built (both `make test` sets up)."""
+    from callcenter.web.app import UI_DIST
+
+    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
+    node = shutil.which("node")
+    assert node is not None, "Node.js is missing: `make test` installs it"
+    return node
 
 
 def run_browser_script(

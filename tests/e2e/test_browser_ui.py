@@ -9,14 +9,12 @@ holds exactly that code, and logs out.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, browser_node, run_browser_script, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "smoke.mjs"
@@ -37,9 +35,7 @@ SHOTS = [
 
 @pytest.mark.slow
 def test_the_administration_screens_work_in_a_real_browser(tmp_path: Path) -> None:
-    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
-    node = shutil.which("node")
-    assert node is not None, "Node.js is missing: `make test` installs it"
+    node = browser_node()
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}")
     try:
         token = httpx2.post(

@@ -10,15 +10,13 @@ campaign screens in zh-CN and en go to test-artifacts/screens/.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from callcenter.telephony import SERVICE_GROUP
-from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, browser_node, run_browser_script, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "campaigns.mjs"
@@ -60,9 +58,7 @@ def _lead_file(path: Path) -> Path:
 def test_a_campaign_is_created_imported_approved_started_and_dials_in_the_browser(
     tmp_path: Path,
 ) -> None:
-    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
-    node = shutil.which("node")
-    assert node is not None, "Node.js is missing: `make test` installs it"
+    node = browser_node()
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
     try:
         url = f"{server.url}/api/v1"

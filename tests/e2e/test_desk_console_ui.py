@@ -9,14 +9,12 @@ calls API. Screenshots of both screens in zh-CN and en go to test-artifacts/scre
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, browser_node, run_browser_script, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "desk.mjs"
@@ -58,9 +56,7 @@ def _post(url: str, path: str, headers: dict[str, str], body: dict[str, object])
 def test_an_agent_takes_a_call_in_the_browser_while_the_supervisor_watches_and_barges(
     tmp_path: Path,
 ) -> None:
-    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
-    node = shutil.which("node")
-    assert node is not None, "Node.js is missing: `make test` installs it"
+    node = browser_node()
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
     try:
         admin = _admin(server.url)

@@ -14,7 +14,6 @@ along and not reloaded, drops its dial box, and POST /desk/dial answers 403.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, browser_node, run_browser_script, start_server
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,9 +120,7 @@ def _campaign(admin: Admin, tmp_path: Path) -> tuple[int, str]:
 def test_an_agent_records_a_campaign_result_and_loses_a_button_with_its_permission(
     tmp_path: Path,
 ) -> None:
-    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
-    node = shutil.which("node")
-    assert node is not None, "Node.js is missing: `make test` installs it"
+    node = browser_node()
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
     try:
         campaign, sold = _campaign(Admin(server.url), tmp_path)

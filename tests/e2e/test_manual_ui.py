@@ -20,7 +20,6 @@ lead, then nothing); the disposition reached the lead dialled.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +29,7 @@ import httpx2
 import pytest
 
 from callcenter.switch.sim.customers import CustomerBook, Outcome
-from callcenter.web.app import UI_DIST
-from cctest import ADMIN_NO, ADMIN_PASSWORD, run_browser_script, start_server
+from cctest import ADMIN_NO, ADMIN_PASSWORD, browser_node, run_browser_script, start_server
 from e2e.test_disposition_ui import CAMPAIGN
 
 log = logging.getLogger(__name__)
@@ -198,9 +196,7 @@ def _check(url: str, admin: Session, campaign: int) -> None:
 def test_an_agent_passes_on_a_manual_lead_dials_the_next_and_records_its_result(
     tmp_path: Path,
 ) -> None:
-    assert (UI_DIST / "index.html").is_file(), "the UI is not built: run `make ui`"
-    node = shutil.which("node")
-    assert node is not None, "Node.js is missing: `make test` installs it"
+    node = browser_node()
     _customers_answer()
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
     try:
