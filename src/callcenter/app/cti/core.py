@@ -169,6 +169,7 @@ class CtiCore:
         self._calls: dict[str, Call] = {}
         self._legs: dict[LegId, Leg] = {}
         self._last_agent: OrderedDict[str, str] = OrderedDict()  # caller -> last agent
+        self._wrap_ups: dict[str, Call] = {}  # agent -> the ended call of its wrap-up
         self._ids = itertools.count(1)
         self._done: OrderedDict[str, _Done] = OrderedDict()
 
@@ -480,6 +481,7 @@ class CtiCore:
                 self._calls.pop(call.call_id, None)
                 for leg_id in call.legs:
                     self._legs.pop(leg_id, None)
+                self._keep_for_wrap_up(call)
         agents = [s.agent for s in self._agents.values()]
         for queue in self._queues.values():
             stats = views.queue_stats(queue, agents, now)
@@ -493,6 +495,13 @@ class CtiCore:
             if self._published_stats.get(queue.queue_id) != key:
                 self._published_stats[queue.queue_id] = key
                 self._publish(views.QUEUE_STATS, stats)
+
+    def _keep_for_wrap_up(self, call: Call) -> None:
+        """Remember the ended call for its agents still wrapping it up (see wrap_up_call)."""
+        for agent_no in call.agents:
+            session = self._agents.get(agent_no)
+            if session is not None and session.agent.call_id == call.call_id:
+                self._wrap_ups[agent_no] = call
 
     def _publish(self, type_: str, data: dict[str, Any]) -> None:
         data.setdefault("at", self._now())
@@ -514,6 +523,23 @@ class CtiCore:
             "calls": [views.call_view(c) for c in self._calls.values() if not c.ended],
             "queues": [views.queue_stats(q, agents, now) for q in self._queues.values()],
         }
+
+    def wrap_up_call(self, agent_no: str) -> dict[str, Any] | None:
+        """The ended call ``agent_no`` is wrapping up, shaped like the snapshot's calls.
+
+        None unless the agent is in wrap-up after a call that has ended (a call still
+        live is in the snapshot). The engine forgets a call when it ends but keeps each
+        agent's last one, so a desktop reloaded during wrap-up still has the call to
+        record a result for.
+        """
+        session = self._agents.get(agent_no)
+        call = self._wrap_ups.get(agent_no)
+        if session is None or call is None:
+            return None
+        agent = session.agent
+        if agent.state is not AgentState.WRAP_UP or agent.call_id != call.call_id:
+            return None
+        return views.call_view(call)
 
     def agent(self, agent_no: str) -> Agent:
         """The domain agent of ``agent_no`` (logged in or not, if ever seen)."""

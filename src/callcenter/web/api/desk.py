@@ -80,25 +80,34 @@ async def desk_state(request: Request, principal: Desk, uow: UoW) -> dict[str, A
 
     ``queue`` names the call's queue as /supervisor/queues does (an agent may not read
     that): a campaign's call by the campaign's name, an inbound queue by its id.
+    ``last_call`` and ``last_queue``: in wrap-up after a call that has ended, that call
+    in the same shapes (a desktop reloaded during wrap-up shows it again, with its
+    disposition form).
     """
     # supervisor.py imports this module's helpers: import its name helper when used.
     from callcenter.web.api.supervisor import name_queue
 
-    snapshot = telephony_of(request).engine.snapshot()
+    engine = telephony_of(request).engine
+    snapshot = engine.snapshot()
     for agent in snapshot["agents"]:
         if agent.get("agent_no") == principal.agent_no:
             # The call in hand as the console sees it (caller, held, consultation...).
             calls = [c for c in snapshot["calls"] if c["call_id"] == agent.get("call_id")]
             call = calls[0] if calls else None
+            last_call = engine.wrap_up_call(principal.agent_no) if call is None else None
+            shown = call if call is not None else last_call
             queue = None
-            if call is not None:
+            if shown is not None:
                 platform = platform_of(request)
-                queue = await name_queue(platform, uow, call["queue_id"], call["campaign_id"])
+                named = await name_queue(platform, uow, shown["queue_id"], shown["campaign_id"])
+                queue = None if named is None else named.model_dump()
             return {
                 **agent,
                 "at": snapshot["at"],
                 "call": call,
-                "queue": None if queue is None else queue.model_dump(),
+                "queue": queue if call is not None else None,
+                "last_call": last_call,
+                "last_queue": queue if last_call is not None else None,
             }
     return {"agent_no": principal.agent_no, "state": "logged-out"}
 
