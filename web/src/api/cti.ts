@@ -88,6 +88,10 @@ export interface DeskState extends Partial<Omit<LiveAgent, 'agent_no' | 'state'>
   call?: LiveCall | null
   /** The call's queue as /supervisor/queues names it (an agent may not read that list). */
   queue?: QueueName | null
+  /** In wrap-up after a call that has ended: that call and its queue, for a desktop that
+   * did not see it live (reloaded, or opened on another PC). */
+  last_call?: LiveCall | null
+  last_queue?: QueueName | null
 }
 
 export interface CallLeg {

@@ -7,7 +7,9 @@
 //
 // The screen pop names the call's queue from the `queue` /desk/state gives with the call
 // (a campaign's name; an inbound queue's id, which the view translates), kept through
-// wrap-up with the call.
+// wrap-up with the call. A desktop that did not see the call live (reloaded during
+// wrap-up, or opened on another PC) takes it from the state's `last_call` and
+// `last_queue`, so the screen pop and the disposition form come back.
 
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
@@ -87,10 +89,14 @@ export const useDeskStore = defineStore('desk', () => {
     } else if (next.state !== 'wrap-up') {
       lastCall.value = null
       lastQueue.value = null
+    } else if (next.last_call && next.last_call.call_id !== lastCall.value?.call_id) {
+      lastCall.value = next.last_call
+      lastQueue.value = next.last_queue ?? null
     }
     readAtMs.value = Date.now()
     nowMs.value = readAtMs.value
-    const number = next.call ? (next.call.direction === 'inbound' ? next.call.caller : next.call.dialled) : null
+    const shown = next.call ?? (next.state === 'wrap-up' ? lastCall.value : null)
+    const number = shown ? (shown.direction === 'inbound' ? shown.caller : shown.dialled) : null
     if (number) await loadHistory(number)
   }
 
