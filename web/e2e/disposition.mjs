@@ -7,9 +7,11 @@
 //
 // The agent logs in on the browser's virtual phone and goes ready; the campaign dials the
 // lead and connects it to the agent; the desktop shows the campaign's script filled in for
-// the lead and the disposition form; the agent
-// picks the disposition, chooses the product, fills its attribute and submits; the result
-// is read back from the results API. The administrator then unticks call.dial for the
+// the lead and the disposition form (filled in once in English for its screenshot). The
+// agent hangs up and, in wrap-up (话后处理), reloads the page: the screen pop, the script
+// and the disposition form are back for the call just ended (/desk/state's last_call).
+// The agent picks the disposition, chooses the product, fills its attribute and submits;
+// the result is read back from the results API. The administrator then unticks call.dial for the
 // agent's role in the roles matrix: the open desktop hides its dial box without a reload
 // (the server's permissions.changed event), and POST /desk/dial answers 403. Screenshots of the form in zh-CN and en go to
 // test-artifacts/screens/ (or CC_SCREENS_DIR).
@@ -101,12 +103,30 @@ async function main() {
     check(script.startsWith('客户 一您好'), `the script is not filled in for the lead: ${script}`)
     step('the desktop shows the campaign script filled in for the lead')
 
-    // -- the agent records the disposition and the product attribute ----------------------
-    await fillResult(desk)
-    await shoot(desk, 'zh-CN-desk-disposition')
+    // The form in English while the call lasts (the wrap-up is short: 10 s by default).
     await setLanguage(desk, 'en', '[data-test="campaign-script-text"]')
     await fillResult(desk)
     await shoot(desk, 'en-desk-disposition')
+    await setLanguage(desk, 'zh-CN', '[data-test="campaign-script-text"]')
+    step('the form filled in, in English; the desktop back in Chinese')
+
+    // -- the agent hangs up and reloads the page during the wrap-up ------------------------
+    await desk.click('[data-test="call-hangup"]')
+    await desk.waitForSelector('[data-test="agent-state"][data-state="wrap-up"]')
+    await desk.reload()
+    await desk.waitForSelector('[data-test="agent-state"][data-state="wrap-up"]')
+    await desk.waitForSelector('[data-test="disposition-form"]', { timeout: 5_000 })
+    const wrapUp = await (await desk.request.get(`${baseUrl}/api/v1/desk/state`)).json()
+    check(wrapUp.state === 'wrap-up' && wrapUp.call === null, `not in wrap-up: ${JSON.stringify(wrapUp)}`)
+    check(wrapUp.last_call?.call_id === call.call_id, `the wrap-up names ${JSON.stringify(wrapUp.last_call)}`)
+    await desk.waitForSelector('[data-test="campaign-script-text"]')
+    const number = (await desk.textContent('[data-test="pop-number"]'))?.trim()
+    check(number === call.dialled, `the screen pop shows ${number}, not ${call.dialled}`)
+    step(`the agent hangs up and reloads in wrap-up: the screen pop, script and form are back for ${call.call_id}`)
+
+    // -- the agent records the disposition and the product attribute ----------------------
+    await fillResult(desk)
+    await shoot(desk, 'zh-CN-desk-disposition')
     const posted = desk.waitForResponse(
       (r) => r.request().method() === 'POST' && r.url().endsWith(`/api/v1/campaigns/${campaignId}/results`),
     )
@@ -122,11 +142,9 @@ async function main() {
     check(result.values.plan === PLAN, `the attribute is ${JSON.stringify(result.values)}`)
     step(`the results API has lead ${leadId}: sold, plan "${PLAN}"`)
 
-    await desk.click('[data-test="call-hangup"]')
-    await desk.waitForSelector('[data-test="agent-state"]:not([data-state="talking"])')
     await desk.click('[data-test="desk-not-ready"]')
     await desk.waitForSelector('[data-test="dial-number"]')
-    step('the agent hangs up; the dial box shows')
+    step('the agent goes not ready; the dial box shows')
 
     // -- the administrator unticks call.dial for the agent's role ------------------------
     await desk.evaluate(() => {
