@@ -7,6 +7,12 @@ pop needs and no more: their query is narrowed to those numbers (:func:`scoped`)
 asking for another number finds nothing. The live side (which numbers an agent
 handles) comes from the CTI engine's snapshot, passed in, so the rule is plain code
 over plain data.
+
+Each leg to a customer or a number names the caller ID it presented (主叫号码), so the
+log answers "who called me from 010-5800-9999?": :attr:`CallQuery.caller_ids` finds the
+calls with a leg that presented one of the forms :func:`caller_id_forms` gives of the
+number asked for (as typed, E.164, national), since a pool's numbers are stored as
+their owner typed them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any, Final
 
 from sqlalchemy import Select, false, func, or_, select
 
+from callcenter.domain.phone import PhoneInfo, normalise
 from callcenter.store.tables import CallRow, LegRow
 from callcenter.store.uow import UnitOfWork
 
@@ -30,6 +37,7 @@ class CallQuery:
     number: str | None = None  # the customer's number: caller or dialled
     agent_no: str | None = None
     campaign_id: int | None = None  # only this campaign's calls (外呼任务)
+    caller_ids: frozenset[str] | None = None  # calls with a leg presenting one of these
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     limit: int = 20
@@ -47,6 +55,7 @@ class CallLeg:
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     cause: str | None
+    caller_id: str | None = None  # a leg to a customer or a number: the number it showed
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,18 @@ class CallSummary:
     legs: tuple[CallLeg, ...]
     campaign_id: int | None = None  # a campaign's call: its campaign and lead
     lead_id: int | None = None
+
+
+def caller_id_forms(text: str, default_region: str = "CN") -> frozenset[str]:
+    """The ways a presented caller ID may be stored: ``text`` as given and, when it is a
+    number, its E.164 form with and without "+" and its national digits ("010-5800-9999"
+    gives "+861058009999", "861058009999" and "01058009999" too)."""
+    forms = {text.strip()}
+    found = normalise(text, default_region)
+    if isinstance(found, PhoneInfo) and not found.extension:
+        national = "".join(c for c in found.national if c.isdigit())
+        forms.update((found.e164, found.e164.removeprefix("+"), national))
+    return frozenset(f for f in forms if f)
 
 
 def numbers_handled(snapshot: Mapping[str, Any], agent_no: str) -> set[str]:
@@ -107,6 +128,9 @@ def _filtered(query: CallQuery) -> Select[CallRow]:
         statement = statement.where(CallRow.agent_no == query.agent_no)
     if query.campaign_id is not None:
         statement = statement.where(CallRow.campaign_id == query.campaign_id)
+    if query.caller_ids is not None:
+        presented = select(LegRow.call_id).where(LegRow.caller_id.in_(sorted(query.caller_ids)))
+        statement = statement.where(CallRow.call_id.in_(presented))
     if query.since:
         statement = statement.where(CallRow.created_at >= query.since)
     if query.until:
@@ -143,6 +167,7 @@ def _summary(row: CallRow, legs: Sequence[LegRow]) -> CallSummary:
                 answered_at=leg.answered_at,
                 ended_at=leg.ended_at,
                 cause=leg.cause,
+                caller_id=leg.caller_id,
             )
             for leg in sorted(legs, key=lambda leg: (leg.created_at, leg.leg_id))
         ),

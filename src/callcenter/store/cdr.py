@@ -186,6 +186,7 @@ class SqlCdrSink:
             "answered_at": self._at(r.answered_at),
             "ended_at": self._at(r.ended_at),
             "cause": r.cause,
+            "caller_id": None if r.caller_id is None else r.caller_id[:64],
         }
 
     def _state_row(self, r: StateRecord) -> dict[str, Any]:

@@ -243,6 +243,9 @@ class LegRow(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     cause: Mapped[str | None] = mapped_column(String(32))
+    # A leg to a customer or a number: the caller ID it presented (null: an agent's or a
+    # supervisor's phone, an inbound leg, or a leg written before revision 0007).
+    caller_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class AgentStateRow(Base):

@@ -63,6 +63,9 @@ class LegRecord:
     answered_at: float | None = None
     ended_at: float | None = None
     cause: str | None = None
+    # A leg to a customer or a number: the caller ID the switch was asked to present (the
+    # number the called party saw); None for legs to agents' phones and inbound legs.
+    caller_id: str | None = None
 
 
 class CdrSink(Protocol):

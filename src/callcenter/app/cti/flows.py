@@ -155,6 +155,8 @@ class CallFlows(Teardown):
         self, call: Call, leg: Leg, *, caller_id: str, ring_timeout: float
     ) -> bool:
         """Dial a leg; a refusal ends it as failed (and applies the consequences)."""
+        if leg.to_number:
+            leg.caller_id = caller_id
         try:
             await self._switch.originate(
                 leg.leg_id, leg.dest, caller_id=caller_id, ring_timeout=ring_timeout

@@ -67,10 +67,19 @@ class Leg:
     answered_at: float | None = None
     ended_at: float | None = None
     cause: HangupCause | None = None
+    caller_id: str | None = None  # a leg to a number: the caller ID it was dialled with
 
     @property
     def up(self) -> bool:
         return self.status is LegStatus.UP
+
+    @property
+    def to_number(self) -> bool:
+        """A leg to a customer or a number, whose caller ID the called party sees (not a
+        leg to an agent's or a supervisor's phone)."""
+        if self.purpose is LegPurpose.CONSULT:
+            return self.agent_no is None
+        return self.purpose in (LegPurpose.CUSTOMER, LegPurpose.PARTY)
 
     @property
     def ended(self) -> bool:

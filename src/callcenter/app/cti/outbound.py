@@ -333,6 +333,7 @@ class OutboundFlows(AgentCommands):
         campaign.calls.add(call.call_id)
         leg = self._add_leg(call, self._new_leg_id(call, "c"), LegPurpose.CUSTOMER, request.number)
         call.customer_leg = leg.leg_id
+        leg.caller_id = request.caller_id
         self._touch(call, "created")
         try:
             await self._switch.originate(
@@ -408,11 +409,12 @@ class OutboundFlows(AgentCommands):
             return await super()._originate(
                 call, leg, caller_id=caller_id, ring_timeout=ring_timeout
             )
+        leg.caller_id = record.caller_id or caller_id
         try:
             await self._switch.originate(
                 leg.leg_id,
                 leg.dest,
-                caller_id=record.caller_id or caller_id,
+                caller_id=leg.caller_id,
                 trunk=record.trunk,
                 ring_timeout=ring_timeout,
             )

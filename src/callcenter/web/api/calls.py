@@ -2,7 +2,8 @@
 
 A supervisor (``supervisor.monitor``) reads every call; anyone else reads only the
 history of the numbers they are handling now: other numbers find nothing (see
-:mod:`callcenter.app.calls`).
+:mod:`callcenter.app.calls`). Each leg to a customer or a number names the caller ID it
+presented (``caller_id``), and ``?caller_id=`` finds the calls that presented a number.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class CallLegOut(BaseModel):
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     cause: str | None
+    caller_id: str | None  # 主叫号码: the caller ID a leg to a customer or number presented
 
 
 class CallOut(BaseModel):
@@ -68,22 +70,29 @@ async def list_calls(
     campaign_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="外呼任务 / only this campaign's calls")
     ] = None,
+    caller_id: Annotated[
+        SearchText | None,
+        Query(description="主叫号码 / calls that presented this caller ID (E.164 or as stored)"),
+    ] = None,
     since: Moment | None = None,
     until: Moment | None = None,
     limit: CallLimit = 20,
     offset: Offset = 0,
 ) -> Page[CallOut]:
     """Calls newest first, each with its legs; an agent sees the numbers they handle now."""
+    platform = platform_of(request)
+    region = platform.outbound.blacklist.default_region
     query = calls.CallQuery(
         number=number or None,
         agent_no=agent_no or None,
         campaign_id=campaign_id,
+        caller_ids=calls.caller_id_forms(caller_id, region) if caller_id else None,
         since=since,
         until=until,
         limit=limit,
         offset=offset,
     )
-    telephony = platform_of(request).telephony
+    telephony = platform.telephony
     handled: set[str] = set()
     if telephony is not None and not principal.can(calls.SEE_ALL):
         handled = calls.numbers_handled(telephony.engine.snapshot(), principal.agent_no)
