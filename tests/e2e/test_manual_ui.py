@@ -12,7 +12,7 @@ customer, hangs up and records the disposition in the wrap-up; the panel is then
 in English.
 
 Through the API afterwards: the call names the campaign and the lead dialled, and was
-answered; the campaign's caller ID counts the one call (the pool knows only that number);
+answered, its customer's leg presenting the campaign's caller ID (found by that number);
 the lead passed on is not the one dialled and is held back (the agent is handed the last
 lead, then nothing); the disposition reached the lead dialled.
 """
@@ -162,9 +162,9 @@ def _check(url: str, admin: Session, campaign: int) -> None:
     assert call["answered_at"] is not None and AGENT[0] in call["agents"], call
     customer = [leg for leg in call["legs"] if leg["dest"] == leads[dialled]["phone"]]
     assert customer and customer[0]["answered_at"] is not None, call["legs"]
-
-    dialer = admin.call("GET", f"/campaigns/{campaign}/dialer")
-    assert dialer["caller_ids"]["today"] == {CALLER_ID: 1}, dialer["caller_ids"]
+    assert customer[0]["caller_id"] == CALLER_ID, customer  # the pool's, not the engine's
+    presented = admin.call("GET", "/calls", params={"caller_id": CALLER_ID})["items"]
+    assert [c["call_id"] for c in presented] == [call["call_id"]], presented
 
     audit = admin.call("GET", "/audit", params={"actor_no": AGENT[0], "action": "manual.release"})
     released = [entry["target_id"] for entry in audit["items"]]
