@@ -103,6 +103,7 @@ export interface CallLeg {
   answered_at: string | null
   ended_at: string | null
   cause: string | null
+  caller_id: string | null // 主叫号码: the caller ID a leg to a customer or number presented
 }
 
 export interface CallRecord {
@@ -180,6 +181,7 @@ export const callsApi = {
     number?: string
     agent_no?: string
     campaign_id?: number
+    caller_id?: string // the calls that presented this caller ID (E.164 or as stored)
     limit?: number
     offset?: number
   }) =>
