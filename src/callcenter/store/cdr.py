@@ -12,7 +12,9 @@ A campaign's call names its campaign and lead by the engine's ids, which are the
 integer ids as text (the platform opens campaigns with them); the row keeps them as
 integers, so a report joins ``call_records`` to ``campaigns`` and ``leads`` directly. An
 id that is not one of ours (a test campaign called "c1") is stored as null rather than
-refused: a record that cannot be written would hold up every record after it.
+refused: a record that cannot be written would hold up every record after it. A leg to
+a customer or a number keeps the caller ID it presented (``call_legs.caller_id``, indexed
+for the call log's ``caller_id`` filter).
 """
 
 from __future__ import annotations

@@ -141,8 +141,8 @@ async def test_a_lead_placed_for_an_agent_names_the_pool_number_not_the_agents()
 
 
 @asynccontextmanager
-async def desk_center() -> AsyncIterator[SimCenter]:
-    """One queue, one agent, and the engine presenting ``PLATFORM`` on desk calls."""
+async def desk_center(presenting: str = PLATFORM) -> AsyncIterator[SimCenter]:
+    """One queue, one agent, and the engine presenting ``presenting`` on desk calls."""
     clock = VirtualClock()
     phones = AgentPhones(0, default=QUICK_BOT)
     book = CustomerBook(0)
@@ -159,7 +159,7 @@ async def desk_center() -> AsyncIterator[SimCenter]:
         routes={DID: "sales"},
         profiles=profiles,
         cdr=cdr,
-        outbound_caller_id=PLATFORM,
+        outbound_caller_id=presenting,
     )
     async with SimCenter(clock, switch, phones, book, bus, cdr, engine) as center:
         yield center
@@ -196,3 +196,18 @@ async def test_a_desk_call_names_the_platforms_number_and_an_inbound_call_names_
         assert presented(by_purpose["offer"]) == {None}
         (consult,) = [r for r in legs if r[0].dest == "13900000009"]
         assert presented(consult) == {asked[LegId(consult[0].leg_id)]} == {"1001"}
+
+
+async def test_a_leg_dialled_presenting_nothing_names_nothing() -> None:
+    """An engine given no number of its own asks the switch to present none (a SIP trunk
+    then shows its own): the desk call's customer leg names nothing, not an empty
+    number a search could not tell from a real one."""
+    async with desk_center(presenting="") as c:
+        asked = spy_on_originate(c.switch)
+        await c.log_in("1001")
+        c.book.script(NUMBERS[0], TALK)
+        call_id = await c.engine.dial(c.next_id(), "1001", NUMBERS[0])
+        await c.run(20.0)
+        (customer,) = [r for r in legs_of(c.cdr, call_id).values() if r[0].purpose == "customer"]
+        assert asked[LegId(customer[0].leg_id)] == ""
+        assert presented(customer) == {None} and customer[-1].answered_at is not None

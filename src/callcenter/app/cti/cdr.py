@@ -64,7 +64,8 @@ class LegRecord:
     ended_at: float | None = None
     cause: str | None = None
     # A leg to a customer or a number: the caller ID the switch was asked to present (the
-    # number the called party saw); None for legs to agents' phones and inbound legs.
+    # number the called party saw); None for legs to agents' phones, inbound legs, and a
+    # leg the switch was asked to present nothing on (it shows the trunk's own number).
     caller_id: str | None = None
 
 
