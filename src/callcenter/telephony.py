@@ -154,6 +154,7 @@ class Telephony:
             profiles=self.profiles,
             cdr=cdr,
             announce_every=self.settings.announce_every_seconds or None,
+            outbound_caller_id=self.settings.caller_id,
             phones=phones,
         )
         await engine.start()
@@ -212,6 +213,7 @@ class Telephony:
             profiles=self.profiles,
             cdr=cdr,
             announce_every=self.settings.announce_every_seconds or None,
+            outbound_caller_id=self.settings.caller_id,
         )
         await engine.start()
         self._engine, self._cdr = engine, cdr

@@ -65,6 +65,31 @@ def test_a_bad_value_stops_start_up_with_a_clear_message(
     assert "配置无效" in message and "invalid settings" in message
 
 
+def test_desk_calls_present_no_number_of_ours_unless_the_site_sets_one(tmp_path: Path) -> None:
+    """Unset, the platform asks for no caller ID (a SIP trunk presents its own); the file
+    or the environment names the number desk calls present."""
+    assert load_settings(environ={}).telephony.caller_id == ""
+    config = tmp_path / "callcenter.toml"
+    config.write_text('[telephony]\ncaller_id = "+864008001000"\n')
+    assert load_settings(config, environ={}).telephony.caller_id == "+864008001000"
+    environ = {"CALLCENTER_TELEPHONY__CALLER_ID": "4008001000"}
+    assert load_settings(config, environ=environ).telephony.caller_id == "4008001000"
+    environ = {"CALLCENTER_TELEPHONY__CALLER_ID": ""}
+    assert load_settings(config, environ=environ).telephony.caller_id == ""
+
+
+def test_a_caller_id_that_cannot_stand_in_a_sip_uri_is_refused_with_its_name() -> None:
+    """A number with a space, too long, or a URI parameter in it stops start-up: the
+    message names the setting, its variable and the value, in Chinese and English."""
+    for bad in ("400 800 1000", "4" * 65, "4008001000;user=phone", "<sip:4000@x>"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(environ={}, overrides={"telephony": {"caller_id": bad}})
+        message = str(caught.value)
+        assert "telephony.caller_id" in message and repr(bad) in message, message
+        assert "CALLCENTER_TELEPHONY__CALLER_ID" in message
+        assert "配置无效" in message and "invalid settings" in message
+
+
 def test_broken_or_missing_file_is_reported(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[http\nport=")

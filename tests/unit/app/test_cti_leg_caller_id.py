@@ -3,8 +3,9 @@
 The number is the one the switch was asked to present, written on the leg's record from
 its first write: a campaign's dialled leads show the pool's numbers (the least used
 first), a lead placed for an agent shows the pool's number although the call itself
-is the agent's, and a desk call shows the platform's number. Legs to agents' phones and
-the customer's leg of an inbound call present nothing of ours and name nothing.
+is the agent's, and a desk call shows the platform's number, or none when the platform
+has none (the engine's default: a SIP trunk then presents its own). Legs to agents'
+phones and the customer's leg of an inbound call present nothing of ours and name nothing.
 
 The switch is the simulated one; a spy around its ``originate`` keeps what each leg was
 dialled with, to compare the records against.
@@ -12,10 +13,13 @@ dialled with, to compare the records against.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+
+import pytest
 
 from callcenter.app.bus import EventBus
 from callcenter.app.cti import AgentProfile, ToNumber
@@ -141,8 +145,9 @@ async def test_a_lead_placed_for_an_agent_names_the_pool_number_not_the_agents()
 
 
 @asynccontextmanager
-async def desk_center(presenting: str = PLATFORM) -> AsyncIterator[SimCenter]:
-    """One queue, one agent, and the engine presenting ``presenting`` on desk calls."""
+async def desk_center(presenting: str | None = PLATFORM) -> AsyncIterator[SimCenter]:
+    """One queue, one agent, and the engine presenting ``presenting`` on desk calls
+    (None: the engine is given no number, and presents its default)."""
     clock = VirtualClock()
     phones = AgentPhones(0, default=QUICK_BOT)
     book = CustomerBook(0)
@@ -150,7 +155,8 @@ async def desk_center(presenting: str = PLATFORM) -> AsyncIterator[SimCenter]:
     bus = EventBus(max_queue=10_000)
     cdr = MemoryCdr()
     profiles = {"1001": AgentProfile.in_groups("sales", wrap_up_seconds=1.0)}
-    engine = CtiEngine(
+    make = functools.partial(
+        CtiEngine,
         switch,
         clock,
         bus,
@@ -159,8 +165,8 @@ async def desk_center(presenting: str = PLATFORM) -> AsyncIterator[SimCenter]:
         routes={DID: "sales"},
         profiles=profiles,
         cdr=cdr,
-        outbound_caller_id=presenting,
     )
+    engine = make() if presenting is None else make(outbound_caller_id=presenting)
     async with SimCenter(clock, switch, phones, book, bus, cdr, engine) as center:
         yield center
 
@@ -198,11 +204,13 @@ async def test_a_desk_call_names_the_platforms_number_and_an_inbound_call_names_
         assert presented(consult) == {asked[LegId(consult[0].leg_id)]} == {"1001"}
 
 
-async def test_a_leg_dialled_presenting_nothing_names_nothing() -> None:
-    """An engine given no number of its own asks the switch to present none (a SIP trunk
-    then shows its own): the desk call's customer leg names nothing, not an empty
+@pytest.mark.parametrize("presenting", [None, ""], ids=["engine-default", "empty"])
+async def test_a_leg_dialled_presenting_nothing_names_nothing(presenting: str | None) -> None:
+    """An engine given no number of its own (by default, or the platform's empty
+    ``telephony.caller_id``) asks the switch to present none, never "anonymous" (a SIP
+    trunk then shows its own): the desk call's customer leg names nothing, not an empty
     number a search could not tell from a real one."""
-    async with desk_center(presenting="") as c:
+    async with desk_center(presenting=presenting) as c:
         asked = spy_on_originate(c.switch)
         await c.log_in("1001")
         c.book.script(NUMBERS[0], TALK)

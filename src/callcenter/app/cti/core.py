@@ -136,7 +136,7 @@ class CtiCore:
         planner: Planner = plan_assignments,
         hold_music: str = "default",
         dial_ring_timeout: float = 30.0,
-        outbound_caller_id: str = "anonymous",
+        outbound_caller_id: str = "",  # desk calls present it; "": none (the trunk's own)
         id_prefix: str = "cti",
         command_memory: int = 10_000,
         phones: PhoneControl | None = None,
