@@ -1,33 +1,40 @@
-"""A desk call on the SIP switch presents the platform's number, or else the trunk's.
+"""A desk call presents the platform's number (``telephony.caller_id``), or else the trunk's.
 
-``telephony.switch = "sip"`` builds the runtime (:class:`Telephony`) with SQLite call
-records and one trunk whose own ``caller_id`` is 4000. A baresip phone registers
-extension 1001 and answers by itself; agent 1001 logs in with it and dials a customer
-from the desk. The agent's phone rings first; once it answers, the customer's leg goes
-out through the trunk to SIPp, the carrier, which answers, talks a second and hangs up
-(``b2bua_carrier_hangs_up.xml``), keeping every message it received (``-trace_msg``).
+On the SIP switch, ``telephony.switch = "sip"`` builds the runtime (:class:`Telephony`)
+with SQLite call records and one trunk whose own ``caller_id`` is 4000. A baresip phone
+registers extension 1001 and answers by itself; agent 1001 logs in with it and dials a
+customer from the desk. The agent's phone rings first; once it answers, the customer's
+leg goes out through the trunk to SIPp, the carrier, which answers, talks a second and
+hangs up (``b2bua_carrier_hangs_up.xml``), keeping every message it received
+(``-trace_msg``). With ``telephony.caller_id`` unset the engine asks for no number of
+its own, so the carrier sees the trunk's 4000 in the INVITE's From, and the customer's
+leg record names none of ours; with it set, the carrier sees the platform's number and
+the record names it. The CTI core's old default, "anonymous", reached carriers on every
+desk call (and carriers in China reject or flag those calls).
 
-With ``telephony.caller_id`` unset the engine asks for no number of its own, so the
-carrier sees the trunk's 4000 in the INVITE's From, and the customer's leg record names
-none of ours; with it set, the carrier sees the platform's number and the record names
-it. The CTI core's old default, "anonymous", reached carriers on every desk call (and
-carriers in China reject or flag those calls).
+On the simulated network (``telephony.switch = "sim"``, a virtual clock) a bot agent's
+desk call records the same: the platform's number, or none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from callcenter.app.bus import EventBus
 from callcenter.app.cti import CallState
-from callcenter.config import Settings, TelephonySettings
+from callcenter.clock import VirtualClock
+from callcenter.config import Settings, TelephonySettings, load_settings
 from callcenter.store.db import make_async_engine
 from callcenter.store.tables import LegRow
-from callcenter.telephony import SERVICE_GROUP
+from callcenter.switch.sim.customers import Fate, Outcome
+from callcenter.telephony import SERVICE_GROUP, build_telephony
 from peers import free_media_ports, free_udp_port, peer_log, start_peer
 from sipkit import (
     SCENARIOS,
@@ -167,3 +174,60 @@ async def test_a_desk_call_reaches_the_carrier_from_the_platforms_number_or_the_
     assert customer.dest == CUSTOMER and customer.answered_at is not None
     assert customer.caller_id == recorded
     assert by_purpose["agent"].caller_id is None  # the agent's own phone: nothing of ours
+
+
+@pytest.mark.parametrize(
+    ("platform", "recorded"),
+    [("", None), (PLATFORM, PLATFORM)],
+    ids=["platform-sets-none", "platform-sets-its-number"],
+)
+async def test_a_desk_call_on_the_simulated_network_names_the_platforms_number_or_none(
+    tmp_path: Path, sqlite_template: Path, platform: str, recorded: str | None
+) -> None:
+    """Bot agent 2001 dials a customer who answers, talks three seconds and hangs up:
+    the customer's leg record names the platform's number when it has one, else none;
+    the bot's own phone names none."""
+    shutil.copyfile(sqlite_template, tmp_path / "cc.db")
+    settings = load_settings(
+        environ={},
+        overrides={
+            "data_dir": str(tmp_path),
+            "database": {"url": f"sqlite:///{tmp_path / 'cc.db'}"},
+            "telephony": {
+                "switch": "sim",
+                "caller_id": platform,
+                "sim": {"bot_agents": 1, "calls_per_hour": 0},
+            },
+        },
+    )
+    db = make_async_engine(settings.database_url)
+    clock = VirtualClock()
+    sessions = async_sessionmaker(db, expire_on_commit=False)
+    telephony = build_telephony(settings.telephony, EventBus(), sessions, clock)
+    assert telephony is not None
+    try:
+        async with asyncio.timeout(HARD_TIMEOUT):
+            await telephony.start()
+            assert telephony.book is not None
+            telephony.book.script(
+                CUSTOMER, Fate(Outcome.HUMAN, ring_after=1.0, answer_after=2.0, talk_time=3.0)
+            )
+            (bot,) = telephony.bot_agents
+            call_id = await telephony.engine.dial("dial-1", bot, CUSTOMER)
+            await clock.advance_async(20.0)
+            assert not telephony.engine.calls()
+            await telephony.drain()
+            async with db.connect() as connection:
+                legs = (
+                    await connection.execute(select(LegRow).where(LegRow.call_id == call_id))
+                ).all()
+    finally:
+        await telephony.stop()
+        await db.dispose()
+
+    by_purpose = {leg.purpose: leg for leg in legs}
+    assert set(by_purpose) == {"agent", "customer"}
+    customer = by_purpose["customer"]
+    assert customer.dest == CUSTOMER and customer.answered_at is not None
+    assert customer.caller_id == recorded
+    assert by_purpose["agent"].caller_id is None
