@@ -144,7 +144,7 @@ class TelephonySettings(_Section):
     ring_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     # Waiting callers hear their place in line and the expected wait this often (0: never).
     announce_every_seconds: float = Field(default=30.0, ge=0, le=3600)
-    # The number the calls agents dial from the desk present; empty: none of ours, so a
+    # The number desk calls and consultations to a number present; empty: none of ours, so a
     # SIP trunk presents its own ``caller_id`` (and the carrier its account's).
     caller_id: str = Field(default="", pattern=r"^[A-Za-z0-9+*._-]{0,64}$")
     sim: SimSettings = SimSettings()

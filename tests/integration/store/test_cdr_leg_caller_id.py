@@ -22,7 +22,7 @@ EPOCH = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 def test_a_number_asked_for_matches_the_forms_it_may_be_stored_in() -> None:
     """A pool's number is stored as typed; asked for in any usual form, all are tried.
-    Text that is no number (the engine's "anonymous") is matched as it is."""
+    Text that is no number (a withheld "anonymous") is matched as it is."""
     forms = {"01058009999", "+861058009999", "861058009999"}
     for asked in ("010-5800-9999", "+86 10 5800 9999", "01058009999", "861058009999"):
         assert calls.caller_id_forms(asked) >= forms, asked

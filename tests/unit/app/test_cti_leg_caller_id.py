@@ -201,7 +201,8 @@ async def test_a_desk_call_names_the_platforms_number_and_an_inbound_call_names_
         assert presented(by_purpose["customer"]) == {None}
         assert presented(by_purpose["offer"]) == {None}
         (consult,) = [r for r in legs if r[0].dest == "13900000009"]
-        assert presented(consult) == {asked[LegId(consult[0].leg_id)]} == {"1001"}
+        # a number consulted sees the platform's number, as a desk call's customer does
+        assert presented(consult) == {asked[LegId(consult[0].leg_id)]} == {PLATFORM}
 
 
 @pytest.mark.parametrize("presenting", [None, ""], ids=["engine-default", "empty"])

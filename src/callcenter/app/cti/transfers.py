@@ -141,7 +141,9 @@ class TransferCommands(CallFlows):
         call.consult = Consult(leg.leg_id, target_no, dest)
         log.info("call=%s agent %s consults %s", call.call_id, agent_no, dest)
         self._touch(call)
-        await self._originate(call, leg, caller_id=agent_no, ring_timeout=self._dial_ring_timeout)
+        # An agent sees who consults them; a number sees the platform's, as a desk call.
+        caller_id = agent_no if other is not None else self._outbound_caller_id
+        await self._originate(call, leg, caller_id=caller_id, ring_timeout=self._dial_ring_timeout)
 
     async def _consult_answered(self, call: Call, leg: Leg) -> None:
         consult = call.consult
