@@ -48,30 +48,53 @@ CAMPAIGN = {
 }
 
 
-class Admin:
-    def __init__(self, url: str) -> None:
+class Session:
+    """The API as one person: ``call`` checks the status and returns the JSON body."""
+
+    def __init__(self, url: str, who: tuple[str, str] = (ADMIN_NO, ADMIN_PASSWORD)) -> None:
         self.url = f"{url}/api/v1"
-        token = httpx2.post(
-            f"{self.url}/auth/token",
-            json={"agent_no": ADMIN_NO, "password": ADMIN_PASSWORD},
-            timeout=10,
-        ).json()["token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {self.token(who)}"}
+
+    def token(self, who: tuple[str, str]) -> str:
+        answer = httpx2.post(
+            f"{self.url}/auth/token", json={"agent_no": who[0], "password": who[1]}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["token"]
+        return token
 
     def call(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
         headers = kwargs.pop("headers", self.headers)
-        response = httpx2.request(
-            method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs
-        )
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
+        answer = httpx2.request(method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
+        assert answer.status_code == status, answer.text
+        return answer.json() if answer.content else None
 
     def created(self, path: str, body: dict[str, Any]) -> int:
         created: int = self.call("POST", path, 201, json=body)["id"]
         return created
 
 
-def _campaign(admin: Admin, tmp_path: Path) -> tuple[int, str]:
+def import_and_start(
+    admin: Session, campaign: int, leads: Path, count: int, approver: tuple[str, str]
+) -> None:
+    """Import ``leads`` (all ``count`` rows), submit, approve as ``approver``, start."""
+    with leads.open("rb") as file:
+        job = admin.call("POST", f"/campaigns/{campaign}/imports", 202,
+                         files={"file": ("leads.csv", file, "text/csv")})  # fmt: skip
+    for _ in range(100):
+        job = admin.call("GET", f"/imports/{job['id']}")
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["imported"] == count, job
+    admin.call("POST", f"/campaigns/{campaign}/submit")
+    token = admin.token(approver)
+    admin.call("POST", f"/campaigns/{campaign}/approve",
+               headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    admin.call("POST", f"/campaigns/{campaign}/start")
+
+
+def _campaign(admin: Session, tmp_path: Path) -> tuple[int, str]:
     """A campaign for the agent's group with one lead, approved by 8001 and started."""
     roles = admin.call("GET", "/roles")
     agent_codes = next(r["permissions"] for r in roles if r["code"] == "agent")
@@ -95,24 +118,7 @@ def _campaign(admin: Admin, tmp_path: Path) -> tuple[int, str]:
     campaign = admin.created("/campaigns", {"name": "意外险回访", "settings": settings})
     leads = tmp_path / "leads.csv"
     leads.write_text("phone,name\n13900000001,客户 一\n", encoding="utf-8")
-    with leads.open("rb") as file:
-        job = admin.call("POST", f"/campaigns/{campaign}/imports", 202,
-                         files={"file": ("leads.csv", file, "text/csv")})  # fmt: skip
-    for _ in range(100):
-        job = admin.call("GET", f"/imports/{job['id']}")
-        if job["state"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert job["imported"] == 1, job
-    admin.call("POST", f"/campaigns/{campaign}/submit")
-    approver = httpx2.post(
-        f"{admin.url}/auth/token",
-        json={"agent_no": APPROVER[0], "password": APPROVER[1]},
-        timeout=10,
-    ).json()["token"]
-    admin.call("POST", f"/campaigns/{campaign}/approve",
-               headers={"Authorization": f"Bearer {approver}"})  # fmt: skip
-    admin.call("POST", f"/campaigns/{campaign}/start")
+    import_and_start(admin, campaign, leads, 1, APPROVER)
     return campaign, str(sold)
 
 
@@ -123,7 +129,7 @@ def test_an_agent_records_a_campaign_result_and_loses_a_button_with_its_permissi
     node = browser_node()
     server = start_server(tmp_path, f"sqlite:///{tmp_path / 'callcenter.db'}", SIMULATED_NETWORK)
     try:
-        campaign, sold = _campaign(Admin(server.url), tmp_path)
+        campaign, sold = _campaign(Session(server.url), tmp_path)
         run = run_browser_script(
             node,
             SCRIPT,

@@ -23,14 +23,13 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import httpx2
 import pytest
 
 from callcenter.switch.sim.customers import CustomerBook, Outcome
-from cctest import ADMIN_NO, ADMIN_PASSWORD, browser_node, run_browser_script, start_server
-from e2e.test_disposition_ui import CAMPAIGN
+from cctest import browser_node, run_browser_script, start_server
+from e2e.test_disposition_ui import CAMPAIGN, Session, import_and_start
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,32 +69,6 @@ def _customers_answer() -> None:
         assert fate.ring_after + fate.answer_after < 8.0 < 60.0 < fate.talk_time, (phone, fate)
 
 
-class Session:
-    """The API as one person: ``call`` checks the status and returns the JSON body."""
-
-    def __init__(self, url: str, who: tuple[str, str] = (ADMIN_NO, ADMIN_PASSWORD)) -> None:
-        self.url = f"{url}/api/v1"
-        self.headers = {"Authorization": f"Bearer {self.token(who)}"}
-
-    def token(self, who: tuple[str, str]) -> str:
-        answer = httpx2.post(
-            f"{self.url}/auth/token", json={"agent_no": who[0], "password": who[1]}, timeout=10
-        )
-        assert answer.status_code == 200, answer.text
-        token: str = answer.json()["token"]
-        return token
-
-    def call(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        headers = kwargs.pop("headers", self.headers)
-        answer = httpx2.request(method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
-        assert answer.status_code == status, answer.text
-        return answer.json() if answer.content else None
-
-    def created(self, path: str, body: dict[str, Any]) -> int:
-        created: int = self.call("POST", path, 201, json=body)["id"]
-        return created
-
-
 def _campaign(admin: Session, tmp_path: Path) -> int:
     """The manual campaign over LEADS for 1001's group, approved by 8001 and started."""
     admin.created("/roles", {"code": "approver", "name": "审批人",
@@ -118,20 +91,7 @@ def _campaign(admin: Session, tmp_path: Path) -> int:
     leads = tmp_path / "leads.csv"
     rows = "".join(f"{phone},{name},{wish}\n" for phone, name, wish in LEADS)
     leads.write_text(f"phone,name,{FIELD}\n{rows}", encoding="utf-8")
-    with leads.open("rb") as file:
-        job = admin.call("POST", f"/campaigns/{campaign}/imports", 202,
-                         files={"file": ("leads.csv", file, "text/csv")})  # fmt: skip
-    for _ in range(100):
-        job = admin.call("GET", f"/imports/{job['id']}")
-        if job["state"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert job["imported"] == len(LEADS), job
-    admin.call("POST", f"/campaigns/{campaign}/submit")
-    approver = admin.token(APPROVER)
-    admin.call("POST", f"/campaigns/{campaign}/approve",
-               headers={"Authorization": f"Bearer {approver}"})  # fmt: skip
-    admin.call("POST", f"/campaigns/{campaign}/start")
+    import_and_start(admin, campaign, leads, len(LEADS), APPROVER)
     return campaign
 
 
