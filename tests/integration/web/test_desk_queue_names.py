@@ -9,6 +9,7 @@ agents; 1001 is the one person at a desk.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from integration.web.test_desk_and_supervisor import Center
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # the store is not the subject
 
 
-@pytest.fixture
-def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
+@contextlib.contextmanager
+def open_desk_floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
+    """The platform on SimSwitch with a virtual clock, no bot agents, the admin seeded."""
     settings = sim_settings(tmp_path, database_url, bots=0)
     clock = VirtualClock(MORNING)
     platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
@@ -39,8 +41,14 @@ def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
         yield Floor(Api(client, platform), clock)
 
 
-def desk_state(floor: Floor) -> dict[str, Any]:
-    body: dict[str, Any] = floor.kit.ok("GET", "/desk/state", as_=AGENT)
+@pytest.fixture
+def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
+    with open_desk_floor(tmp_path, database_url) as opened:
+        yield opened
+
+
+def desk_state(floor: Floor, agent_no: str = AGENT) -> dict[str, Any]:
+    body: dict[str, Any] = floor.kit.ok("GET", "/desk/state", as_=agent_no)
     return body
 
 

@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from callcenter.bootstrap import bootstrap
-from callcenter.clock import VirtualClock
 from callcenter.telephony import SERVICE_GROUP
-from callcenter.web.app import create_app
-from cctest import FAST_HASHER, Api, seed_admin, sim_settings
-from integration.campaigns.test_dialing import MORNING, Floor
+from integration.campaigns.test_dialing import Floor
 from integration.campaigns.test_preview_dialing import AGENT, next_offer, preview_campaign
 from integration.web.test_desk_and_supervisor import Center
+from integration.web.test_desk_queue_names import desk_state, open_desk_floor
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # the store is not the subject
 
@@ -34,19 +30,9 @@ WRAP_UP = 10.0  # the platform's default
 
 @pytest.fixture
 def floor(tmp_path: Path, database_url: str) -> Iterator[Floor]:
-    settings = sim_settings(tmp_path, database_url, bots=0)
-    assert settings.telephony.wrap_up_seconds == WRAP_UP
-    clock = VirtualClock(MORNING)
-    platform = bootstrap(settings, password_hasher=FAST_HASHER, clock=clock)
-    with TestClient(create_app(platform), client=("127.0.0.1", 50000)) as client:
-        assert client.portal is not None
-        client.portal.call(seed_admin, platform)
-        yield Floor(Api(client, platform), clock)
-
-
-def desk_state(floor: Floor, agent_no: str = AGENT) -> dict[str, Any]:
-    body: dict[str, Any] = floor.kit.ok("GET", "/desk/state", as_=agent_no)
-    return body
+    with open_desk_floor(tmp_path, database_url) as opened:
+        assert opened.api.platform.settings.telephony.wrap_up_seconds == WRAP_UP
+        yield opened
 
 
 def until_state(floor: Floor, state: str, within: float) -> dict[str, Any]:
