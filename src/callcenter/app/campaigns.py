@@ -19,15 +19,18 @@ from callcenter.app.audit import Actor
 from callcenter.app.crud import ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.domain.campaign import (
+    CampaignCannotStart,
     CampaignSettings,
     Command,
     Lifecycle,
     Revision,
+    RevisionCannotRun,
     State,
     cannot_start,
     start_violations,
     step,
 )
+from callcenter.domain.compliance import ComplianceViolation
 from callcenter.errors import InvalidInput, NotFound
 from callcenter.store.tables import (
     CampaignRow,
@@ -170,24 +173,22 @@ class CampaignService:
         before = lifecycle_of(row)
         after = step(before, command, actor_id=actor.agent_id)
         detail: dict[str, Any] = {"from": row.state, "revision": row.revision}
+        violations = await self._violations(uow, row, command)
+        if violations:
+            audit.record(
+                uow,
+                actor,
+                f"campaign.{command}",
+                target_type="campaign",
+                target_id=row.id,
+                outcome="failed",
+                detail={"violations": [v.code for v in violations]},
+            )
+            await uow.commit()
+            error = RevisionCannotRun if command is Command.APPROVE else CampaignCannotStart
+            raise cannot_start(row.id, violations, error)
         if command is Command.APPROVE:
             detail["version"] = await self._freeze(uow, actor, row, after.version)
-        if command in (Command.START, Command.RESUME):
-            version = await self.approved(uow, row.id)
-            assert version is not None  # approved, running and paused campaigns have one
-            violations = start_violations(row.id, version.settings)
-            if violations:
-                audit.record(
-                    uow,
-                    actor,
-                    f"campaign.{command}",
-                    target_type="campaign",
-                    target_id=row.id,
-                    outcome="failed",
-                    detail={"violations": [v.code for v in violations]},
-                )
-                await uow.commit()
-                raise cannot_start(row.id, violations)
         self._apply(row, after)
         audit.record(
             uow,
@@ -200,6 +201,22 @@ class CampaignService:
         self._changed(uow, row)
         await uow.commit()
         return row
+
+    async def _violations(
+        self, uow: UnitOfWork, row: CampaignRow, command: Command
+    ) -> list[ComplianceViolation]:
+        """What forbids the command: the compliance start-up checks of what would dial.
+
+        Starting or resuming dials the approved version. A running campaign dials a
+        newly approved version at once, so approving its change checks the change.
+        """
+        if command in (Command.START, Command.RESUME):
+            version = await self.approved(uow, row.id)
+            assert version is not None  # approved, running and paused campaigns have one
+            return start_violations(row.id, version.settings)
+        if command is Command.APPROVE and row.state == State.RUNNING:
+            return start_violations(row.id, CampaignSettings.parse(row.settings))
+        return []
 
     async def versions(self, uow: UnitOfWork, campaign_id: int) -> list[CampaignVersionRow]:
         await self.get(uow, campaign_id)

@@ -10,9 +10,12 @@ is *started* (running), *paused* and resumed, and in the end *finished*, which i
 Once a campaign has an approved version it keeps it while someone changes it: an edit
 opens a *revision* (a new draft beside the approved version), which is submitted and
 approved like the first one, and the approval makes it the next version. A running
-campaign keeps dialling the approved version all along. Both machines are tables
-(:data:`TRANSITIONS`, :data:`REVISION_TRANSITIONS`); :func:`step` applies a command and
-returns the new :class:`Lifecycle`, or raises and nothing changes.
+campaign keeps dialling the approved version all along, and dials the next one as soon
+as it is approved: so a change to a running campaign is approved only when it passes
+the start-up checks (:func:`start_violations`; else :class:`RevisionCannotRun`).
+Both machines are tables (:data:`TRANSITIONS`, :data:`REVISION_TRANSITIONS`);
+:func:`step` applies a command and returns the new :class:`Lifecycle`, or raises and
+nothing changes.
 
 :class:`CampaignSettings` is the plain form of everything an operator sets (schedule,
 dialing mode, compliance, caller IDs, retry rules, script, products, dispositions);
@@ -147,6 +150,20 @@ class CampaignCannotStart(DomainError):
     status = 409
     message_zh = "外呼任务 {campaign_id} 不符合合规要求，不能启动：{problems_zh}"
     message_en = "Campaign {campaign_id} breaks telemarketing rules and cannot start: {problems_en}"
+
+
+class RevisionCannotRun(DomainError):
+    """A running campaign dials a newly approved version at once: it must be compliant."""
+
+    code = "campaign-revision-cannot-run"
+    status = 409
+    message_zh = (
+        "外呼任务 {campaign_id} 正在外呼，修改后的设置不符合合规要求，不能审批通过：{problems_zh}"
+    )
+    message_en = (
+        "Campaign {campaign_id} is running and its changed settings break telemarketing "
+        "rules, so they cannot be approved: {problems_en}"
+    )
 
 
 class InvalidCampaignSettings(DomainError):
@@ -455,9 +472,13 @@ def start_violations(
     return found
 
 
-def cannot_start(campaign_id: int, violations: list[compliance.ComplianceViolation]) -> DomainError:
+def cannot_start(
+    campaign_id: int,
+    violations: list[compliance.ComplianceViolation],
+    error: type[DomainError] = CampaignCannotStart,
+) -> DomainError:
     """One 409 error listing every violated rule, in both languages."""
-    return CampaignCannotStart(
+    return error(
         campaign_id=campaign_id,
         problems_zh="；".join(v.message("zh-CN") for v in violations),
         problems_en="; ".join(v.message("en") for v in violations),
