@@ -14,8 +14,11 @@ Checks run from the most permanent to the most passing, and the first that fails
 the reason: the campaign is not running, the lead is locked, on a do-not-call list or
 blacklist, opted out, finished (a final outcome), or out of lifetime attempts. Then
 every "not before" constraint is gathered: the abandoned-call cool-off (Ofcom: no
-repeat call within 72 hours of an abandoned one), a callback not yet due, the daily
-and rolling 24-hour attempt limits, the retry delay of the last outcome. The lead's
+repeat call within 72 hours of an abandoned one; the campaign sets its own, and the
+retry rule of an abandoned call adds no delay unless the campaign gives it one; a lead
+whose last outcome says abandoned without the time cools off from its last attempt),
+a callback not yet due, the daily and rolling 24-hour attempt limits, the retry delay
+of the last outcome. The lead's
 ``retry_at`` is the first instant after all of them that lies in a calling window on a
 non-holiday within the campaign's dates; the reason is the first constraint that
 still binds now, else ``holiday`` or ``outside-window``. A scheduled callback replaces
@@ -144,7 +147,8 @@ DEFAULT_RETRY: Mapping[Outcome, RetryRule] = {
     Outcome.MACHINE: RetryRule(delay=4 * 3600.0),
     Outcome.FAILED: RetryRule(delay=1800.0),
     Outcome.INVALID_NUMBER: RetryRule(final=True),
-    Outcome.ABANDONED: RetryRule(delay=ABANDONED_COOLOFF),
+    # No delay of its own: the campaign's abandoned-call cool-off is the wait.
+    Outcome.ABANDONED: RetryRule(delay=0.0),
     Outcome.ANSWERED: RetryRule(delay=DAY),
     Outcome.SALE: RetryRule(final=True),
 }
@@ -209,8 +213,11 @@ def may_dial(lead: Lead, rules: CampaignRules, now: float) -> Decision:
     if rules.first_day is not None and today < rules.first_day:
         opens = dt.datetime.combine(rules.first_day, dt.time(), zone).timestamp()
         not_before.append((Reason.OUTSIDE_DATE_RANGE, opens))
-    if lead.abandoned_at is not None:
-        not_before.append((Reason.ABANDONED_COOLOFF, lead.abandoned_at + rules.abandoned_cooloff))
+    abandoned = lead.abandoned_at
+    if abandoned is None and lead.last_outcome is Outcome.ABANDONED:
+        abandoned = lead.last_attempt_at  # an "abandoned" disposition: its attempt's time
+    if abandoned is not None:
+        not_before.append((Reason.ABANDONED_COOLOFF, abandoned + rules.abandoned_cooloff))
     if lead.callback_at is not None:
         not_before.append((Reason.CALLBACK_NOT_DUE, lead.callback_at))
     last = lead.last_attempt_at
