@@ -14,7 +14,8 @@ XLSX is written by openpyxl's write-only mode. Numbers stay numbers, datetimes a
 shown in the export's time zone (Excel has no zones), and phone numbers are text cells
 with the text format so Excel never turns 13800138000 into 1.38E+10. Text that looks
 like a formula is stored as a string with Excel's quote prefix, so it is shown and
-read back exactly as written and never evaluated.
+read back exactly as written and never evaluated. A list (a lead's other numbers) is
+one cell, its items separated by commas.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from callcenter.errors import Language
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_TEXT: Final = 32_767  # Excel's limit on the characters of one cell
 DATETIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+LIST_SEPARATOR: Final = ", "
 _PHONE_TEXT: Final = re.compile(r"\+?\d[\d \-]*")
 _WIDTHS: Final = {"phone": 18, "datetime": 20, "date": 12, "number": 12, "text": 16}
 
@@ -160,6 +162,8 @@ def _number(value: object) -> int | float | Decimal | None:
 def _text(value: object) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, list | tuple):  # a lead's other numbers: "+86139..., +86106..."
+        return LIST_SEPARATOR.join(_text(item) for item in value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return str(value)

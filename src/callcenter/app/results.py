@@ -230,6 +230,7 @@ class ResultService:
             Column("callback_at", "回访时间", "Callback", ColumnKind.DATETIME),
             *(Column(f"lead.{key}", key, key) for key in custom),
         ]
+        columns = distinct_titles(columns)
         rows = []
         for result, lead, disposition_name, product in found:
             row: dict[str, Any] = {
@@ -275,3 +276,33 @@ class ResultService:
             .limit(EXPORT_MAX)
         )
         return list(rows)
+
+
+_SOURCES = {"product": ("产品", "product"), "lead": ("名单", "list")}
+
+
+def distinct_titles(columns: Sequence[Column]) -> list[Column]:
+    """The columns with no title twice in either language, so a reader by header loses none.
+
+    A product attribute or a list's custom field titled like an earlier column (a list
+    with its own 备注 beside the agent's notes) is marked with where it comes from, then
+    numbered if that is taken too.
+    """
+    taken_zh: set[str] = set()
+    taken_en: set[str] = set()
+    out = []
+    for column in columns:
+        zh, en = column.zh, column.en
+        if zh in taken_zh or en in taken_en:
+            source_zh, source_en = _SOURCES.get(column.key.split(".", 1)[0], ("", ""))
+            if source_zh:
+                zh, en = f"{zh}（{source_zh}）", f"{en} ({source_en})"
+            n = 2
+            while zh in taken_zh or en in taken_en:
+                zh, en = f"{column.zh}（{n}）", f"{column.en} ({n})"
+                n += 1
+            column = Column(column.key, zh, en, column.kind)
+        taken_zh.add(zh)
+        taken_en.add(en)
+        out.append(column)
+    return out
