@@ -34,7 +34,9 @@ each number presented on the campaign's local calendar day, and
 Local days and hours are the lead's (zoneinfo), so DST changes move the windows with
 the clock on the wall. Counters are trusted as of the last attempt: an "attempts
 today" from a previous local day, or an "attempts in 24 hours" whose last attempt is
-older than a day, counts as zero.
+older than a day, counts as zero. Of the calls in 24 hours only the oldest's time is
+known: at the rolling limit the lead waits until that one is a day old, over the limit
+(a version lowered it, or the count ran on) until its last call is.
 """
 
 from __future__ import annotations
@@ -226,9 +228,13 @@ def may_dial(lead: Lead, rules: CampaignRules, now: float) -> Decision:
         if _local(last, zone).date() == today and lead.attempts_today >= day_limit:
             tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone)
             not_before.append((Reason.MAX_ATTEMPTS_DAY, tomorrow.timestamp()))
-        if last > now - DAY and lead.attempts_24h >= _tightest(rules.max_24h, rule.max_24h):
+        limit_24h = _tightest(rules.max_24h, rule.max_24h)
+        if last > now - DAY and lead.attempts_24h >= limit_24h:
+            # At the limit, the oldest call leaving the window frees one; over it, the
+            # others' times are unknown and only the last call's day is sure.
             oldest = lead.oldest_attempt_24h_at
-            since = oldest if oldest is not None else last
+            at_limit = oldest is not None and lead.attempts_24h == limit_24h
+            since = oldest if at_limit and oldest is not None else last
             not_before.append((Reason.MAX_ATTEMPTS_24H, since + DAY))
         if lead.callback_at is None:  # a scheduled callback replaces the retry delay
             not_before.append((Reason.RETRY_DELAY, last + rule.delay))

@@ -212,3 +212,27 @@ def test_a_callback_booked_outside_calling_hours_is_moved_to_the_next_window() -
     assert may_dial(subject, NINE_TO_EIGHT, morning) == Decision(
         True, Reason.CALLBACK_DUE, agent_id="1007"
     )
+
+
+def test_over_the_rolling_limit_the_lead_waits_a_day_from_its_last_call() -> None:
+    """Three calls in 24 hours against a limit of two (a new version lowered it).
+
+    Only the oldest call's time is known: when it leaves the window two may remain,
+    so the lead waits until its last call is a day old, not for the oldest one.
+    """
+    first = at(SHANGHAI, 2026, 3, 10, 10)
+    thrice = lead_in(
+        SHANGHAI,
+        attempts_today=3,
+        attempts_24h=3,
+        oldest_attempt_24h_at=first,
+        last_attempt_at=first + 2 * 3600,
+        last_outcome=Outcome.NO_ANSWER,
+    )
+    rules = CampaignRules(
+        windows=(CallingWindow(dt.time(0), dt.time(23, 59)),), max_per_day=10, max_24h=2
+    )
+    assert may_dial(thrice, rules, first + DAY + 60) == Decision(
+        False, Reason.MAX_ATTEMPTS_24H, first + 2 * 3600 + DAY
+    )
+    assert may_dial(thrice, rules, first + 2 * 3600 + DAY).allowed
