@@ -9,10 +9,10 @@ snapshot of the blacklist, and every event is kept: progress goes out on the eve
 (``lead_import.progress``) and into the job's live counters, which ``GET`` reads.
 Only when the reader's summary has arrived is anything written, and then in one
 transaction: the new lead list, its leads (numbers already in the campaign count as
-duplicates), the report rows (rejected, duplicate and blocked rows with their reasons)
-and the finished job; a number with no zone of its own takes the campaign's. A file
-the reader refuses part-way, or a write that fails, leaves no list and no leads, only
-a ``failed`` job saying why.
+duplicates), the report rows (rejected, duplicate and blocked rows with their reasons,
+and the other numbers of a lead that were not numbers) and the finished job; a number
+with no zone of its own takes the campaign's. A file the reader refuses part-way, or a
+write that fails, leaves no list and no leads, only a ``failed`` job saying why.
 
 Adding a list to an approved campaign changes what was approved, so it opens a
 revision like any other edit: the new leads are dialled once it is approved.
@@ -167,7 +167,7 @@ class LeadImportService:
         return list(rows)
 
     async def report_csv(self, uow: UnitOfWork, job_id: int) -> bytes:
-        """The rows that were not imported and why, as CSV for Excel."""
+        """The rows (and a lead's other numbers) that were not imported and why, as CSV."""
         await self.get_job(uow, job_id)
         rows = await uow.session.scalars(
             select(LeadImportErrorRow)
@@ -255,6 +255,16 @@ class LeadImportService:
         ):
             if isinstance(event, leadfile.LeadAccepted):
                 read.accepted.append(event)
+                read.report.extend(
+                    _report(
+                        event.row,
+                        f"extra-{error.code}",
+                        error.raw,
+                        f"备用号码未导入：{error.zh}",
+                        f"other number not imported: {error.en}",
+                    )
+                    for error in event.extra_rejected
+                )
             elif isinstance(event, leadfile.RowRejected):
                 read.report.append(
                     _report(event.row, event.reason_code, event.raw, event.zh, event.en)

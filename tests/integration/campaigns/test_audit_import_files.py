@@ -1,0 +1,123 @@
+"""An operator's audit of lead import: the files people really send, and what they are told."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+
+from integration.campaigns.campaign_kit import Kit
+from integration.campaigns.test_lead_import import phones, report, upload
+
+# The reader and the one-transaction write run on both backends in test_lead_import.py.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def xlsx(*rows: list[object]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def lead_of(kit: Kit, campaign_id: int, phone: str) -> dict[str, object]:
+    page = kit.ok("GET", f"/campaigns/{campaign_id}/leads", params={"phone": phone})
+    (lead,) = page["items"]
+    assert isinstance(lead, dict)
+    return lead
+
+
+def test_an_other_number_that_is_not_a_number_is_reported_not_dropped_in_silence(
+    kit: Kit,
+) -> None:
+    """The lead is imported with its good numbers; the bad 备用电话 is in the report."""
+    campaign_id = kit.campaign()
+    body = (
+        "姓名,手机,备用电话\n"
+        "张伟,13800138000,13900139000\n"
+        "王芳,13700137000,1390013\n"  # too short
+        "李娜,13600136000,见备注\n"  # not a number at all
+    )
+    job = upload(kit, campaign_id, "名单.csv", body.encode("gbk"))
+    assert (job["state"], job["imported"], job["invalid"]) == ("done", 3, 0)
+    assert lead_of(kit, campaign_id, "13800138000")["fields"] == {
+        "name": "张伟",
+        "extra_phones": ["+8613900139000"],
+    }
+    assert lead_of(kit, campaign_id, "13700137000")["fields"] == {"name": "王芳"}
+    rows = report(kit, job["id"])
+    assert [(r["行号"], r["内容"]) for r in rows] == [("3", "1390013"), ("4", "见备注")]
+    assert all(r["原因代码"].startswith("extra-") for r in rows)
+    assert all("备用" in r["原因"] and "other number" in r["Reason"] for r in rows)
+
+
+def test_a_gbk_csv_with_a_chinese_header_and_no_bom(kit: Kit) -> None:
+    """Saved by Excel in China as "CSV (逗号分隔)": GB18030 bytes, Chinese headers."""
+    campaign_id = kit.campaign()
+    body = "客户姓名,联系电话,所在城市,意向\n欧阳娜娜,138-0013-8000,杭州,车险续保\n"
+    job = upload(kit, campaign_id, "客户.csv", body.encode("gbk"))
+    assert (job["state"], job["imported"]) == ("done", 1), job
+    lead = lead_of(kit, campaign_id, "13800138000")
+    assert lead["fields"] == {"name": "欧阳娜娜", "所在城市": "杭州", "意向": "车险续保"}
+    assert (lead["carrier"], lead["number_type"]) == ("China Mobile", "mobile")
+
+
+def test_one_number_written_five_ways_in_an_xlsx_is_one_lead(kit: Kit) -> None:
+    """A float cell, an int cell with 86, "+86 138 ...", dashes and full-width digits."""
+    campaign_id = kit.campaign()
+    data = xlsx(
+        ["手机", "姓名"],
+        [13800138000.0, "张伟"],
+        [None, None],
+        [8613800138000, "张伟（重复）"],
+        ["+86 138 0013 8000", "同一人"],
+        ["138-0013-8000", "同一人"],
+        ["１３８００１３８０００", "同一人"],
+        [13900139000, "王芳"],
+    )
+    job = upload(kit, campaign_id, "名单.xlsx", data)
+    assert (job["imported"], job["duplicate"], job["invalid"]) == (2, 4, 0), job
+    assert job["rows_read"] == 6  # the blank row is not a data row
+    assert sorted(phones(kit, campaign_id)) == ["+8613800138000", "+8613900139000"]
+    assert lead_of(kit, campaign_id, "13800138000")["fields"] == {"name": "张伟"}
+    merged = [(r["行号"], r["原因代码"]) for r in report(kit, job["id"])]
+    assert merged == [
+        ("4", "duplicate"),
+        ("5", "duplicate"),
+        ("6", "duplicate"),
+        ("7", "duplicate"),
+    ]
+
+
+def test_a_blacklisted_number_is_filtered_whatever_its_form(kit: Kit) -> None:
+    kit.ok("POST", "/blacklist", 201, json={"phones": ["+86 139-0013-9000"], "reason": "opt_out"})
+    campaign_id = kit.campaign()
+    body = "手机\n0086 13900139000\n13800138000\n１３９００１３９０００\n"
+    job = upload(kit, campaign_id, "a.csv", body.encode())
+    assert (job["imported"], job["blocked"], job["blocked_by_reason"]) == (1, 2, {"opt_out": 2})
+    assert phones(kit, campaign_id) == ["+8613800138000"]
+
+
+def test_a_duplicate_header_and_a_very_long_field_are_both_kept(kit: Kit) -> None:
+    campaign_id = kit.campaign()
+    story = "客户多次来电咨询车险续保事宜，" * 400  # 6 000 characters in one cell
+    body = f"手机,备注,备注\n13800138000,老客户,{story}\n"
+    job = upload(kit, campaign_id, "a.csv", body.encode("utf-8-sig"))
+    assert job["imported"] == 1, job
+    assert lead_of(kit, campaign_id, "13800138000")["fields"] == {"备注": "老客户", "备注_2": story}
+
+
+def test_a_mapped_column_the_file_lacks_fails_the_job_saying_which(kit: Kit) -> None:
+    campaign_id = kit.campaign()
+    job = upload(
+        kit, campaign_id, "a.csv", "手机,城市\n13800138000,北京\n".encode(),
+        column_map='{"客户电话": "phone"}',
+    )  # fmt: skip
+    assert job["state"] == "failed"
+    assert "客户电话" in job["message"] and "mapped column" in job["message"]
+    assert phones(kit, campaign_id) == [] and kit.ok("GET", f"/campaigns/{campaign_id}/lists") == []
