@@ -4,7 +4,10 @@ The lifecycle rules live in :mod:`callcenter.domain.campaign`; this service load
 row, asks the domain, stores the result and its audit row in one transaction, and
 publishes ``campaign.changed`` once committed. Approval copies the working settings,
 the script's text and the campaign's lead lists into a :class:`CampaignVersionRow`;
-the dialer only ever reads an approved version.
+the dialer only ever reads an approved version. Nobody who changed what an approval
+freezes since the last one (created or edited the campaign, added a lead list; the
+audit log names them all) may approve it, and a change to a running campaign, which
+dials at once, is approved only when it passes the start-up compliance checks.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
@@ -25,6 +28,7 @@ from callcenter.domain.campaign import (
     Lifecycle,
     Revision,
     RevisionCannotRun,
+    SelfApproval,
     State,
     cannot_start,
     start_violations,
@@ -33,6 +37,7 @@ from callcenter.domain.campaign import (
 from callcenter.domain.compliance import ComplianceViolation
 from callcenter.errors import InvalidInput, NotFound
 from callcenter.store.tables import (
+    AuditRow,
     CampaignRow,
     CampaignVersionRow,
     DispositionRow,
@@ -44,6 +49,8 @@ from callcenter.store.tables import (
 from callcenter.store.uow import UnitOfWork
 
 VIEW = "campaign.view"
+# The audited actions that change what an approval freezes (their actors are authors).
+AUTHORING = ("campaign.create", "campaign.update", "lead.import.done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +179,8 @@ class CampaignService:
         row = await self.get(uow, campaign_id)
         before = lifecycle_of(row)
         after = step(before, command, actor_id=actor.agent_id)
+        if command is Command.APPROVE and actor.agent_id in await self._authors(uow, row.id):
+            raise SelfApproval(campaign_id=row.id)
         detail: dict[str, Any] = {"from": row.state, "revision": row.revision}
         violations = await self._violations(uow, row, command)
         if violations:
@@ -201,6 +210,27 @@ class CampaignService:
         self._changed(uow, row)
         await uow.commit()
         return row
+
+    async def _authors(self, uow: UnitOfWork, campaign_id: int) -> set[int]:
+        """Everyone who changed what the next approval freezes, since the last approval.
+
+        The campaign keeps only its last editor (``author_id``); the audit log has them
+        all: who created or changed it, and who added a lead list to it.
+        """
+        target = (AuditRow.target_type == "campaign", AuditRow.target_id == str(campaign_id))
+        last = await uow.session.scalar(
+            select(func.max(AuditRow.id)).where(
+                *target, AuditRow.action == "campaign.approve", AuditRow.outcome == "ok"
+            )
+        )
+        changes = select(AuditRow.actor_id).where(
+            *target,
+            AuditRow.action.in_(AUTHORING),
+            AuditRow.outcome == "ok",
+            AuditRow.actor_id.is_not(None),
+            AuditRow.id > (last or 0),
+        )
+        return {agent_id for agent_id in await uow.session.scalars(changes) if agent_id}
 
     async def _violations(
         self, uow: UnitOfWork, row: CampaignRow, command: Command

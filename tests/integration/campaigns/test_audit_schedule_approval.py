@@ -68,3 +68,34 @@ def test_a_paused_campaigns_change_is_approved_and_checked_when_it_resumes(kit: 
     resumed = kit.api.call("POST", f"/campaigns/{campaign_id}/resume")
     assert (resumed.status_code, resumed.json()["error"]) == (409, "campaign-cannot-start")
     assert resumed.json()["details"]["violations"] == ["campaign-drop-timeout-too-long"]
+
+
+def test_nobody_who_wrote_part_of_a_change_approves_it(kit: Kit) -> None:
+    """The admin writes the campaign, a colleague touches it up: neither may approve it.
+
+    The campaign records only its last editor as author; the four-eyes rule is about
+    everyone who changed what the approval freezes since the last approval.
+    """
+    kit.ok(
+        "POST",
+        "/roles",
+        201,
+        json={"code": "editor", "name": "编辑", "permissions": ["campaign.view", "campaign.edit"]},
+    )
+    kit.api.person("8003", "editor")
+    campaign_id = kit.campaign(**COMPLIANT)
+    kit.ok("PATCH", f"/campaigns/{campaign_id}", json={"description": "改错字"}, as_="8003")
+    kit.ok("POST", f"/campaigns/{campaign_id}/submit", as_="8003")
+
+    own_work = kit.api.call("POST", f"/campaigns/{campaign_id}/approve")
+    assert (own_work.status_code, own_work.json()["error"]) == (409, "campaign-self-approval")
+    assert kit.ok("GET", f"/campaigns/{campaign_id}")["state"] == "submitted"
+    approved = kit.ok("POST", f"/campaigns/{campaign_id}/approve", as_=kit.approver())
+    assert (approved["state"], approved["version"]) == ("approved", 1)
+
+    # After that approval the admin's old work is approved: a change by the colleague
+    # alone may be approved by the admin.
+    kit.ok("PATCH", f"/campaigns/{campaign_id}", json={"description": "再改"}, as_="8003")
+    kit.ok("POST", f"/campaigns/{campaign_id}/submit", as_="8003")
+    renewed = kit.ok("POST", f"/campaigns/{campaign_id}/approve")
+    assert (renewed["revision"], renewed["version"]) == ("none", 2)
