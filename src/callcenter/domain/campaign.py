@@ -632,7 +632,11 @@ class _Parser:
             start, end = self._time(name, item.get("start")), self._time(name, item.get("end"))
             if not start < end:
                 raise _invalid(
-                    name, "时段须在同一天内结束于开始之后", "a window ends after it starts"
+                    name,
+                    f"时段 {start:%H:%M}-{end:%H:%M} 须在同一天内结束于开始之后；"
+                    "跨午夜的时段请拆成两个（如 20:00-23:59 与 00:00-02:00）",
+                    f"the window {start:%H:%M}-{end:%H:%M} must end after it starts on the "
+                    "same day; split one across midnight in two (20:00-23:59 and 00:00-02:00)",
                 )
             weekdays = item.get("weekdays", "1234567")
             if not isinstance(weekdays, str) or not re.fullmatch(

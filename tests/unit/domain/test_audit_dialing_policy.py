@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from callcenter.domain.campaign import CampaignSettings, policy_rules
+import pytest
+
+from callcenter.domain.campaign import CampaignSettings, InvalidCampaignSettings, policy_rules
 from callcenter.domain.dialing_policy import (
     DAY,
     CallingWindow,
@@ -236,3 +238,21 @@ def test_over_the_rolling_limit_the_lead_waits_a_day_from_its_last_call() -> Non
         False, Reason.MAX_ATTEMPTS_24H, first + 2 * 3600 + DAY
     )
     assert may_dial(thrice, rules, first + 2 * 3600 + DAY).allowed
+
+
+def test_a_window_across_midnight_is_refused_saying_how_to_set_it() -> None:
+    """20:00-02:00 is refused, naming the window and the two windows it splits into."""
+    with pytest.raises(InvalidCampaignSettings) as refused:
+        CampaignSettings.parse({"windows": [{"start": "20:00", "end": "02:00"}]})
+    english, chinese = refused.value.message("en"), refused.value.message("zh-CN")
+    assert "20:00-02:00" in english and "midnight" in english and "00:00-02:00" in english
+    assert "20:00-02:00" in chinese and "跨午夜" in chinese
+    evening_and_night = CampaignSettings.parse(
+        {"windows": [{"start": "20:00", "end": "23:59"}, {"start": "00:00", "end": "02:00"}]}
+    )
+    rules = policy_rules(evening_and_night, running=True)
+    assert may_dial(lead_in(SHANGHAI), rules, at(SHANGHAI, 2026, 3, 11, 1, 30)).allowed
+    assert may_dial(lead_in(SHANGHAI), rules, at(SHANGHAI, 2026, 3, 10, 23)).allowed
+    assert may_dial(lead_in(SHANGHAI), rules, at(SHANGHAI, 2026, 3, 11, 2)) == Decision(
+        False, Reason.OUTSIDE_WINDOW, at(SHANGHAI, 2026, 3, 11, 20)
+    )
