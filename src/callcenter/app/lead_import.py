@@ -15,7 +15,9 @@ with no zone of its own takes the campaign's. A file the reader refuses part-way
 write that fails, leaves no list and no leads, only a ``failed`` job saying why.
 
 Adding a list to an approved campaign changes what was approved, so it opens a
-revision like any other edit: the new leads are dialled once it is approved.
+revision like any other edit: the new leads are dialled once it is approved. A list
+that adds no lead (a header alone, numbers all there already) changes nothing to dial
+and opens none.
 """
 
 from __future__ import annotations
@@ -360,7 +362,7 @@ class LeadImportService:
             job.blocked = sum(read.blocked.values())
             job.blocked_by_reason = dict(read.blocked)
             job.finished_at = utc_now()
-            if lifecycle_of(campaign).state is not State.DRAFT:
+            if leads and lifecycle_of(campaign).state is not State.DRAFT:
                 await self.campaigns.note_change(uow, actor, campaign)
             audit.record(
                 uow,

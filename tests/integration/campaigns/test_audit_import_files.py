@@ -121,3 +121,22 @@ def test_a_mapped_column_the_file_lacks_fails_the_job_saying_which(kit: Kit) -> 
     assert job["state"] == "failed"
     assert "客户电话" in job["message"] and "mapped column" in job["message"]
     assert phones(kit, campaign_id) == [] and kit.ok("GET", f"/campaigns/{campaign_id}/lists") == []
+
+
+def test_a_file_that_adds_no_lead_leaves_a_running_campaigns_approval_alone(kit: Kit) -> None:
+    """A header-only file, then one whose numbers are all in the campaign already.
+
+    Nothing new can be dialled, so nothing needs approving again: the campaign's approved
+    version stays in force, with no revision opened (or a submitted one sent back).
+    """
+    campaign_id = kit.running(leads=({"phone": "+8613800138000"},))
+    before = kit.ok("GET", f"/campaigns/{campaign_id}")
+    assert (before["state"], before["revision"]) == ("running", "none")
+    header_only = upload(kit, campaign_id, "空名单.csv", "手机,姓名\n".encode())
+    again = upload(kit, campaign_id, "重复.csv", "手机\n138 0013 8000\n".encode())
+    assert (header_only["state"], header_only["imported"]) == ("done", 0)
+    assert (again["state"], again["imported"], again["duplicate"]) == ("done", 0, 1)
+    after = kit.ok("GET", f"/campaigns/{campaign_id}")
+    assert (after["state"], after["revision"]) == ("running", "none")
+    problems = kit.ok("GET", f"/campaigns/{campaign_id}/why-not-dialling")["problems"]
+    assert not [p for p in problems if p.startswith("revision-")], problems
