@@ -20,8 +20,9 @@ whose last outcome says abandoned without the time cools off from its last attem
 a callback not yet due, the daily and rolling 24-hour attempt limits, the retry delay
 of the last outcome. The lead's
 ``retry_at`` is the first instant after all of them that lies in a calling window on a
-non-holiday within the campaign's dates; the reason is the first constraint that
-still binds now, else ``holiday`` or ``outside-window``. A scheduled callback replaces
+non-holiday within the campaign's dates; the reason is ``no-window`` when there is no
+such instant (the wait outlasts the campaign), else the first constraint that still
+binds now, else ``holiday`` or ``outside-window``. A scheduled callback replaces
 the last outcome's retry delay; once due it is allowed (within the windows) and names
 the agent it belongs to.
 
@@ -241,11 +242,11 @@ def may_dial(lead: Lead, rules: CampaignRules, now: float) -> Decision:
 
     earliest = max([now, *(at for _, at in not_before)])
     opening = next_opening(rules, zone, earliest)
+    if opening is None:  # whatever it waits for, the campaign's dates end first
+        return Decision(False, Reason.NO_WINDOW)
     for reason, at in not_before:
         if at > now:
             return Decision(False, reason, opening)
-    if opening is None:
-        return Decision(False, Reason.NO_WINDOW)
     if opening > now:
         reason = Reason.HOLIDAY if today in rules.holidays else Reason.OUTSIDE_WINDOW
         return Decision(False, reason, opening)

@@ -256,3 +256,31 @@ def test_a_window_across_midnight_is_refused_saying_how_to_set_it() -> None:
     assert may_dial(lead_in(SHANGHAI), rules, at(SHANGHAI, 2026, 3, 11, 2)) == Decision(
         False, Reason.OUTSIDE_WINDOW, at(SHANGHAI, 2026, 3, 11, 20)
     )
+
+
+def test_a_wait_that_outlasts_the_campaign_is_named_for_the_campaigns_end() -> None:
+    """On the last day a busy lead at 19:55 or a callback booked after it never comes.
+
+    "Why not" says there is no calling window ahead, not that it waits for a retry
+    or a callback that the campaign's end forbids.
+    """
+    rules = CampaignRules(windows=NINE_TO_EIGHT.windows, last_day=dt.date(2026, 3, 10))
+    busy = lead_in(
+        SHANGHAI,
+        last_attempt_at=at(SHANGHAI, 2026, 3, 10, 19, 55),
+        last_outcome=Outcome.BUSY,
+        attempts_today=1,
+        attempts_24h=1,
+        attempts_lifetime=1,
+    )
+    assert may_dial(busy, rules, at(SHANGHAI, 2026, 3, 10, 19, 56)) == Decision(
+        False, Reason.NO_WINDOW
+    )
+    booked = lead_in(SHANGHAI, callback_at=at(SHANGHAI, 2026, 3, 12, 10))
+    assert may_dial(booked, rules, at(SHANGHAI, 2026, 3, 10, 10)) == Decision(
+        False, Reason.NO_WINDOW
+    )
+    in_time = lead_in(SHANGHAI, callback_at=at(SHANGHAI, 2026, 3, 10, 15))
+    assert may_dial(in_time, rules, at(SHANGHAI, 2026, 3, 10, 10)) == Decision(
+        False, Reason.CALLBACK_NOT_DUE, at(SHANGHAI, 2026, 3, 10, 15)
+    )
