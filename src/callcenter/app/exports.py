@@ -8,7 +8,7 @@ CSV is UTF-8 with a byte-order mark (without it Excel in China reads the bytes a
 GBK), CRLF and RFC 4180 quoting. A text cell starting with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return gets a leading apostrophe so a spreadsheet does not run it
 as a formula (OWASP's CSV injection advice); a phone number such as "+86 138..."
-is left alone because it is only digits.
+is left alone because it is only digits (and so is a list of them).
 
 XLSX is written by openpyxl's write-only mode. Numbers stay numbers, datetimes are
 shown in the export's time zone (Excel has no zones), and phone numbers are text cells
@@ -44,7 +44,7 @@ FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_TEXT: Final = 32_767  # Excel's limit on the characters of one cell
 DATETIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 LIST_SEPARATOR: Final = ", "
-_PHONE_TEXT: Final = re.compile(r"\+?\d[\d \-]*")
+_PHONE_TEXT: Final = re.compile(r"\+?\d[\d \-]*(?:, \+?\d[\d \-]*)*")  # one or a list
 _WIDTHS: Final = {"phone": 18, "datetime": 20, "date": 12, "number": 12, "text": 16}
 
 

@@ -5,7 +5,8 @@ Theory of operation
 :func:`read_leads` is a generator. It recognises the file (XLSX by its zip signature
 or name; CSV, TSV and TXT by name; the old binary XLS is refused with advice), finds
 the header row and the columns (phone, name, extra phones, custom fields) in Chinese
-or English or through ``column_map``, then yields one event per data row:
+or English or through ``column_map`` (a cell of extra phones may hold several, between
+commas, semicolons or 、), then yields one event per data row:
 :class:`LeadAccepted`, :class:`RowRejected` (the reason from
 :mod:`callcenter.domain.phone`), :class:`RowBlocked` (``is_blocked`` named a reason:
 blacklist, do-not-call, opted out) or :class:`DuplicateMerged` (the number was on an
@@ -29,6 +30,7 @@ import array
 import contextlib
 import io
 import itertools
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -98,6 +100,8 @@ NAME_HEADERS: Final = _words(
 )
 ROLES: Final = ("phone", "name", "extra_phone", "ignore")
 _HEADER_NOISE: Final = dict.fromkeys(map(ord, " \t_-:*()[]#./\\"))
+# Between the numbers in one cell of other numbers: "13900139000, 010-62345678".
+_NUMBER_LIST: Final = re.compile(r"[,;，；、]")
 
 
 # --- events -----------------------------------------------------------------------
@@ -430,14 +434,14 @@ class _Import:
         extra: list[PhoneInfo] = []
         extra_rejected: list[PhoneError] = []
         for index in layout.extra_phones:
-            text = _cell(cells, index)
-            if not text:
-                continue
-            other = self.normaliser.normalise(text)
-            if isinstance(other, PhoneInfo):
-                extra.append(other)
-            else:
-                extra_rejected.append(other)
+            for text in _NUMBER_LIST.split(_cell(cells, index)):
+                if not text.strip():
+                    continue
+                other = self.normaliser.normalise(text.strip())
+                if isinstance(other, PhoneInfo):
+                    extra.append(other)
+                else:
+                    extra_rejected.append(other)
         self.counts["accepted"] += 1
         return LeadAccepted(
             row=row,

@@ -8,7 +8,8 @@ final one closes the lead, a callback schedules it for the same agent or for any
 :meth:`ResultService.export_rows` gives the 营销结果清单 of a campaign over a date
 range as columns and rows for the CSV and XLSX writers; :meth:`numbers_by_outcome`
 gives the numbers whose last result was one of some dispositions or outcomes, for
-reuse in a new list.
+reuse in a new list, and :func:`numbers_export` writes them as a lead file (phone,
+name, other numbers, custom fields) that imports back as that list.
 """
 
 from __future__ import annotations
@@ -279,6 +280,37 @@ class ResultService:
 
 
 _SOURCES = {"product": ("产品", "product"), "lead": ("名单", "list")}
+_OWN_FIELDS = ("name", "extra_phones")  # the import's own keys in a lead's fields
+
+
+def numbers_export(leads: Sequence[LeadRow]) -> Export:
+    """Leads as a lead file: its headers are those the import recognises, in either language.
+
+    The other numbers share one cell, which the import splits again; custom fields keep
+    their names (marked, should one be titled like a column here).
+    """
+    custom: dict[str, None] = {}
+    for lead in leads:
+        custom.update(dict.fromkeys(key for key in lead.fields if key not in _OWN_FIELDS))
+    columns = distinct_titles(
+        [
+            Column("phone", "电话", "Phone", ColumnKind.PHONE),
+            Column("name", "姓名", "Name"),
+            Column("extra_phones", "备用电话", "Other phone", ColumnKind.PHONE),
+            *(Column(f"lead.{key}", key, key) for key in custom),
+        ]
+    )
+    rows = []
+    for lead in leads:
+        fields = lead.fields
+        row: dict[str, Any] = {f"lead.{k}": v for k, v in fields.items() if k not in _OWN_FIELDS}
+        row |= {
+            "phone": lead.phone,
+            "name": fields.get("name"),
+            "extra_phones": fields.get("extra_phones") or None,
+        }
+        rows.append(row)
+    return Export(columns, rows)
 
 
 def distinct_titles(columns: Sequence[Column]) -> list[Column]:

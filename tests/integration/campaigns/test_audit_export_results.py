@@ -229,3 +229,54 @@ def test_an_xlsx_export_opens_with_typed_cells_and_chinese_intact(kit: Kit) -> N
     assert (cell["name"].value, cell["城市"].value) == ("欧阳娜娜", "杭州")
     assert cell["备注"].value == "客户要求发短信确认"
     assert cell["呼叫结果"].data_type == "s"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("format", ["csv", "xlsx"])
+def test_the_numbers_of_an_outcome_import_back_as_a_new_list(kit: Kit, format: str) -> None:
+    """The customers who asked for more time, downloaded and uploaded into a new campaign.
+
+    Their names, other numbers and custom fields come along; the others stay behind.
+    """
+    from integration.campaigns.test_lead_import import report, upload
+
+    codes = dispositions(kit)
+    campaign_id = kit.campaign()
+    first, second, third = kit.add_leads(
+        campaign_id,
+        {
+            "phone": "+8613800000001",
+            "fields": {"name": "张伟", "城市": "北京", "extra_phones": ["+8613900000002"]},
+        },
+        {"phone": "+8613800000002", "fields": {"name": "王芳"}},
+        {
+            "phone": "+861062345678",
+            "fields": {"name": "李娜", "extra_phones": ["+8613900000003", "+8613900000004"]},
+        },
+    )
+    url = f"/campaigns/{campaign_id}/results"
+    for lead, code in ((first, "not_interested"), (second, "sale"), (third, "not_interested")):
+        kit.ok("POST", url, 201, json={"lead_id": lead, "disposition_id": codes[code]})
+    response = kit.api.call(
+        "GET",
+        f"/campaigns/{campaign_id}/numbers/export",
+        params={"disposition": "not_interested", "format": format},
+    )
+    assert response.status_code == 200, response.text
+    assert f".{format}" in response.headers["content-disposition"]
+
+    again = kit.campaign("再次跟进")
+    job = upload(kit, again, f"numbers.{format}", response.content)
+    assert (job["state"], job["imported"], job["invalid"]) == ("done", 2, 0), job
+    assert report(kit, job["id"]) == []
+    leads = kit.ok("GET", f"/campaigns/{again}/leads")["items"]
+    assert [(lead["phone"], lead["fields"]) for lead in leads] == [
+        (
+            "+8613800000001",
+            {"name": "张伟", "城市": "北京", "extra_phones": ["+8613900000002"]},
+        ),
+        (
+            "+861062345678",
+            {"name": "李娜", "城市": "", "extra_phones": ["+8613900000003", "+8613900000004"]},
+        ),
+    ]

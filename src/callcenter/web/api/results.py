@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from callcenter.app import exports
 from callcenter.app.auth import Principal
 from callcenter.app.results import ResultIn as Result
+from callcenter.app.results import numbers_export
 from callcenter.store.tables import CallResultRow
 from callcenter.web.api.campaigns import CampaignId, lead_out
 from callcenter.web.api.common import ERROR_RESPONSES
@@ -107,6 +108,38 @@ async def numbers_by_outcome(
         uow, campaign_id, dispositions=disposition or [], outcomes=outcome or []
     )
     return [lead_out(r) for r in rows]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/numbers/export",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}, XLSX: {}}, "description": "名单文件 / a lead file"}},
+)
+async def export_numbers(
+    campaign_id: CampaignId,
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("campaign.export"))],
+    uow: UoW,
+    disposition: Annotated[list[Code] | None, Query(max_length=50)] = None,
+    outcome: Annotated[list[OutcomeName] | None, Query(max_length=10)] = None,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+) -> Response:
+    """按结果导出号码 / those leads as a lead file that imports back as a new list."""
+    platform = platform_of(request)
+    rows = await platform.outbound.results.numbers_by_outcome(
+        uow, campaign_id, dispositions=disposition or [], outcomes=outcome or []
+    )
+    found = numbers_export(rows)
+    out = io.BytesIO()
+    write = exports.write_xlsx if format == "xlsx" else exports.write_csv
+    write(found.rows, found.columns, out, language=language_of(request, platform.settings.language))
+    return Response(
+        out.getvalue(),
+        media_type=XLSX if format == "xlsx" else CSV,
+        headers={
+            "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-numbers.{format}"'
+        },
+    )
 
 
 @router.get(
