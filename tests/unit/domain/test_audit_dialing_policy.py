@@ -287,9 +287,12 @@ def test_a_wait_that_outlasts_the_campaign_is_named_for_the_campaigns_end() -> N
 
 
 def test_a_window_the_spring_dst_change_skips_is_not_opened_that_day() -> None:
-    """02:15-02:45 does not exist in New York on 8 March 2026: next opening 9 March."""
-    small_hours = CampaignRules(windows=(CallingWindow(dt.time(2, 15), dt.time(2, 45)),))
+    """02:30-03:00 does not exist in New York on 8 March 2026: next opening 9 March.
+
+    (02:30 read before the change is 03:30 EDT, half an hour after 03:00 closed it.)
+    """
+    small_hours = CampaignRules(windows=(CallingWindow(dt.time(2, 30), dt.time(3)),))
     before = at(NEW_YORK, 2026, 3, 8, 1)
     assert may_dial(lead_in(NEW_YORK), small_hours, before) == Decision(
-        False, Reason.OUTSIDE_WINDOW, at(NEW_YORK, 2026, 3, 9, 2, 15)
+        False, Reason.OUTSIDE_WINDOW, at(NEW_YORK, 2026, 3, 9, 2, 30)
     )
