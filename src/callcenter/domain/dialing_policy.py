@@ -273,7 +273,8 @@ def next_opening(rules: CampaignRules, zone: dt.tzinfo, after: float) -> float |
                     continue
                 opens = dt.datetime.combine(day, window.start, zone).timestamp()
                 closes = dt.datetime.combine(day, window.end, zone).timestamp()
-                if after < closes and opens < closes:  # not all in a spring-forward gap
+                # A start in a spring-forward gap reads an hour later, maybe past the end.
+                if after < closes and opens < closes:
                     return max(after, opens)
         day += dt.timedelta(days=1)
     return None
