@@ -99,3 +99,35 @@ def test_nobody_who_wrote_part_of_a_change_approves_it(kit: Kit) -> None:
     kit.ok("POST", f"/campaigns/{campaign_id}/submit", as_="8003")
     renewed = kit.ok("POST", f"/campaigns/{campaign_id}/approve")
     assert (renewed["revision"], renewed["version"]) == ("none", 2)
+
+
+def test_whoever_added_a_lead_list_does_not_approve_it(kit: Kit) -> None:
+    """A list imported into the draft is frozen by the approval: its importer may not."""
+    kit.ok(
+        "POST",
+        "/roles",
+        201,
+        json={
+            "code": "list_keeper",
+            "name": "名单管理",
+            "permissions": ["campaign.view", "campaign.approve", "lead.import"],
+        },
+    )
+    kit.api.person("8004", "list_keeper")
+    campaign_id = kit.campaign(**COMPLIANT)
+    uploaded = kit.api.call(
+        "POST",
+        f"/campaigns/{campaign_id}/imports",
+        files={"file": ("leads.csv", b"phone\n13800138000\n")},
+        as_="8004",
+    )
+    assert uploaded.status_code == 202, uploaded.text
+    assert kit.api.client.portal is not None
+    kit.api.client.portal.call(kit.api.platform.outbound.imports.wait, uploaded.json()["id"])
+    kit.ok("POST", f"/campaigns/{campaign_id}/submit")
+
+    refused = kit.api.call("POST", f"/campaigns/{campaign_id}/approve", as_="8004")
+    assert (refused.status_code, refused.json()["error"]) == (409, "campaign-self-approval")
+    approved = kit.ok("POST", f"/campaigns/{campaign_id}/approve", as_=kit.approver())
+    (version,) = kit.ok("GET", f"/campaigns/{campaign_id}/versions")
+    assert approved["version"] == 1 and len(version["settings"]["list_ids"]) == 1
