@@ -109,8 +109,12 @@ class LeadImportService:
         data: bytes,
         filename: str,
         column_map: Mapping[str, str] | None = None,
+        sheet: str | None = None,
     ) -> LeadImportJobRow:
-        """Record the job and start reading; the answer comes before the import ends."""
+        """Record the job and start reading; the answer comes before the import ends.
+
+        ``sheet`` names the worksheet of an XLSX file to read (else its first).
+        """
         campaign = await self.campaigns.get(uow, campaign_id)
         if campaign.state == State.FINISHED:
             raise InvalidInput(
@@ -146,7 +150,7 @@ class LeadImportService:
         await uow.commit()
         self._rows_read[job.id] = 0
         self._tasks[job.id] = asyncio.create_task(
-            self._run(actor, job.id, campaign_id, data, filename, column_map),
+            self._run(actor, job.id, campaign_id, data, filename, column_map, sheet),
             name=f"lead-import-{job.id}",
         )
         return job
@@ -215,13 +219,14 @@ class LeadImportService:
         data: bytes,
         filename: str,
         column_map: Mapping[str, str] | None,
+        sheet: str | None = None,
     ) -> None:
         try:
             async with self._uow() as uow:
                 blocked = await self.blacklist.all_reasons(uow)
             loop = asyncio.get_running_loop()
             read = await asyncio.to_thread(
-                self._read, job_id, data, filename, column_map, blocked, loop
+                self._read, job_id, data, filename, column_map, blocked, loop, sheet
             )
             await self._write(actor, job_id, campaign_id, read)
         except leadfile.LeadFileError as error:
@@ -244,6 +249,7 @@ class LeadImportService:
         column_map: Mapping[str, str] | None,
         blocked: dict[str, str],
         loop: asyncio.AbstractEventLoop,
+        sheet: str | None = None,
     ) -> _Read:
         """In a worker thread: every event of the file, kept; progress published."""
         read = _Read()
@@ -254,6 +260,7 @@ class LeadImportService:
             column_map=column_map,
             is_blocked=blocked.get,
             max_rows=self.max_rows,
+            sheet=sheet,
         ):
             if isinstance(event, leadfile.LeadAccepted):
                 read.accepted.append(event)

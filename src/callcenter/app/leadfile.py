@@ -378,7 +378,7 @@ class _Import:
                 header_row, first = None, [(row, cells)]
             if layout is None:
                 headers = "、".join(c.strip() for c in cells if c.strip())
-                raise NoPhoneColumn(row=row, headers=headers[:200])
+                raise NoPhoneColumn(row=row, headers=headers[:200], sheet=self.rows.sheet)
             break
         if layout is None:
             raise EmptyLeadFile(row=1)

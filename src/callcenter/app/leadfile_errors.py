@@ -50,6 +50,16 @@ class NoPhoneColumn(LeadFileError):
         "the headers are: {headers}"
     )
 
+    def message(self, language: Language) -> str:
+        """Naming the worksheet of a workbook, which may not be the one holding the list."""
+        text = super().message(language)
+        sheet = self.details.get("sheet")
+        if not sheet:
+            return text
+        if language == "zh-CN":
+            return f"{text}（工作表“{sheet}”；名单在其他工作表时请指定工作表名）"
+        return f"{text} (sheet '{sheet}'; name the sheet when the list is on another)"
+
 
 class UnknownMappedColumn(LeadFileError):
     code = "lead-file-unknown-column"

@@ -140,3 +140,28 @@ def test_a_file_that_adds_no_lead_leaves_a_running_campaigns_approval_alone(kit:
     assert (after["state"], after["revision"]) == ("running", "none")
     problems = kit.ok("GET", f"/campaigns/{campaign_id}/why-not-dialling")["problems"]
     assert not [p for p in problems if p.startswith("revision-")], problems
+
+
+def test_a_workbook_whose_list_is_not_on_its_first_sheet_is_read_from_the_sheet_named(
+    kit: Kit,
+) -> None:
+    """Many workbooks open with a 填写说明 sheet; the form names the sheet holding the list."""
+    book = openpyxl.Workbook()
+    notes = book.active
+    assert notes is not None
+    notes.title = "填写说明"
+    notes.append(["请在“名单”工作表中填写客户信息，手机号码请设置为文本格式"])
+    sheet = book.create_sheet("名单")
+    sheet.append(["手机", "姓名"])
+    sheet.append(["13800138000", "张伟"])
+    out = io.BytesIO()
+    book.save(out)
+    campaign_id = kit.campaign()
+    first = upload(kit, campaign_id, "名单.xlsx", out.getvalue())
+    assert first["state"] == "failed" and "填写说明" in first["message"]
+    named = upload(kit, campaign_id, "名单.xlsx", out.getvalue(), sheet="名单")
+    assert (named["state"], named["imported"]) == ("done", 1), named
+    missing = upload(kit, campaign_id, "名单.xlsx", out.getvalue(), sheet="Sheet1")
+    assert missing["state"] == "failed"
+    assert "Sheet1" in missing["message"] and "名单" in missing["message"]
+    assert phones(kit, campaign_id) == ["+8613800138000"]

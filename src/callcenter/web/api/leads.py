@@ -82,6 +82,10 @@ async def import_leads(
         str | None,
         Form(max_length=4000, description='列映射 / column map, JSON: {"手机": "phone"}'),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        Form(max_length=31, description="XLSX 工作表名（默认第一个）/ the XLSX sheet to read"),
+    ] = None,
 ) -> ImportJobOut:
     """导入名单 / start importing a file; follow it with GET /imports/{job_id}."""
     if file.size is not None and file.size > MAX_FILE_BYTES:
@@ -98,6 +102,7 @@ async def import_leads(
         data=data,
         filename=file.filename or "leads.csv",
         column_map=_column_map(column_map),
+        sheet=sheet or None,
     )
     return job_out(job)
 
