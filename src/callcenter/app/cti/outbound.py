@@ -20,13 +20,15 @@ campaign's caller ID, trunk, ring time and answering-machine detection. Then:
 * answered by a person (AMD human or unsure, or AMD off): the call joins the campaign's
   queue and the ACD connects it to a ready agent at once (agents' phones answer
   automatically: nothing rings long). Connected, it is an ordinary call: transfers,
-  monitoring, wrap-up all apply. Not connected within the drop timeout, the queue lets
-  it go: the person hears the safe-harbour message (the seller and a number to call
-  back), the call ends, and it is *dropped* (abandoned): the queue's abandoned-call log
-  records it and the dialer's compliance ledger counts it;
+  monitoring, wrap-up all apply (an agent's phone rings no longer than the drop timeout
+  leaves). Not connected within the drop timeout, the queue lets it go: the person
+  hears the safe-harbour message (the seller and a number to call back), the call
+  ends, and it is *dropped* (abandoned): the queue's abandoned-call log records it and
+  the dialer's compliance ledger counts it;
 * IVR broadcast: a person hears the message; key 1 joins the queue (waiting up to the
-  broadcast's agent wait), key 9 opts out at once (the listener is told before the
-  confirmation plays), nothing pressed ends the call after the message.
+  broadcast's agent wait, then hearing the safe-harbour message), key 9 opts out at once
+  (the listener is told before the confirmation plays), nothing pressed ends the call
+  after the message.
 
 Preview calls and callbacks to their agent (:meth:`OutboundFlows.dial_for_agent`) are
 the agent's own outbound call (the agent's phone first, then the customer) with the
@@ -78,6 +80,7 @@ from callcenter.switch.ports import (
 log = logging.getLogger(__name__)
 
 QUEUE_PREFIX: Final = "campaign:"
+MIN_OFFER_RING: Final = 0.2  # seconds an agent's phone rings at least for a campaign call
 
 _QUIET: Final = (
     LegRinging,
@@ -568,17 +571,48 @@ class OutboundFlows(AgentCommands):
 
     # --- the drop timeout -----------------------------------------------------------
 
+    async def _ring_agent(self, call: Call, agent_no: str, ring_timeout: float) -> bool:
+        """A dialled person's offer rings no longer than their drop timeout leaves: an
+        agent's phone slow to answer must not keep them waiting on without the
+        safe-harbour message (the queue's maximum wait does not run while one rings)."""
+        record = self._campaign_calls.get(call.call_id)
+        if (
+            record is not None
+            and not record.preview
+            and record.setup.broadcast is None
+            and record.answered_at is not None
+        ):
+            left = record.answered_at + record.setup.drop_timeout - self._now()
+            ring_timeout = min(ring_timeout, max(left, MIN_OFFER_RING))
+        return await super()._ring_agent(call, agent_no, ring_timeout)
+
+    async def _route(self) -> bool:
+        """Dialled people past their drop timeout hear the safe-harbour message before the
+        ACD may offer them again (an offer cut at the timeout puts them back in line)."""
+        now = self._now()
+        for campaign in self._campaigns.values():
+            queue = self._queues.get(campaign.setup.queue_id)
+            if queue is None or campaign.setup.broadcast is not None or not len(queue):
+                continue
+            for overflowed in queue.expire(now):
+                call = self._calls.get(overflowed.call.call_id)
+                if call is not None:
+                    await self._overflow(call, overflowed)
+        return await super()._route()
+
     async def _overflow(self, call: Call, overflowed: Overflowed, hops: int = 0) -> None:
         record = self._campaign_calls.get(call.call_id)
         if record is None or record.preview:
             await super()._overflow(call, overflowed, hops)
             return
-        if record.setup.broadcast is not None:
-            await self._end_call(call, HangupCause.NORMAL, "no-agent")
-            return
-        log.info(
-            "call=%s no agent within %.1f s: safe harbour", call.call_id, overflowed.record.waited
-        )
+        if record.setup.broadcast is None:
+            log.info(
+                "call=%s no agent within %.1f s: safe harbour",
+                call.call_id,
+                overflowed.record.waited,
+            )
+        else:  # asked for an agent at the broadcast; none came in its agent wait
+            log.info("call=%s no agent for the broadcast: safe harbour", call.call_id)
         record.harbour = True
         await self._play_then_end(call, record, record.setup.safe_harbour_prompt)
 

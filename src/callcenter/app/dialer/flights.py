@@ -12,9 +12,11 @@ answered by a machine, or broadcast to, it is kept apart (no longer pacing-relev
 until its end. From the engine's reports the dialer teaches the pacing model (ring times
 by outcome, talk times), feeds the compliance ledger (AMD verdicts, the false positives
 found, live answers and abandoned calls), frees the trunk's channel and tells the lead
-source the outcome (:data:`LEAD_OUTCOME`). A call that a trunk refused (503) or did not
-answer in its setup time is not an outcome: it goes back to be dialled on the next
-trunk at the next step, unless it was placed for an agent (the agent hears it fail).
+source the outcome (:data:`LEAD_OUTCOME`) and every opt-out (one whose recording
+failed is tried again before the next step takes leads). A call that a trunk refused
+(503) or did not answer in its setup time is not an outcome: it goes back to be dialled
+on the next trunk at the next step, unless it was placed for an agent (the agent hears
+it fail).
 
 An end may be reported before the engine returns the call's id (a call refused at
 once): it is kept until the call is registered, then finished.
@@ -26,6 +28,7 @@ protocol.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +55,8 @@ from callcenter.domain.pacing import DialOutcome as Observed
 from callcenter.domain.trunk_routing import TrunkRouter
 
 __all__ = ["LEAD_OUTCOME", "Flight", "Flights"]
+
+log = logging.getLogger(__name__)
 
 LEAD_OUTCOME: Mapping[CampaignOutcome, Outcome] = {
     CampaignOutcome.CONNECTED: Outcome.ANSWERED,
@@ -102,8 +107,11 @@ class _Dialer(Protocol):
     _pending: set[asyncio.Future[None]]
     _ledger_version: int
     _task: asyncio.Task[None] | None
+    _opt_outs: dict[str, float]  # lead -> when it opted out, until the lead source has it
+    _opt_out_lock: asyncio.Lock
 
     def _save_later(self) -> None: ...
+    async def _record_opt_outs(self) -> None: ...
     def _answered(self, event: DialAnswered) -> None: ...
     def _finish(self, event: DialEnded, flight: Flight) -> None: ...
     def _later(self, work: Any) -> None: ...
@@ -156,7 +164,8 @@ class Flights:
                 self._flights_done[event.call_id] = flight
             self.connects += 1
         elif isinstance(event, DialOptedOut):
-            self._later(self.leads.opt_out(event.lead_id, event.at))
+            self._opt_outs[event.lead_id] = event.at
+            self._later(self._record_opt_outs())
         elif isinstance(event, DialMachineWasPerson):
             self.ledger.record_amd_false_positive(event.answered_at, call_id=event.call_id)
             self._ledger_version += 1
@@ -168,6 +177,21 @@ class Flights:
                 self._ended[event.call_id] = event  # ended inside dial_lead itself
                 return
             self._finish(event, flight)
+
+    async def _record_opt_outs(self: _Dialer) -> None:
+        """Tell the lead source of every opt-out not yet recorded (one writer at a time).
+
+        An opt-out whose recording failed stays to be recorded again, at the latest by
+        the next step before it takes leads: a person's "do not call me" is never lost.
+        """
+        async with self._opt_out_lock:
+            for lead_id, at in list(self._opt_outs.items()):
+                try:
+                    await self.leads.opt_out(lead_id, at)
+                except Exception:
+                    log.exception("lead %s opt-out not recorded; tried again", lead_id)
+                else:
+                    del self._opt_outs[lead_id]
 
     def _answered(self: _Dialer, event: DialAnswered) -> None:
         flight = self._flights.get(event.call_id)

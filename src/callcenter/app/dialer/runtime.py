@@ -183,6 +183,8 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         self._flights_done: dict[str, Flight] = {}  # answered, no longer pacing-relevant
         self._ended: dict[str, DialEnded] = {}  # ended before dial_lead returned
         self._pending: set[asyncio.Future[None]] = set()
+        self._opt_outs: dict[str, float] = {}
+        self._opt_out_lock = asyncio.Lock()
         self._wrap_seen: set[tuple[str, float]] = set()
         self._members: list[Agent] = []
         self._members_at: float | None = None
@@ -232,6 +234,7 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._record_opt_outs()
         await self.save()
 
     async def _run(self) -> None:
@@ -301,6 +304,7 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
     async def step(self) -> int:
         """One pacing decision; returns the number of calls launched."""
         await self.open()
+        await self._record_opt_outs()  # before any lead is taken
         now = self.clock.now()
         await self._trunk_timeouts(now)
         batch: list[tuple[Flight, DialRequest]] = []
