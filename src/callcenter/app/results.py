@@ -192,6 +192,8 @@ class ResultService:
     ) -> Export:
         """The campaign's results recorded in [since, until), one row each."""
         campaign = await self.campaigns.get(uow, campaign_id)
+        if until <= since:
+            raise _bad("until", "结束时间须晚于开始时间", "the range must end after it starts")
         found = (
             await uow.session.execute(
                 select(CallResultRow, LeadRow, DispositionRow.name, ProductRow)

@@ -280,3 +280,33 @@ def test_the_numbers_of_an_outcome_import_back_as_a_new_list(kit: Kit, format: s
             {"name": "李娜", "城市": "", "extra_phones": ["+8613900000003", "+8613900000004"]},
         ),
     ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_range_that_ends_before_it_starts_is_refused_not_exported_empty(kit: Kit) -> None:
+    """From and until swapped by a script: a clear error, not an empty list that looks right."""
+    codes = dispositions(kit)
+    campaign_id = kit.campaign()
+    (lead,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
+    kit.ok(
+        "POST",
+        f"/campaigns/{campaign_id}/results",
+        201,
+        json={"lead_id": lead, "disposition_id": codes["sale"]},
+    )
+    since, until = around_now()
+    for start, end in ((until, since), (since, since)):
+        response = kit.api.call(
+            "GET",
+            f"/campaigns/{campaign_id}/results/export",
+            params={"since": start, "until": end},
+        )
+        assert response.status_code == 422, response.text
+        assert "结束时间须晚于开始时间" in response.json()["message"]
+        english = kit.api.call(
+            "GET",
+            f"/campaigns/{campaign_id}/results/export",
+            params={"since": start, "until": end},
+            headers={"Accept-Language": "en"},
+        )
+        assert "end after it starts" in english.json()["message"]
