@@ -127,7 +127,11 @@ describe('the campaign form', () => {
       seller_name: '星河保险',
       callback_number: '4008001234',
     })
-    expect((body.settings.retry as Record<string, { delay: number }>).busy.delay).toBe(600)
+    const retry = body.settings.retry as Record<string, { delay: number }>
+    expect(retry.busy.delay).toBe(600)
+    // An abandoned call's wait is the cool-off (72 hours unless changed), not a retry delay.
+    expect(retry.abandoned.delay).toBe(0)
+    expect(body.settings.abandoned_cooloff_hours).toBe(72)
     expect(wrapper.emitted('saved')).toHaveLength(1)
   }, SLOW)
 })
