@@ -14,6 +14,10 @@ and the other numbers of a lead that were not numbers) and the finished job; a n
 with no zone of its own takes the campaign's. A file the reader refuses part-way, or a
 write that fails, leaves no list and no leads, only a ``failed`` job saying why.
 
+Files for one campaign are read side by side but written one at a time (a lock per
+campaign, in this process), so each sees the numbers the one before wrote and counts
+them as duplicates, instead of breaking the one-lead-per-number rule and failing whole.
+
 Adding a list to an approved campaign changes what was approved, so it opens a
 revision like any other edit: the new leads are dialled once it is approved. A list
 that adds no lead (a header alone, numbers all there already) changes nothing to dial
@@ -99,6 +103,7 @@ class LeadImportService:
         self.max_rows = max_rows
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._rows_read: dict[int, int] = {}
+        self._writing: dict[int, asyncio.Lock] = {}  # by campaign: one write at a time
 
     async def start(
         self,
@@ -228,7 +233,8 @@ class LeadImportService:
             read = await asyncio.to_thread(
                 self._read, job_id, data, filename, column_map, blocked, loop, sheet
             )
-            await self._write(actor, job_id, campaign_id, read)
+            async with self._writing.setdefault(campaign_id, asyncio.Lock()):
+                await self._write(actor, job_id, campaign_id, read)
         except leadfile.LeadFileError as error:
             await self._fail(job_id, error)
         except asyncio.CancelledError:

@@ -11,7 +11,7 @@ from integration.campaigns.campaign_kit import Kit
 from integration.campaigns.test_lead_import import phones, report, upload
 
 # The reader and the one-transaction write run on both backends in test_lead_import.py.
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def xlsx(*rows: list[object]) -> bytes:
@@ -32,6 +32,7 @@ def lead_of(kit: Kit, campaign_id: int, phone: str) -> dict[str, object]:
     return lead
 
 
+@SQLITE
 def test_an_other_number_that_is_not_a_number_is_reported_not_dropped_in_silence(
     kit: Kit,
 ) -> None:
@@ -56,6 +57,7 @@ def test_an_other_number_that_is_not_a_number_is_reported_not_dropped_in_silence
     assert all("备用" in r["原因"] and "other number" in r["Reason"] for r in rows)
 
 
+@SQLITE
 def test_a_gbk_csv_with_a_chinese_header_and_no_bom(kit: Kit) -> None:
     """Saved by Excel in China as "CSV (逗号分隔)": GB18030 bytes, Chinese headers."""
     campaign_id = kit.campaign()
@@ -67,6 +69,7 @@ def test_a_gbk_csv_with_a_chinese_header_and_no_bom(kit: Kit) -> None:
     assert (lead["carrier"], lead["number_type"]) == ("China Mobile", "mobile")
 
 
+@SQLITE
 def test_one_number_written_five_ways_in_an_xlsx_is_one_lead(kit: Kit) -> None:
     """A float cell, an int cell with 86, "+86 138 ...", dashes and full-width digits."""
     campaign_id = kit.campaign()
@@ -94,6 +97,7 @@ def test_one_number_written_five_ways_in_an_xlsx_is_one_lead(kit: Kit) -> None:
     ]
 
 
+@SQLITE
 def test_a_blacklisted_number_is_filtered_whatever_its_form(kit: Kit) -> None:
     kit.ok("POST", "/blacklist", 201, json={"phones": ["+86 139-0013-9000"], "reason": "opt_out"})
     campaign_id = kit.campaign()
@@ -103,6 +107,7 @@ def test_a_blacklisted_number_is_filtered_whatever_its_form(kit: Kit) -> None:
     assert phones(kit, campaign_id) == ["+8613800138000"]
 
 
+@SQLITE
 def test_a_duplicate_header_and_a_very_long_field_are_both_kept(kit: Kit) -> None:
     campaign_id = kit.campaign()
     story = "客户多次来电咨询车险续保事宜，" * 400  # 6 000 characters in one cell
@@ -112,6 +117,7 @@ def test_a_duplicate_header_and_a_very_long_field_are_both_kept(kit: Kit) -> Non
     assert lead_of(kit, campaign_id, "13800138000")["fields"] == {"备注": "老客户", "备注_2": story}
 
 
+@SQLITE
 def test_a_mapped_column_the_file_lacks_fails_the_job_saying_which(kit: Kit) -> None:
     campaign_id = kit.campaign()
     job = upload(
@@ -123,6 +129,7 @@ def test_a_mapped_column_the_file_lacks_fails_the_job_saying_which(kit: Kit) -> 
     assert phones(kit, campaign_id) == [] and kit.ok("GET", f"/campaigns/{campaign_id}/lists") == []
 
 
+@SQLITE
 def test_a_file_that_adds_no_lead_leaves_a_running_campaigns_approval_alone(kit: Kit) -> None:
     """A header-only file, then one whose numbers are all in the campaign already.
 
@@ -142,6 +149,7 @@ def test_a_file_that_adds_no_lead_leaves_a_running_campaigns_approval_alone(kit:
     assert not [p for p in problems if p.startswith("revision-")], problems
 
 
+@SQLITE
 def test_a_workbook_whose_list_is_not_on_its_first_sheet_is_read_from_the_sheet_named(
     kit: Kit,
 ) -> None:
@@ -165,3 +173,30 @@ def test_a_workbook_whose_list_is_not_on_its_first_sheet_is_read_from_the_sheet_
     assert missing["state"] == "failed"
     assert "Sheet1" in missing["message"] and "名单" in missing["message"]
     assert phones(kit, campaign_id) == ["+8613800138000"]
+
+
+def test_two_overlapping_files_uploaded_together_both_import(kit: Kit) -> None:
+    """Monday's and Tuesday's lists share 500 numbers and are sent a second apart.
+
+    Each import checked the campaign's numbers before the other had written its own, so
+    the second to write broke the campaign's one-lead-per-number rule and failed whole
+    ("the import failed; nothing was imported"). Now the writes of one campaign take turns.
+    """
+    campaign_id = kit.campaign()
+    monday = "手机\n" + "".join(f"1380000{n:04d}\n" for n in range(0, 1500))
+    tuesday = "手机\n" + "".join(f"1380000{n:04d}\n" for n in range(1000, 2500))
+    started = [
+        kit.api.call(
+            "POST", f"/campaigns/{campaign_id}/imports", files={"file": (name, body.encode())}
+        ).json()["id"]
+        for name, body in (("周一.csv", monday), ("周二.csv", tuesday))
+    ]
+    assert kit.api.client.portal is not None
+    for job_id in started:
+        kit.api.client.portal.call(kit.api.platform.outbound.imports.wait, job_id)
+    jobs = [kit.ok("GET", f"/imports/{job_id}") for job_id in started]
+    assert [job["state"] for job in jobs] == ["done", "done"], jobs
+    assert sum(job["imported"] for job in jobs) == 2500
+    assert sorted(job["duplicate"] for job in jobs) == [0, 500]
+    page = kit.ok("GET", f"/campaigns/{campaign_id}/leads", params={"limit": "1"})
+    assert page["total"] == 2500
