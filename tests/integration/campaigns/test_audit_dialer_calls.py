@@ -241,3 +241,27 @@ async def test_a_caller_id_spent_mid_run_hands_over_to_the_next_then_the_cap_is_
         assert status.not_dialled["caller-id-cap"] >= 1
         assert "上限" in status.caller_ids["message"]["zh"]
         assert f.dialer.dials == 4
+
+
+async def test_a_call_failing_over_to_a_trunk_full_for_now_waits_for_it() -> None:
+    """Both calls get 503 from the cheap trunk; the backup takes one new call a second.
+    One fails over at once, the other a second later when the backup has room again:
+    both are connected in one attempt each (was: the second attempt failed)."""
+    trunks = TrunkRouter([Trunk("cheap", 0.01), Trunk("backup", 0.03, max_cps=1.0)])
+    async with floor(
+        DialingMode.PROGRESSIVE, agents=("1001", "1002"), numbers=NUMBERS[:2], trunks=trunks
+    ) as f:
+        for number in NUMBERS[:2]:
+            f.book.script(number, Fate(Outcome.CONGESTION, fail_after=0.5), person())
+        assert await f.dialer.step() == 2
+        await f.run(1.0)
+        assert await f.dialer.step() == 1
+        assert f.dialer.not_dialled["no-trunk:trunks-at-cps-limit"] == 1
+        await f.run(1.0)
+        assert await f.dialer.step() == 1
+        await f.run(40.0)
+        assert f.outcomes() == {"L0": "connected", "L1": "connected"}
+        assert {e.trunk for e in f.ended} == {"backup"}
+        for lead_id in ("L0", "L1"):
+            assert f.leads.lead(lead_id).attempts_lifetime == 1
+        assert trunks.in_use("cheap") == trunks.in_use("backup") == 0

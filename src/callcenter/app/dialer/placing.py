@@ -19,7 +19,8 @@ reason (counted in ``not_dialled``).
    reason (``caller-id-cap``, ``no-trunk:<why>``) and when to try again.
 3. The dialer's own call (:meth:`Placing._prepare`) joins the step's batch, its caller
    ID counted at once; refused, the lead goes back until the refusal's time or, when it
-   was failing over to another trunk, its attempt ends as failed. A call for an agent
+   was failing over to another trunk, its attempt ends as failed (when the trunks left
+   are only full for now, it fails over again at the next step). A call for an agent
    (:meth:`Placing.place_for_agent`: an accepted preview, a callback) is dialled at
    once, agent's phone first, and its caller ID counted once placed; refused, it raises
    :class:`NoRoute` and the lead stays with the caller.
@@ -52,7 +53,7 @@ from callcenter.domain.dialing_policy import (
 )
 from callcenter.domain.errors import DomainError
 from callcenter.domain.pacing import CallPhase
-from callcenter.domain.trunk_routing import NoTrunk, NumberInfo, Trunk, TrunkRouter
+from callcenter.domain.trunk_routing import NoTrunk, NoTrunkReason, NumberInfo, Trunk, TrunkRouter
 
 __all__ = [
     "CALLBACK_AGENT_NOT_READY",
@@ -71,6 +72,9 @@ MEMBERS_REFRESH = 5.0  # seconds between look-ups of the campaign's agents
 NO_TRUNK = "no-trunk"
 CALLER_ID_CAP = Reason.CALLER_ID_CAP.value
 CALLBACK_AGENT_NOT_READY = "callback-agent-not-ready"
+TRUNKS_FULL = frozenset(
+    f"{NO_TRUNK}:{reason.value}" for reason in (NoTrunkReason.CHANNELS, NoTrunkReason.CPS)
+)  # refusals a call failing over waits out: the trunks left have room again soon
 
 
 class NoRoute(DomainError):
@@ -216,19 +220,23 @@ class Placing:
         now: float,
         batch: list[tuple[Flight, DialRequest]],
         tried: tuple[str, ...] = (),
-    ) -> None:
+    ) -> bool:
         """Route the call and add it to ``batch`` (or say why not).
 
         A lead no caller ID or trunk can take goes back with its reason, or, when it was
-        failing over (``tried``), ends its attempt as failed.
+        failing over (``tried``), ends its attempt as failed; unless the trunks left are
+        only full for now (channels, CPS): then it returns True, and the caller fails the
+        call over again at the next step.
         """
         route = self._route(lead, now, tried)
         if isinstance(route, Refusal):
+            if tried and route.reason in TRUNKS_FULL:
+                return True
             if tried:  # it was failing over: the attempt failed
                 await self.leads.record_outcome(lead.lead_id, Outcome.FAILED, now)
             else:
                 await self.leads.release(lead.lead_id, route.retry_at)
-            return
+            return False
         self.caller_ids.count(route.caller_id, now)
         if not tried:
             await self.leads.mark_attempt(lead.lead_id, now)
@@ -244,6 +252,7 @@ class Placing:
         name = route.trunk
         flight = Flight(lead, CallPhase.RINGING, now, name, (*tried, name) if name else tried)
         batch.append((flight, request))
+        return False
 
     async def place_for_agent(self: _Dialer, lead: Lead, agent_no: str, now: float) -> str:
         """Dial ``lead`` for ``agent_no`` (agent's phone first); returns the call id.

@@ -308,9 +308,10 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         now = self.clock.now()
         await self._trunk_timeouts(now)
         batch: list[tuple[Flight, DialRequest]] = []
-        for flight in self._redial:
-            await self._prepare(flight.lead, now, batch, tried=flight.tried)
-        self._redial.clear()
+        redial, self._redial = self._redial, []
+        for flight in redial:
+            if await self._prepare(flight.lead, now, batch, tried=flight.tried):
+                self._redial.append(flight)  # the trunks left are full for now
         mode = self.settings.mode
         launched = 0
         if mode is DialingMode.PREVIEW and self.preview is not None:
