@@ -72,6 +72,11 @@ def _bad(field: str, zh: str, en: str) -> InvalidInput:
     return InvalidInput(field=field, reason_zh=zh, reason_en=en)
 
 
+def _too_many(field: str, zh: str, en: str) -> InvalidInput:
+    """More rows than one export holds: refused whole rather than cut short in silence."""
+    return _bad(field, f"超过 {EXPORT_MAX} 行，{zh}", f"more than {EXPORT_MAX} rows: {en}")
+
+
 class ResultService:
     def __init__(self, campaigns: CampaignService, blacklist: BlacklistService) -> None:
         self.campaigns = campaigns
@@ -206,9 +211,11 @@ class ResultService:
                     CallResultRow.created_at < until,
                 )
                 .order_by(CallResultRow.id)
-                .limit(EXPORT_MAX)
+                .limit(EXPORT_MAX + 1)
             )
         ).all()
+        if len(found) > EXPORT_MAX:
+            raise _too_many("until", "请缩短日期范围", "export a shorter range")
         labels: dict[str, str] = {}
         kinds: dict[str, ColumnKind] = {}
         custom: dict[str, None] = {}
@@ -276,9 +283,12 @@ class ResultService:
                 ),
             )
             .order_by(LeadRow.id)
-            .limit(EXPORT_MAX)
+            .limit(EXPORT_MAX + 1)
         )
-        return list(rows)
+        leads = list(rows)
+        if len(leads) > EXPORT_MAX:
+            raise _too_many("disposition", "请分几次导出", "ask for fewer at a time")
+        return leads
 
 
 _SOURCES = {"product": ("产品", "product"), "lead": ("名单", "list")}

@@ -10,6 +10,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from callcenter.app import results
 from callcenter.store.tables import CallResultRow
 from integration.campaigns.campaign_kit import Kit
 
@@ -310,3 +311,32 @@ def test_a_range_that_ends_before_it_starts_is_refused_not_exported_empty(kit: K
             headers={"Accept-Language": "en"},
         )
         assert "end after it starts" in english.json()["message"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_export_over_its_row_limit_is_refused_rather_than_cut_short(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three results against a limit of two: an error naming the limit, never two rows."""
+    monkeypatch.setattr(results, "EXPORT_MAX", 2)
+    codes = dispositions(kit)
+    campaign_id = kit.campaign()
+    leads = kit.add_leads(campaign_id, *({"phone": f"+861380000000{n}"} for n in range(1, 4)))
+    for lead in leads:
+        kit.ok(
+            "POST",
+            f"/campaigns/{campaign_id}/results",
+            201,
+            json={"lead_id": lead, "disposition_id": codes["not_interested"]},
+        )
+    since, until = around_now()
+    for path, params in (
+        ("results/export", {"since": since, "until": until}),
+        ("numbers/export", {"disposition": "not_interested"}),
+        ("numbers", {"disposition": "not_interested"}),
+    ):
+        response = kit.api.call("GET", f"/campaigns/{campaign_id}/{path}", params=params)
+        assert response.status_code == 422, (path, response.text)
+        assert "超过 2 行" in response.json()["message"]
+    quiet_day = export(kit, campaign_id, "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z")
+    assert len(csv_rows(quiet_day)) == 1  # a range under the limit still exports
