@@ -265,3 +265,22 @@ async def test_a_call_failing_over_to_a_trunk_full_for_now_waits_for_it() -> Non
         for lead_id in ("L0", "L1"):
             assert f.leads.lead(lead_id).attempts_lifetime == 1
         assert trunks.in_use("cheap") == trunks.in_use("backup") == 0
+
+
+async def test_a_broadcast_holds_no_more_lines_than_it_is_given() -> None:
+    """Two broadcast lines, eight numbers; people answer at 3 s and listen to the end
+    (the message, then 10 s for a key). Never more than two calls are up at once (was:
+    an answered call gave its line back while still playing, four were up at 4 s)."""
+    async with floor(
+        DialingMode.BROADCAST, setup=BROADCAST, agents=(), numbers=NUMBERS[:8], broadcast_lines=2
+    ) as f:
+        f.book.default = CustomerProfile(keys={}, key_delay=Fixed(1.0))
+        for number in NUMBERS[:8]:
+            f.book.script(number, person(answer_after=3.0, talk=60.0))
+        most = 0
+        for _ in range(40):
+            await f.dialer.step()
+            most = max(most, len(f.engine.calls()))
+            await f.run(1.0)
+        assert most == 2
+        assert f.dialer.dials >= 4  # lines are given back when calls end

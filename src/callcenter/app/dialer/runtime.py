@@ -317,7 +317,9 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         if mode is DialingMode.PREVIEW and self.preview is not None:
             launched += await self.preview.step(now)
         elif mode is DialingMode.BROADCAST:
-            lines = self.settings.broadcast_lines - len(self._flights) - len(batch)
+            # every call still up holds a line: ringing, or answered and hearing the message
+            up = len(self._flights) + len(self._flights_done) + len(self._redial)
+            lines = self.settings.broadcast_lines - up - len(batch)
             self.last_lines = max(0, lines)
             await self._take_leads(lines, now, batch)
         elif mode is not DialingMode.MANUAL and mode is not DialingMode.PREVIEW:
