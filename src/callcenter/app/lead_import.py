@@ -14,6 +14,9 @@ and the other numbers of a lead that were not numbers) and the finished job; a n
 with no zone of its own takes the campaign's. A file the reader refuses part-way, or a
 write that fails, leaves no list and no leads, only a ``failed`` job saying why.
 
+A job this process is not running but the database calls running was cut off by a
+restart before its write: the first look at it marks it failed, saying so.
+
 Files for one campaign are read side by side but written one at a time (a lock per
 campaign, in this process), so each sees the numbers the one before wrote and counts
 them as duplicates, instead of breaking the one-lead-per-number rule and failing whole.
@@ -68,6 +71,10 @@ REPORT_COLUMNS = (
     Column("message_en", "Reason", "Reason (English)"),
 )
 Reader = Callable[..., Any]
+INTERRUPTED = (
+    "导入因平台重启而中断，未导入任何号码，请重新导入 / "
+    "the import was interrupted by a restart; nothing was imported: upload the file again"
+)
 
 
 @dataclass
@@ -152,8 +159,12 @@ class LeadImportService:
             target_id=campaign_id,
             detail={"job_id": job.id, "filename": filename, "bytes": len(data)},
         )
-        await uow.commit()
-        self._rows_read[job.id] = 0
+        self._rows_read[job.id] = 0  # live from here, so a GET during the commit sees it
+        try:
+            await uow.commit()
+        except BaseException:
+            self._rows_read.pop(job.id, None)
+            raise
         self._tasks[job.id] = asyncio.create_task(
             self._run(actor, job.id, campaign_id, data, filename, column_map, sheet),
             name=f"lead-import-{job.id}",
@@ -165,7 +176,7 @@ class LeadImportService:
         if job is None:
             raise NotFound(kind="import_job", id=job_id)
         if job.state == "running":
-            job.rows_read = self._rows_read.get(job_id, job.rows_read)
+            await self._settle(uow, [job])
         return job
 
     async def jobs(self, uow: UnitOfWork, campaign_id: int) -> list[LeadImportJobRow]:
@@ -175,7 +186,27 @@ class LeadImportService:
             .where(LeadImportJobRow.campaign_id == campaign_id)
             .order_by(LeadImportJobRow.id.desc())
         )
-        return list(rows)
+        jobs = list(rows)
+        await self._settle(uow, [job for job in jobs if job.state == "running"])
+        return jobs
+
+    async def _settle(self, uow: UnitOfWork, running: list[LeadImportJobRow]) -> None:
+        """Running jobs with their live count; one this process is not running failed.
+
+        Such a job was running when the platform stopped: its write, all or nothing, never
+        happened, so it failed, and says so once and for all.
+        """
+        orphans = [job for job in running if job.id not in self._rows_read]
+        for job in running:
+            job.rows_read = self._rows_read.get(job.id, job.rows_read)
+        for job in orphans:
+            job.state = "failed"
+            job.message = INTERRUPTED
+            job.finished_at = utc_now()
+            log.warning("lead import %s was interrupted by a restart: marked failed", job.id)
+            uow.emit("lead_import.finished", _summary(job), VIEW)
+        if orphans:
+            await uow.commit()
 
     async def report_csv(self, uow: UnitOfWork, job_id: int) -> bytes:
         """The rows (and a lead's other numbers) that were not imported and why, as CSV."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import openpyxl
 import pytest
 
+from callcenter.store.tables import LeadImportJobRow
 from integration.campaigns.campaign_kit import Kit
 from integration.campaigns.test_lead_import import phones, report, upload
 
@@ -200,3 +202,37 @@ def test_two_overlapping_files_uploaded_together_both_import(kit: Kit) -> None:
     assert sorted(job["duplicate"] for job in jobs) == [0, 500]
     page = kit.ok("GET", f"/campaigns/{campaign_id}/leads", params={"limit": "1"})
     assert page["total"] == 2500
+
+
+@SQLITE
+def test_a_job_left_running_by_a_restart_says_it_was_interrupted(kit: Kit) -> None:
+    """The platform stopped mid-import (a crash, a deploy): nothing was written, and the job
+    says so and asks for the file again, instead of showing 导入中 for ever."""
+    campaign_id = kit.campaign()
+    platform = kit.api.platform
+
+    async def orphan() -> int:
+        async with platform.uow() as uow:
+            job = LeadImportJobRow(
+                campaign_id=campaign_id,
+                filename="五十万.csv",
+                state="running",
+                rows_read=0,
+                created_by_no="admin",
+                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+                blocked_by_reason={},
+            )
+            uow.session.add(job)
+            await uow.commit()
+            return job.id
+
+    assert kit.api.client.portal is not None
+    job_id = kit.api.client.portal.call(orphan)
+    live = upload(kit, campaign_id, "a.csv", "手机\n13800138000\n".encode())
+    assert live["state"] == "done"
+    job = kit.ok("GET", f"/imports/{job_id}")
+    assert job["state"] == "failed" and job["finished_at"] is not None
+    assert "重新导入" in job["message"] and "upload the file again" in job["message"]
+    listed = {j["id"]: j["state"] for j in kit.ok("GET", f"/campaigns/{campaign_id}/imports")}
+    assert listed == {job_id: "failed", live["id"]: "done"}
+    assert phones(kit, campaign_id) == ["+8613800138000"]
