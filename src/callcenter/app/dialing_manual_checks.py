@@ -81,7 +81,7 @@ def callback_elsewhere(
 ) -> bool:
     """Is the lead a due callback still waiting for another agent than ``agent_no``?"""
     theirs = decision.agent_id is not None and decision.agent_id != agent_no
-    due = lead.callback_at if lead.callback_at is not None else now
+    due = decision.callback_from if decision.callback_from is not None else now
     return theirs and now < due + dialer.settings.callback_agent_wait
 
 

@@ -182,6 +182,9 @@ class Decision:
     retry_at: float | None = None  # None: now (allowed) or not by waiting (refused)
     agent_id: str | None = None  # a due callback goes to this agent
     caller_id: str | None = None  # the number to present (choose_caller_id)
+    # A due callback: the first instant it could be dialled (its time, or the calling
+    # window that opened after it), from which its agent's wait is counted.
+    callback_from: float | None = None
 
 
 def may_dial(lead: Lead, rules: CampaignRules, now: float) -> Decision:
@@ -251,7 +254,14 @@ def may_dial(lead: Lead, rules: CampaignRules, now: float) -> Decision:
         reason = Reason.HOLIDAY if today in rules.holidays else Reason.OUTSIDE_WINDOW
         return Decision(False, reason, opening)
     if callback_due:
-        return Decision(True, Reason.CALLBACK_DUE, agent_id=lead.callback_agent_id)
+        assert lead.callback_at is not None
+        opened = next_opening(rules, zone, lead.callback_at)
+        return Decision(
+            True,
+            Reason.CALLBACK_DUE,
+            agent_id=lead.callback_agent_id,
+            callback_from=now if opened is None else opened,
+        )
     return Decision(True, Reason.ALLOWED)
 
 

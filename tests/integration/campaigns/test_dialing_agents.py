@@ -118,6 +118,48 @@ def test_a_callback_waits_for_its_agent_rings_them_and_after_the_wait_goes_to_an
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_callback_booked_before_hours_waits_for_its_agent_from_the_opening(
+    desk: Floor,
+) -> None:
+    """A callback to 1003 was booked for 09:00 and the calling window opens at 10:01
+    (local). At the opening it still waits its minute for 1003, who is away: the
+    minute is counted from the opening, not from 09:00, so 1001 (ready all along)
+    does not take it until 10:02."""
+    group_id, (_, id_1003) = in_service_group(desk, "1001", "1003")
+    kit = desk.kit
+    windows = [{"start": "10:01", "end": "20:00"}]
+    campaign_id = kit.campaign(
+        "回访",
+        **(
+            COMPLIANT
+            | {"group_ids": [group_id], "windows": windows, "callback_agent_wait_minutes": 1}
+        ),
+    )
+    booked = dt.datetime.fromtimestamp(MORNING - 3600, dt.UTC)  # 09:00 in Shanghai
+    (lead_id,) = kit.add_leads(
+        campaign_id,
+        {"phone": FOR_1003, "callback_at": booked, "callback_agent_id": id_1003,
+         "status": "callback"},
+    )  # fmt: skip
+    desk.script(FOR_1003, TALK)
+    kit.approve(campaign_id)
+    log_in(desk, "1001")
+    seen = originations(desk)
+    kit.ok("POST", f"/campaigns/{campaign_id}/start")
+    desk.run(0.5)
+    ended = ended_calls(desk, campaign_id)
+
+    desk.run(90.0)  # 10:01:30: the window is open, the callback waits for 1003
+    assert [o for o in seen if o.dest == FOR_1003] == []
+    assert desk.view(campaign_id)["not_dialled"]["callback-agent-not-ready"] >= 1
+
+    desk.run(60.0)  # 10:02:30: its minute is over, anyone may take it
+    assert [(e.lead_id, e.agent_no, e.outcome.value) for e in ended] == [
+        (str(lead_id), "1001", "connected")
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_with_no_agent_ready_the_view_says_so_for_every_dialable_lead(desk: Floor) -> None:
     """A running campaign with two dialable leads and its one agent not logged in:
     nothing is dialled, and "why is nothing dialling" answers no-agents-ready."""

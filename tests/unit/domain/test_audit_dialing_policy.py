@@ -211,8 +211,9 @@ def test_a_callback_booked_outside_calling_hours_is_moved_to_the_next_window() -
     assert may_dial(subject, NINE_TO_EIGHT, booked + 1800) == Decision(
         False, Reason.OUTSIDE_WINDOW, morning
     )
+    # Its agent's wait is counted from that opening, not from 23:00.
     assert may_dial(subject, NINE_TO_EIGHT, morning) == Decision(
-        True, Reason.CALLBACK_DUE, agent_id="1007"
+        True, Reason.CALLBACK_DUE, agent_id="1007", callback_from=morning
     )
 
 

@@ -148,7 +148,7 @@ def test_a_callback_waits_for_its_time_then_goes_to_its_agent() -> None:
         False, Reason.CALLBACK_NOT_DUE, WED_10 + 3600
     )
     due = may_dial(callback, office_hours(), WED_10 + 3600)
-    assert due == Decision(True, Reason.CALLBACK_DUE, None, "1007")
+    assert due == Decision(True, Reason.CALLBACK_DUE, None, "1007", callback_from=WED_10 + 3600)
 
 
 def test_a_due_callback_still_keeps_to_the_calling_window() -> None:
@@ -156,6 +156,10 @@ def test_a_due_callback_still_keeps_to_the_calling_window() -> None:
     callback = lead(callback_at=at(SHANGHAI, 2026, 5, 6, 12, 30), callback_agent_id="1007")
     decision = may_dial(callback, office_hours(), at(SHANGHAI, 2026, 5, 6, 12, 45))
     assert decision == Decision(False, Reason.OUTSIDE_WINDOW, at(SHANGHAI, 2026, 5, 6, 14))
+    # Its agent's wait runs from 14:00, when it could first be dialled, not from 12:30.
+    later = may_dial(callback, office_hours(), at(SHANGHAI, 2026, 5, 6, 14, 5))
+    assert later.allowed and later.agent_id == "1007"
+    assert later.callback_from == at(SHANGHAI, 2026, 5, 6, 14)
 
 
 def test_three_attempts_today_wait_for_tomorrows_first_window() -> None:

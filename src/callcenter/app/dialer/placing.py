@@ -9,8 +9,9 @@ reason (counted in ``not_dialled``).
 1. :meth:`Placing.admit` applies the pre-dial policy
    (:func:`~callcenter.domain.dialing_policy.may_dial`). A due callback scheduled to
    its agent is placed for that agent as soon as they are ready, waits for them
-   (``callback-agent-not-ready``) for ``callback_agent_wait`` seconds past its time,
-   then goes to anyone of the campaign.
+   (``callback-agent-not-ready``) for ``callback_agent_wait`` seconds past its time
+   (or past the opening of the calling window, when it was booked outside one), then
+   goes to anyone of the campaign.
 2. :meth:`Placing._route` is the one route choice of every call, the dialer's own and
    those placed for an agent: the pool's least-used caller ID under its daily cap
    (:func:`~callcenter.domain.dialing_policy.choose_caller_id`), then the cheapest
@@ -170,7 +171,7 @@ class Placing:
                 await self.leads.release(lead.lead_id, now + self.settings.interval)
             self._members_at = None  # the agent is taken: look at the floor again
             return False
-        due = lead.callback_at if lead.callback_at is not None else now
+        due = decision.callback_from if decision.callback_from is not None else now
         if now < due + self.settings.callback_agent_wait:
             self.not_dialled[CALLBACK_AGENT_NOT_READY] += 1
             again = now + MEMBERS_REFRESH  # when the agents are looked at again

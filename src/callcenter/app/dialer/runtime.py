@@ -45,8 +45,9 @@ trunk by the same routing; it does not fail over (the agent hears it fail).
 A due callback scheduled to its agent (the policy names the agent number) is placed
 for that agent, agent's phone first, as soon as they are ready. Until then it waits,
 ``callback-agent-not-ready`` being the reason, for ``callback_agent_wait`` seconds
-past its time; after that the customer's time matters more than the agent: anyone of
-the campaign takes it like any lead.
+past its time (or past the window's opening, when booked outside calling hours); after
+that the customer's time matters more than the agent: anyone of the campaign takes it
+like any lead.
 
 The dialer is one class made of parts, each a mixin in a module of its own over the
 dialer's state: :mod:`~callcenter.app.dialer.placing` (the pre-dial policy, callbacks,
