@@ -87,13 +87,18 @@ def _words(text: str) -> frozenset[str]:
 # Header words, compared after NFKC, lower case and without blanks or punctuation.
 PHONE_HEADERS: Final = _words(
     "电话 电话号码 手机 手机号 手机号码 号码 联系电话 联系方式 客户电话 移动电话 客户手机 "
+    "客户手机号 客户手机号码 客户电话号码 客户号码 联系人电话 联系人手机 联系人手机号 "
+    "电话1 手机1 手机号1 手机号码1 号码1 "
     "phone phonenumber phoneno mobile mobilephone mobilenumber mobileno cell cellphone tel "
-    "telephone number msisdn"
+    "telephone number msisdn phone1 mobile1"
 )
 EXTRA_PHONE_HEADERS: Final = _words(
-    "备用电话 备用号码 电话2 手机2 号码2 其他电话 座机 固话 固定电话 办公电话 家庭电话 "
+    "备用电话 备用号码 备用手机 备用手机号 电话2 手机2 手机号2 手机号码2 号码2 其他电话 "
+    "座机 固话 固定电话 办公电话 家庭电话 "
     "phone2 mobile2 altphone alternatephone otherphone landline workphone homephone"
 )
+# Marks a template puts on a header ("手机号码（必填）", "Phone (required)"), left out.
+_HEADER_MARKS: Final = re.compile(r"(必填|选填|required|optional)$")
 NAME_HEADERS: Final = _words(
     "姓名 名字 客户名称 客户姓名 客户名 联系人 名称 name fullname customername customer "
     "contact contactname"
@@ -207,8 +212,10 @@ def read_leads(
 
 
 def header_key(text: str) -> str:
-    """A header as compared with the known words: NFKC, lower case, no punctuation."""
-    return unicodedata.normalize("NFKC", text).strip().lower().translate(_HEADER_NOISE)
+    """A header as compared with the known words: NFKC, lower case, no punctuation, no
+    "required" mark."""
+    key = unicodedata.normalize("NFKC", text).strip().lower().translate(_HEADER_NOISE)
+    return _HEADER_MARKS.sub("", key) or key
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,6 +210,8 @@ def cell_text(value: object) -> str:
             return str(int(value))
         return repr(value)
     if isinstance(value, dt.datetime):
+        if value.time() == dt.time() and value.tzinfo is None:
+            return value.date().isoformat()  # a date cell: Excel keeps dates as midnights
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
