@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
 
@@ -29,7 +30,8 @@ from callcenter.app.dispositions import Flag
 from callcenter.app.exports import Column, ColumnKind
 from callcenter.app.products import check_values
 from callcenter.app.validation import check_text
-from callcenter.domain.campaign import CampaignSettings
+from callcenter.domain.campaign import CampaignSettings, policy_rules
+from callcenter.domain.dialing_policy import next_opening
 from callcenter.errors import InvalidInput, NotFound
 from callcenter.store.tables import (
     CallResultRow,
@@ -70,6 +72,31 @@ class Export:
 
 def _bad(field: str, zh: str, en: str) -> InvalidInput:
     return InvalidInput(field=field, reason_zh=zh, reason_en=en)
+
+
+def _check_reachable(settings: CampaignSettings, lead: LeadRow, at: dt.datetime) -> None:
+    """Refuse a callback the campaign would never dial: the lead is out of attempts, or
+    no calling hours are left after its time (the campaign's last day comes first)."""
+    rules = policy_rules(settings, running=True)
+    if lead.attempts_lifetime >= rules.max_lifetime:
+        raise _bad(
+            "callback_at",
+            f"该名单已拨打 {lead.attempts_lifetime} 次，达到上限，回访不会拨出",
+            f"the lead has had {lead.attempts_lifetime} calls, its limit: "
+            "a callback would never be dialled",
+        )
+    try:
+        zone = ZoneInfo(lead.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.time_zone)
+    if next_opening(rules, zone, at.timestamp()) is None:
+        last = settings.end_date.isoformat() if settings.end_date else "-"
+        raise _bad(
+            "callback_at",
+            f"回访时间之后本任务已无可拨打时段（任务结束日期 {last}）",
+            f"the campaign has no calling hours left after the callback time "
+            f"(its last day is {last})",
+        )
 
 
 def _too_many(field: str, zh: str, en: str) -> InvalidInput:
@@ -113,6 +140,8 @@ class ResultService:
         elif result.values:
             raise _bad("values", "填写产品属性须先选择产品", "choose a product to give its values")
         callback_at, callback_agent = self._callback(result, flags, actor, now)
+        if callback_at is not None:
+            _check_reachable(settings, lead, callback_at)
         row = CallResultRow(
             campaign_id=campaign_id,
             lead_id=lead.id,

@@ -254,3 +254,40 @@ def test_dispositions_and_the_blacklist_are_managed_by_hand(kit: Kit) -> None:
     assert kit.ok("GET", "/blacklist")["total"] == 4
     not_a_list = kit.api.call("POST", "/blacklist/import", files={"file": ("x.doc", b"hello")})
     assert (not_a_list.status_code, not_a_list.json()["error"]) == (422, "lead-file-type")
+
+
+def test_a_callback_the_campaign_would_never_dial_is_refused(kit: Kit) -> None:
+    """A callback after the campaign's last day, or for a lead that has had all its calls,
+    would sit as "callback" for ever: it is refused with the reason, in zh and en; one
+    inside the campaign's days is booked."""
+    codes = dispositions(kit)
+    today = dt.datetime.now(dt.UTC).date()
+    last_day = today + dt.timedelta(days=3)
+    campaign_id = kit.campaign(end_date=last_day.isoformat(), max_lifetime=3)
+    fresh, spent = kit.add_leads(
+        campaign_id,
+        {"phone": "+8613800000004", "attempts_lifetime": 1},
+        {"phone": "+8613800000005", "attempts_lifetime": 3},
+    )
+    kit.api.person(AGENT, "agent", name="王坐席")
+    url = f"/campaigns/{campaign_id}/results"
+
+    def callback(lead_id: int, days: int) -> Any:
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+        body = {"lead_id": lead_id, "disposition_id": codes["callback"],
+                "callback_at": when.isoformat()}  # fmt: skip
+        return kit.api.call("POST", url, json=body, as_=AGENT)
+
+    too_late = callback(fresh, 6)
+    assert too_late.status_code == 422, too_late.text
+    error = too_late.json()
+    assert error["details"]["field"] == "callback_at"
+    assert last_day.isoformat() in str(error)
+    out_of_calls = callback(spent, 1)
+    assert out_of_calls.status_code == 422, out_of_calls.text
+    assert out_of_calls.json()["details"]["field"] == "callback_at"
+    assert "3" in out_of_calls.json()["message"], out_of_calls.json()
+    assert kit.ok("GET", f"/leads/{spent}")["status"] != "callback"
+    booked = callback(fresh, 1)
+    assert booked.status_code == 201, booked.text
+    assert kit.ok("GET", f"/leads/{fresh}")["status"] == "callback"
