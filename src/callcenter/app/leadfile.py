@@ -78,6 +78,7 @@ __all__ = [
 ]
 
 NORMALISER_CACHE: Final = 4_096
+MAX_TITLE_ROWS: Final = 3  # rows of one text cell skipped above the header
 
 
 def _words(text: str) -> frozenset[str]:
@@ -374,9 +375,14 @@ class _Import:
         header_row: int | None = None
         layout: _Layout | None = None
         first: Iterable[tuple[int, list[str]]] = ()
+        titles: list[tuple[int, str]] = []
         for row, cells in source:
             if not any(c.strip() for c in cells):
                 self.counts["blank"] += 1
+                continue
+            if len(titles) < MAX_TITLE_ROWS and self._is_title(cells):
+                # "双十一客户名单" above the header, as templates have
+                titles.append((row, "、".join(c.strip() for c in cells if c.strip())))
                 continue
             layout = _layout(cells, self.column_map, row)
             header_row = row
@@ -387,6 +393,9 @@ class _Import:
                 headers = "、".join(c.strip() for c in cells if c.strip())
                 raise NoPhoneColumn(row=row, headers=headers[:200], sheet=self.rows.sheet)
             break
+        if layout is None and titles:  # text and nothing under it: no list on this sheet
+            row, text = titles[0]
+            raise NoPhoneColumn(row=row, headers=text[:200], sheet=self.rows.sheet)
         if layout is None:
             raise EmptyLeadFile(row=1)
         read = 0
@@ -421,6 +430,17 @@ class _Import:
             rejected_by_reason=dict(self.rejected),
             blocked_by_reason=dict(self.blocked),
         )
+
+    def _is_title(self, cells: list[str]) -> bool:
+        """One text cell that names no column and is no number: a title, not a header."""
+        filled = [c.strip() for c in cells if c.strip()]
+        if len(filled) != 1:
+            return False
+        key = header_key(filled[0])
+        mapped = {header_key(column) for column in self.column_map or ()}
+        known = any(key in words for words in (PHONE_HEADERS, EXTRA_PHONE_HEADERS, NAME_HEADERS))
+        known = known or key in mapped
+        return not known and not isinstance(self.normaliser.normalise(filled[0]), PhoneInfo)
 
     def _row(self, row: int, cells: list[str], layout: _Layout) -> ImportEvent:
         raw = _cell(cells, layout.phone)

@@ -226,6 +226,29 @@ def test_blank_and_duplicate_headers_become_distinct_field_names() -> None:
     assert lead.fields == {"note": "a", "column_3": "b", "note_2": "c"}
 
 
+def test_a_title_row_above_the_header_is_skipped() -> None:
+    """Templates put a title (merged across the columns in Excel) above the header."""
+    book = xlsx(
+        [["双十一客户名单", None, None], ["姓名", "手机", "备注"], ["张三", 13800138000, "老客户"]]
+    )
+    events = read(book, "list.xlsx")
+    (lead,) = only(events, LeadAccepted)
+    assert (lead.row, lead.name, lead.phone.e164, lead.fields) == (
+        3,
+        "张三",
+        "+8613800138000",
+        {"备注": "老客户"},
+    )
+    assert summary(events).header_row == 2
+    # A single-column list keeps its one header, and a title may sit over bare numbers.
+    assert summary(read("手机\n13800138000\n".encode())).header_row == 1
+    titled = read("客户名单\n13800138000\n18600000000\n".encode())
+    assert [lead.row for lead in only(titled, LeadAccepted)] == [2, 3]
+    # More than three such rows is no title: the file has no phone column.
+    with pytest.raises(NoPhoneColumn):
+        read("一\n二\n三\n四\n姓名,备注\n张三,x\n".encode())
+
+
 def test_a_list_of_bare_numbers_needs_no_header() -> None:
     events = read(b"13800138000\n18600000000\n")
     assert [lead.row for lead in only(events, LeadAccepted)] == [1, 2]
