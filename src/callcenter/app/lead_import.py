@@ -110,6 +110,9 @@ class LeadImportService:
         self.max_rows = max_rows
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._rows_read: dict[int, int] = {}
+        # Every job this process started, finished or not: a job it started that a
+        # stale read still shows running is not one a restart cut off.
+        self._started: set[int] = set()
         self._writing: dict[int, asyncio.Lock] = {}  # by campaign: one write at a time
 
     async def start(
@@ -160,6 +163,7 @@ class LeadImportService:
             detail={"job_id": job.id, "filename": filename, "bytes": len(data)},
         )
         self._rows_read[job.id] = 0  # live from here, so a GET during the commit sees it
+        self._started.add(job.id)
         try:
             await uow.commit()
         except BaseException:
@@ -191,12 +195,12 @@ class LeadImportService:
         return jobs
 
     async def _settle(self, uow: UnitOfWork, running: list[LeadImportJobRow]) -> None:
-        """Running jobs with their live count; one this process is not running failed.
+        """Running jobs with their live count; one this process never started failed.
 
         Such a job was running when the platform stopped: its write, all or nothing, never
         happened, so it failed, and says so once and for all.
         """
-        orphans = [job for job in running if job.id not in self._rows_read]
+        orphans = [job for job in running if job.id not in self._started]
         for job in running:
             job.rows_read = self._rows_read.get(job.id, job.rows_read)
         for job in orphans:

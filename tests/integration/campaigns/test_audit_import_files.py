@@ -236,3 +236,29 @@ def test_a_job_left_running_by_a_restart_says_it_was_interrupted(kit: Kit) -> No
     listed = {j["id"]: j["state"] for j in kit.ok("GET", f"/campaigns/{campaign_id}/imports")}
     assert listed == {job_id: "failed", live["id"]: "done"}
     assert phones(kit, campaign_id) == ["+8613800138000"]
+
+
+@SQLITE
+def test_a_stale_read_of_a_job_that_just_finished_does_not_fail_it(kit: Kit) -> None:
+    """A GET may read a job as running just before its import commits and ends. The job
+    was this process's own, so it is not one a restart cut off: it stays done, with its
+    leads, instead of being marked failed over the top."""
+    campaign_id = kit.campaign()
+    platform = kit.api.platform
+    done = upload(kit, campaign_id, "a.csv", "手机\n13800138000\n".encode())
+    assert done["state"] == "done"
+
+    async def stale_look() -> str:
+        imports = platform.outbound.imports
+        async with platform.uow() as uow:
+            job = await uow.session.get(LeadImportJobRow, done["id"])
+            assert job is not None
+            job.state = "running"  # as read a moment before the import's commit
+            await imports._settle(uow, [job])
+            return job.state
+
+    assert kit.api.client.portal is not None
+    assert kit.api.client.portal.call(stale_look) == "running"
+    job = kit.ok("GET", f"/imports/{done['id']}")
+    assert (job["state"], job["imported"]) == ("done", 1)
+    assert phones(kit, campaign_id) == ["+8613800138000"]
