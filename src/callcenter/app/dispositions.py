@@ -64,6 +64,10 @@ DEFAULTS: tuple[tuple[str, str, tuple[Flag, ...], Outcome], ...] = (
 )
 
 
+# Flags that close the lead or block its number, which no callback can then reach.
+_ENDS_A_CALLBACK = (Flag.DO_NOT_CALL, Flag.FINAL, Flag.WRONG_NUMBER)
+
+
 def check_flags(flags: Iterable[str]) -> list[str]:
     clean = []
     for flag in flags:
@@ -73,7 +77,15 @@ def check_flags(flags: Iterable[str]) -> list[str]:
             raise InvalidInput(
                 field="flags", reason_zh=f"未知标记 {flag}", reason_en=f"unknown flag {flag}"
             ) from None
-    return sorted(set(clean))
+    clean = sorted(set(clean))
+    ending = [flag for flag in _ENDS_A_CALLBACK if flag in clean]
+    if Flag.CALLBACK in clean and ending:
+        raise InvalidInput(
+            field="flags",
+            reason_zh=f"预约回访与 {ending[0]} 矛盾：回访的名单不会再被拨打",
+            reason_en=f"callback contradicts {ending[0]}: the lead would never be called back",
+        )
+    return clean
 
 
 def check_outcome(outcome: str) -> str:

@@ -88,7 +88,7 @@ def check_values(
     clean: dict[str, Any] = {}
     for key, attribute in known.items():
         value = values.get(key)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             if attribute["required"]:
                 raise _bad(
                     key, f"{attribute['label']} 为必填项", f"{attribute['label']} is required"

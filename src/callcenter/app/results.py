@@ -32,7 +32,7 @@ from callcenter.app.products import check_values
 from callcenter.app.validation import check_text
 from callcenter.domain.campaign import CampaignSettings, policy_rules
 from callcenter.domain.dialing_policy import next_opening
-from callcenter.errors import InvalidInput, NotFound
+from callcenter.errors import AlreadyExists, InvalidInput, NotFound
 from callcenter.store.tables import (
     CallResultRow,
     DispositionRow,
@@ -142,6 +142,22 @@ class ResultService:
         callback_at, callback_agent = self._callback(result, flags, actor, now)
         if callback_at is not None:
             _check_reachable(settings, lead, callback_at)
+        notes = check_text("notes", result.notes)
+        if result.call_id is not None:
+            earlier = await self._for_call(uow, lead.id, result.call_id)
+            if earlier is not None:
+                # A retried request is answered with what it recorded; another result for
+                # the same call is refused rather than recorded beside the first.
+                same = (disposition.id, result.product_id, values, notes, callback_at)
+                if same != (
+                    earlier.disposition_id,
+                    earlier.product_id,
+                    earlier.product_values,
+                    earlier.notes,
+                    earlier.callback_at,
+                ):
+                    raise AlreadyExists(kind="result", value=result.call_id)
+                return earlier
         row = CallResultRow(
             campaign_id=campaign_id,
             lead_id=lead.id,
@@ -199,6 +215,16 @@ class ResultService:
         return row
 
     @staticmethod
+    async def _for_call(uow: UnitOfWork, lead_id: int, call_id: str) -> CallResultRow | None:
+        found: CallResultRow | None = await uow.session.scalar(
+            select(CallResultRow)
+            .where(CallResultRow.lead_id == lead_id, CallResultRow.call_id == call_id)
+            .order_by(CallResultRow.id)
+            .limit(1)
+        )
+        return found
+
+    @staticmethod
     def _callback(
         result: ResultIn, flags: set[str], actor: Actor, now: dt.datetime
     ) -> tuple[dt.datetime | None, int | None]:
@@ -254,6 +280,12 @@ class ResultService:
                 for attribute in product.attributes:
                     labels.setdefault(attribute["key"], attribute["label"])
                     kinds.setdefault(attribute["key"], _KINDS[attribute["type"]])
+        for result, _, _, _ in found:
+            # Values of an attribute since removed from its product keep their column.
+            for key, value in result.product_values.items():
+                labels.setdefault(key, key)
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                kinds.setdefault(key, ColumnKind.NUMBER if number else ColumnKind.TEXT)
         columns = [
             Column("recorded_at", "登记时间", "Recorded at", ColumnKind.DATETIME),
             Column("campaign", "外呼任务", "Campaign"),

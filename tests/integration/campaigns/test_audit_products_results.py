@@ -1,0 +1,133 @@
+"""An operator's and an agent's audit of products, dispositions and recorded results."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+
+from integration.campaigns.campaign_kit import Kit
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+AGENT = "1001"
+
+
+def car_insurance(kit: Kit) -> dict[str, Any]:
+    product: dict[str, Any] = kit.ok(
+        "POST",
+        "/products",
+        201,
+        json={
+            "name": "车险",
+            "attributes": [
+                {"key": "premium", "label": "保费", "type": "number", "required": True},
+                {"key": "plate", "label": "车牌", "required": True},
+                {"key": "color", "label": "车身颜色"},
+            ],
+        },
+    )
+    return product
+
+
+def test_an_agent_cannot_fill_a_required_attribute_with_blanks(kit: Kit) -> None:
+    product = car_insurance(kit)
+    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    campaign_id = kit.campaign(product_ids=[product["id"]])
+    (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
+    kit.api.person(AGENT, "agent")
+    url = f"/campaigns/{campaign_id}/results"
+
+    def sale(**values: Any) -> Any:
+        body = {"lead_id": lead_id, "disposition_id": codes["sale"], "product_id": product["id"]}
+        return kit.api.call("POST", url, json=body | {"values": values}, as_=AGENT)
+
+    blank = sale(premium=3200, plate="   ")
+    assert blank.status_code == 422, blank.text
+    assert blank.json()["details"]["field"] == "plate"
+    assert "车牌 为必填项" in blank.json()["message"]
+    comma = sale(premium="3,200", plate="京A12345")
+    assert (comma.status_code, comma.json()["details"]["field"]) == (422, "premium")
+    assert kit.ok("GET", f"/leads/{lead_id}/results") == []
+
+    wide = sale(premium="３２００", plate=" 京A12345 ")
+    assert wide.status_code == 201, wide.text
+    assert wide.json()["values"] == {"premium": 3200, "plate": "京A12345"}
+
+
+def test_a_disposition_whose_flags_contradict_is_refused(kit: Kit) -> None:
+    def create(code: str, *flags: str) -> Any:
+        body = {"code": code, "name": code, "flags": list(flags)}
+        return kit.api.call("POST", "/dispositions", json=body)
+
+    for flags in (("callback", "final"), ("callback", "do_not_call"), ("callback", "wrong_number")):
+        refused = create("odd", *flags)
+        assert (refused.status_code, refused.json()["details"]["field"]) == (422, "flags"), flags
+        assert "回访" in refused.json()["message"]
+    assert kit.ok("GET", "/dispositions") == []
+
+    callback = kit.ok("POST", "/dispositions", 201, json={"code": "cb", "name": "回访",
+                      "flags": ["contact", "callback"]})  # fmt: skip
+    patched = kit.api.call(
+        "PATCH", f"/dispositions/{callback['id']}", json={"flags": ["callback", "final"]}
+    )
+    assert patched.status_code == 422
+    (kept,) = kit.ok("GET", "/dispositions")
+    assert kept["flags"] == ["callback", "contact"]
+    # A customer who buys and asks never to be called again is no contradiction.
+    assert create("sold_dnc", "sale", "do_not_call", "final").status_code == 201
+
+
+def test_a_retried_result_for_the_same_call_is_recorded_once(kit: Kit) -> None:
+    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    campaign_id = kit.campaign()
+    (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
+    kit.api.person(AGENT, "agent")
+    url = f"/campaigns/{campaign_id}/results"
+    body = {"lead_id": lead_id, "disposition_id": codes["not_interested"], "call_id": "c-42"}
+
+    first = kit.api.call("POST", url, json=body, as_=AGENT)
+    again = kit.api.call("POST", url, json=body, as_=AGENT)
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = kit.api.call("POST", url, json=body | {"disposition_id": codes["sale"]}, as_=AGENT)
+    assert (other.status_code, other.json()["error"]) == (409, "already-exists")
+    assert [r["id"] for r in kit.ok("GET", f"/leads/{lead_id}/results")] == [first.json()["id"]]
+    assert kit.ok("GET", f"/leads/{lead_id}")["last_disposition"] == "not_interested"
+
+    (later,) = kit.add_leads(campaign_id, {"phone": "+8613800000002"})
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).replace(microsecond=0)
+    callback = {"lead_id": later, "disposition_id": codes["callback"], "call_id": "c-43",
+                "callback_at": when.isoformat(), "notes": " 明天再打 "}  # fmt: skip
+    ids = {kit.ok("POST", url, 201, json=callback, as_=AGENT)["id"] for _ in range(2)}
+    assert len(ids) == 1 and len(kit.ok("GET", f"/leads/{later}/results")) == 1
+
+
+def test_results_keep_the_values_of_an_attribute_removed_later(kit: Kit) -> None:
+    product = car_insurance(kit)
+    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    campaign_id = kit.campaign(product_ids=[product["id"]])
+    (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
+    url = f"/campaigns/{campaign_id}/results"
+    kit.ok("POST", url, 201, json={"lead_id": lead_id, "disposition_id": codes["sale"],
+           "product_id": product["id"],
+           "values": {"premium": 3200, "plate": "京A12345", "color": "白"}})  # fmt: skip
+    kit.ok("PATCH", f"/products/{product['id']}", json={"attributes": [
+        {"key": "premium", "label": "年保费", "type": "number", "required": True},
+        {"key": "plate", "label": "车牌", "required": True}]})  # fmt: skip
+    in_use = kit.api.call("DELETE", f"/products/{product['id']}")
+    assert (in_use.status_code, in_use.json()["error"]) == (409, "in-use")
+
+    today = dt.datetime.now(dt.UTC)
+    window = {
+        "since": (today - dt.timedelta(days=1)).isoformat(),
+        "until": (today + dt.timedelta(days=1)).isoformat(),
+    }
+    response = kit.api.call("GET", f"{url}/export", params=window)
+    assert response.status_code == 200, response.text
+    (row,) = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    assert (row["年保费"], row["车牌"], row["color"]) == ("3200", "京A12345", "白")
