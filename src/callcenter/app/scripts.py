@@ -25,7 +25,9 @@ from callcenter.store.uow import UnitOfWork
 
 VIEW = "script.view"
 MAX_BODY = 20_000
-FIELD = re.compile(r"\{(lead|product)\.([A-Za-z0-9_\u4e00-\u9fff]{1,64})\}")
+# A field's name is a list column's title as written ("车型（品牌）", "Car Model"): any
+# text of one line without braces that does not start with a blank.
+FIELD = re.compile(r"\{(lead|product)\.([^{}\s][^{}\n]{0,63})\}")
 
 
 @dataclass(frozen=True, slots=True)
