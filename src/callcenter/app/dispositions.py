@@ -17,6 +17,7 @@ from sqlalchemy import select
 from callcenter.app import audit
 from callcenter.app.audit import Actor
 from callcenter.app.crud import commit_change, ensure_unique, get_row
+from callcenter.app.products import named_by_a_campaign
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.domain.dialing_policy import Outcome
 from callcenter.errors import InUse, InvalidInput
@@ -185,12 +186,13 @@ class DispositionService:
         return row
 
     async def delete(self, uow: UnitOfWork, actor: Actor, disposition_id: int) -> None:
-        """Delete an unused disposition; a used one can only be disabled."""
+        """Delete a disposition no result and no campaign uses; a used one can only be
+        disabled."""
         row = await self.get(uow, disposition_id)
         used = await uow.session.scalar(
             select(CallResultRow.id).where(CallResultRow.disposition_id == row.id).limit(1)
         )
-        if used is not None:
+        if used is not None or await named_by_a_campaign(uow, "disposition_ids", row.id):
             raise InUse(kind="disposition", id=disposition_id)
         code = row.code
         await uow.session.delete(row)

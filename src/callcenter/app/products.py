@@ -21,7 +21,7 @@ from callcenter.app.audit import Actor
 from callcenter.app.crud import commit_change, ensure_unique, get_row
 from callcenter.app.validation import check_text, flush_unique, utc_now
 from callcenter.errors import InUse, InvalidInput
-from callcenter.store.tables import CallResultRow, CampaignRow, ProductRow
+from callcenter.store.tables import CallResultRow, CampaignRow, CampaignVersionRow, ProductRow
 from callcenter.store.uow import UnitOfWork
 
 VIEW = "product.view"
@@ -190,16 +190,29 @@ class ProductService:
         used = await uow.session.scalar(
             select(CallResultRow.id).where(CallResultRow.product_id == product_id).limit(1)
         )
-        if used is None:
-            for settings in await uow.session.scalars(select(CampaignRow.settings)):
-                if product_id in settings.get("product_ids", []):
-                    used = 1
-        if used is not None:
+        if used is not None or await named_by_a_campaign(uow, "product_ids", product_id):
             raise InUse(kind="product", id=product_id)
         await uow.session.delete(row)
         await commit_change(
             uow, actor, "product", "delete", product_id, {"name": row.name}, view=VIEW
         )
+
+
+async def named_by_a_campaign(uow: UnitOfWork, setting: str, item_id: int) -> bool:
+    """Whether a campaign's settings list ``item_id`` under ``setting`` ("product_ids"),
+    in its working copy or in the version approved and dialled now."""
+    for settings in await uow.session.scalars(select(CampaignRow.settings)):
+        if item_id in settings.get(setting, []):
+            return True
+    approved = select(CampaignVersionRow.settings).join(
+        CampaignRow,
+        (CampaignRow.id == CampaignVersionRow.campaign_id)
+        & (CampaignRow.version == CampaignVersionRow.version),
+    )
+    for snapshot in await uow.session.scalars(approved):
+        if item_id in snapshot["settings"].get(setting, []):
+            return True
+    return False
 
 
 def _name(name: str) -> str:

@@ -131,3 +131,25 @@ def test_results_keep_the_values_of_an_attribute_removed_later(kit: Kit) -> None
     assert response.status_code == 200, response.text
     (row,) = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
     assert (row["年保费"], row["车牌"], row["color"]) == ("3200", "京A12345", "白")
+
+
+def test_what_the_approved_campaign_offers_cannot_be_deleted_under_it(kit: Kit) -> None:
+    product = car_insurance(kit)
+    complaint = kit.ok("POST", "/dispositions", 201, json={"code": "complaint", "name": "投诉",
+                       "flags": ["contact", "do_not_call"]})  # fmt: skip
+    campaign_id = kit.campaign(product_ids=[product["id"]], disposition_ids=[complaint["id"]])
+    kit.approve(campaign_id)
+    # The operator drafts the next version without them; the approved one still has them.
+    kit.ok("PATCH", f"/campaigns/{campaign_id}", json={"settings": {}})
+
+    for path in (f"/products/{product['id']}", f"/dispositions/{complaint['id']}"):
+        in_use = kit.api.call("DELETE", path)
+        assert in_use.status_code == 409, path
+        assert in_use.json()["error"] == "in-use"
+    (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
+    recorded = kit.api.call(
+        "POST",
+        f"/campaigns/{campaign_id}/results",
+        json={"lead_id": lead_id, "disposition_id": complaint["id"]},
+    )
+    assert recorded.status_code == 201, recorded.text
