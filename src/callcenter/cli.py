@@ -33,6 +33,26 @@ BENCHMARKS = {
     "dialer": "callcenter.bench.dialer",
 }
 
+BENCH_DIALER_KEYS = """\
+dialer model file (YAML, every key optional; defaults are agents-20):
+  agents: 20                  agents logged in (whole number, at least 1)
+  human_answer: 0.25          share of dials a person answers, (0, 1]
+  machine_share: 0.10         share an answering machine answers; with human_answer <= 1
+  answer_delay: {mean: 15, sd: 5, min: 2, max: 29}
+                              seconds to answer: log-normal, clipped to min..max
+  no_answer_timeout: 30       seconds an unanswered call rings
+  fast_failure_share: 0.15    share of the unanswered calls failing fast (busy, invalid)
+  fast_failure_delay: 3       median seconds to such a failure
+  talk: {mean: 90, cv: 0.8}   seconds of conversation: log-normal
+  wrap_up: 10                 seconds of after-call work
+  shift_hours: 8              length of the shift
+  login: {pattern: all, spread_minutes: 0}
+                              all: everyone at the start; staggered: evenly over
+                              spread_minutes (an agent due after the shift
+                              ends never logs in)
+see docs/benchmarks.md
+"""
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
@@ -86,7 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     engine = commands.add_parser("media-engine", help="run one media engine process")
     engine.add_argument("engine_args", nargs=argparse.REMAINDER, help="see --help of the engine")
 
-    bench = commands.add_parser("bench", help="run a benchmark")
+    bench = commands.add_parser(
+        "bench",
+        help="run a benchmark",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=BENCH_DIALER_KEYS,
+    )
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--json", action="store_true", help="print figures as JSON")
     bench.add_argument("--seconds", type=float, default=5.0, help="measurement time per target")

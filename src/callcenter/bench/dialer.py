@@ -16,8 +16,9 @@ leads in the same order from the same in-memory list. Policies compared in one r
   in hindsight;
 * ``vicidial_adapt_tapered``: the ADAPT_TAPERED dial level as published.
 
-The model file (YAML; every key optional, defaults are the reference model
-``agents-20``)::
+The model file (YAML; every key optional, a nested mapping such as ``talk`` may give
+some of its keys, defaults are the reference model ``agents-20``; a key misspelt, a
+value out of range or of the wrong type is refused, zh and en)::
 
     agents: 20                 # agents logged in
     human_answer: 0.25         # share of dials a person answers
@@ -37,12 +38,14 @@ The model file (YAML; every key optional, defaults are the reference model
     shift_hours: 8
     login:                     # when agents log in
       pattern: all             # all: at the start; staggered: evenly over spread_minutes
-      spread_minutes: 0
+      spread_minutes: 0        # (the dialer starts with the first; one due after the
+                               # shift's end never logs in)
 
 Figures per policy (fractions): talk utilisation (talk time / logged-in time),
 occupancy ((talk + wrap-up) / logged-in time), abandonment (abandoned / live answers)
 mean and worst over the seeds, the worst abandonment of any sliding hour (stepped by 5
-minutes, on the worst seed), connects and dials per agent-hour.
+minutes, on any seed; a shift shorter than an hour is one window), connects and dials
+per agent-hour.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ from callcenter.domain.pacing import (
     ProgressivePacer,
     VicidialAdaptTapered,
 )
+from callcenter.errors import InvalidInput
 from callcenter.switch.sim.agents import AgentPhones, BotProfile
 from callcenter.switch.sim.customers import (
     CustomerBook,
@@ -124,6 +128,63 @@ class ClippedLogNormal:
         return min(self.high, max(self.low, value))
 
 
+LOGIN_PATTERNS = ("all", "staggered")
+
+
+class BadModel(InvalidInput, ValueError):
+    """A traffic model, a model name or the seeds the benchmark cannot run."""
+
+    code = "bad-bench-input"
+    message_zh = "压测输入有误：{reason_zh}"
+    message_en = "bad benchmark input: {reason_en}"
+
+    @classmethod
+    def of(cls, reason_zh: str, reason_en: str) -> BadModel:
+        return cls(reason_zh=reason_zh, reason_en=reason_en)
+
+
+def _nested(key: str, value: Any, default: Mapping[str, Any]) -> dict[str, Any]:
+    """``value`` (a mapping of some of ``default``'s keys) over ``default``."""
+    if not isinstance(value, Mapping):
+        raise BadModel.of(
+            f"{key} 应为包含 {sorted(default)} 的映射，而不是 {value!r}",
+            f"{key} must be a mapping of {sorted(default)}, not {value!r}",
+        )
+    unknown = set(value) - set(default)
+    if unknown:
+        raise BadModel.of(
+            f"{key} 下未知的键 {sorted(unknown)}，可用的键：{sorted(default)}",
+            f"unknown keys under {key}: {sorted(unknown)}; known: {sorted(default)}",
+        )
+    return {**default, **value}
+
+
+def _number(
+    key: str,
+    value: Any,
+    *,
+    low: float,
+    high: float = math.inf,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> None:
+    """Refuse ``value`` unless it is a finite number within the bounds."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    within = (
+        is_number
+        and math.isfinite(value)
+        and (value > low if open_low else value >= low)
+        and (value < high if open_high else value <= high)
+    )
+    if not within:
+        left, right = "(" if open_low else "[", ")" if open_high else "]"
+        bounds = f"{left}{low:g}, {high:g}{right}"
+        raise BadModel.of(
+            f"{key} 应为 {bounds} 内的数，而不是 {value!r}",
+            f"{key} must be a number in {bounds}, not {value!r}",
+        )
+
+
 @dataclass(frozen=True)
 class TrafficModel:
     """A dialer benchmark's population and floor; see the module docstring for keys."""
@@ -147,16 +208,58 @@ class TrafficModel:
 
     @classmethod
     def from_mapping(cls, name: str, data: Mapping[str, Any]) -> TrafficModel:
+        """The model ``data`` describes, over the defaults (a nested mapping such as
+        ``talk`` may give some of its keys only); :class:`BadModel` names what is wrong."""
+        base = cls()
         known = set(cls.__dataclass_fields__) - {"name"}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown model keys: {sorted(unknown)}; known: {sorted(known)}")
-        model = cls(name=name, **data)
-        if not (model.human_answer > 0 and model.human_answer + model.machine_share <= 1):
-            raise ValueError("human_answer + machine_share must be within (0, 1]")
-        if model.agents < 1:
-            raise ValueError("agents must be at least 1")
+            raise BadModel.of(
+                f"未知的键 {sorted(unknown)}，可用的键：{sorted(known)}",
+                f"unknown model keys: {sorted(unknown)}; known: {sorted(known)}",
+            )
+        values = dict(data)
+        for key in ("answer_delay", "talk", "login"):
+            if key in values:
+                values[key] = _nested(key, values[key], getattr(base, key))
+        model = cls(name=name, **values)
+        model.check()
         return model
+
+    def check(self) -> None:
+        """Refuse a model that cannot run or means nothing, naming the key."""
+        if isinstance(self.agents, bool) or not isinstance(self.agents, int) or self.agents < 1:
+            raise BadModel.of(
+                f"agents 应为至少 1 的整数，而不是 {self.agents!r}",
+                f"agents must be a whole number of at least 1, not {self.agents!r}",
+            )
+        delay, talk, login = self.answer_delay, self.talk, self.login
+        _number("human_answer", self.human_answer, low=0.0, high=1.0, open_low=True)
+        _number("machine_share", self.machine_share, low=0.0, high=1.0)
+        _number("answer_delay.mean", delay["mean"], low=0.0, open_low=True)
+        _number("answer_delay.sd", delay["sd"], low=0.0)
+        _number("answer_delay.min", delay["min"], low=0.0)
+        _number("answer_delay.max", delay["max"], low=delay["min"])
+        _number("no_answer_timeout", self.no_answer_timeout, low=0.0, open_low=True)
+        _number("fast_failure_share", self.fast_failure_share, low=0.0, high=1.0)
+        _number("fast_failure_delay", self.fast_failure_delay, low=0.0, open_low=True)
+        _number("talk.mean", talk["mean"], low=0.0, open_low=True)
+        _number("talk.cv", talk["cv"], low=0.0)
+        _number("wrap_up", self.wrap_up, low=0.0)
+        _number("shift_hours", self.shift_hours, low=0.0, open_low=True)
+        if self.human_answer + self.machine_share > 1.0:
+            raise BadModel.of(
+                f"human_answer + machine_share 不能超过 1"
+                f"（{self.human_answer} + {self.machine_share}）",
+                f"human_answer + machine_share must not exceed 1"
+                f" ({self.human_answer} + {self.machine_share})",
+            )
+        if login["pattern"] not in LOGIN_PATTERNS:
+            raise BadModel.of(
+                f"login.pattern 应为 {' 或 '.join(LOGIN_PATTERNS)}，而不是 {login['pattern']!r}",
+                f"login.pattern must be {' or '.join(LOGIN_PATTERNS)}, not {login['pattern']!r}",
+            )
+        _number("login.spread_minutes", login["spread_minutes"], low=0.0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -207,17 +310,54 @@ class TrafficModel:
 def load_model(spec: str) -> TrafficModel:
     """``agents-20`` / ``agents-5`` / ``agents-100`` (shipped) or a YAML file."""
     path = Path(spec)
-    if path.suffix in (".yaml", ".yml") and path.exists():
-        text, name = path.read_text(encoding="utf-8"), path.stem
-    else:
-        resource = importlib.resources.files("callcenter.bench") / "models" / f"{spec}.yaml"
-        if not resource.is_file():
-            raise ValueError(f"no model {spec!r}: give agents-20, agents-5, agents-100 or a file")
+    resource = importlib.resources.files("callcenter.bench") / "models" / f"{spec}.yaml"
+    if path.is_file():
+        try:
+            text, name = path.read_text(encoding="utf-8"), path.stem
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadModel.of(
+                f"无法读取模型文件 {spec}：{exc}", f"cannot read the model file {spec}: {exc}"
+            ) from exc
+    elif "/" not in spec and os.sep not in spec and resource.is_file():
         text, name = resource.read_text(encoding="utf-8"), spec
-    data = yaml.safe_load(text) or {}
+    else:
+        raise BadModel.of(
+            f"没有模型或文件 {spec!r}：请给出 agents-20、agents-5、agents-100 或一个 YAML 文件",
+            f"no model or file {spec!r}: give agents-20, agents-5, agents-100 or a YAML file",
+        )
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = f"{where}{getattr(exc, 'problem', None) or exc}"
+        raise BadModel.of(
+            f"模型 {spec} 不是有效的 YAML（{problem}）",
+            f"model {spec} is not valid YAML ({problem})",
+        ) from exc
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ValueError(f"model {spec} is not a mapping")
+        raise BadModel.of(
+            f"模型 {spec} 应为键值映射（如 agents: 20）",
+            f"model {spec} must be a mapping of keys (such as agents: 20)",
+        )
     return TrafficModel.from_mapping(name, data)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1,2,3`` as distinct whole numbers."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise BadModel.of(
+            f"--seeds 应为以逗号分隔的不重复整数（如 1,2,3），而不是 {text!r}",
+            f"--seeds must be distinct whole numbers separated by commas (like 1,2,3), "
+            f"not {text!r}",
+        )
+    return seeds
 
 
 # --- one shift -------------------------------------------------------------------------
@@ -243,10 +383,11 @@ class Shift:
 
     def worst_hour(self, start: float, end: float) -> float:
         times = [at for at, _ in self.answers]
+        hour = min(3600.0, end - start)  # a shift shorter than an hour is one window
         worst = 0.0
         t = start
-        while t + 3600.0 <= end + 1e-9:
-            lo, hi = bisect.bisect_left(times, t), bisect.bisect_left(times, t + 3600.0)
+        while t + hour <= end + 1e-9:
+            lo, hi = bisect.bisect_left(times, t), bisect.bisect_left(times, t + hour)
             window = self.answers[lo:hi]
             if window:
                 worst = max(worst, sum(1 for _, a in window if a) / len(window))
@@ -311,6 +452,10 @@ async def run_shift(model: TrafficModel, seed: int, make_pacer: PacerFactory) ->
         for (agent_no, _), offset in sorted(
             zip(profiles.items(), offsets, strict=True), key=lambda p: p[1]
         ):
+            if start + offset >= end:  # due after the shift: never logs in
+                continue
+            if offset > 0:  # those already in take calls while the others log in
+                await dialer.start()
             await clock.run_until_async(start + offset)
             phones.register(agent_no)
             await engine.log_in(f"in-{agent_no}", agent_no, phones.dest(agent_no))
@@ -508,7 +653,7 @@ def _table(result: Mapping[str, Any]) -> str:
 def main(args: argparse.Namespace) -> int:
     logging.getLogger("callcenter").setLevel(logging.WARNING)  # a line per call costs time
     model = load_model(getattr(args, "model", None) or "agents-20")
-    seeds = [int(s) for s in str(getattr(args, "seeds", None) or "1,2,3,4,5").split(",") if s]
+    seeds = parse_seeds(str(getattr(args, "seeds", None) or "1,2,3,4,5"))
     jobs = int(getattr(args, "jobs", None) or min(2, os.cpu_count() or 1))
     result = run(model, seeds, jobs)
     if args.json:
