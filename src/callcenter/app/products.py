@@ -62,9 +62,15 @@ def check_attributes(attributes: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             raise _bad("attributes", f"选项属性 {key} 没有选项", f"choice attribute {key} has none")
         if kind is not AttributeType.CHOICE and choices:
             raise _bad("attributes", f"只有选项属性可设选项：{key}", f"only choices have: {key}")
+        if "" in choices or len(set(choices)) < len(choices):
+            raise _bad(
+                "attributes",
+                f"选项属性 {key} 有空白或重复的选项",
+                f"choice attribute {key} has a blank or repeated choice",
+            )
         attribute = {
             "key": key,
-            "label": check_text("label", str(item.get("label") or key)),
+            "label": check_text("label", str(item.get("label") or "")) or key,
             "type": str(kind),
             "required": bool(item.get("required", False)),
             "choices": choices,

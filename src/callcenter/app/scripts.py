@@ -26,8 +26,9 @@ from callcenter.store.uow import UnitOfWork
 VIEW = "script.view"
 MAX_BODY = 20_000
 # A field's name is a list column's title as written ("车型（品牌）", "Car Model"): any
-# text of one line without braces that does not start with a blank.
-FIELD = re.compile(r"\{(lead|product)\.([^{}\s][^{}\n]{0,63})\}")
+# text of one line without braces that does not start with a blank. Doubled braces, as
+# other template languages write them ({{lead.name}}), are taken whole.
+FIELD = re.compile(r"\{(\{)?(lead|product)\.([^{}\s][^{}\n]{0,63})\}(?(1)\})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def render(body: str, lead: Mapping[str, Any], product: Mapping[str, Any]) -> Re
     sources = {"lead": lead, "product": product}
 
     def fill(match: re.Match[str]) -> str:
-        value = sources[match.group(1)].get(match.group(2))
+        value = sources[match.group(2)].get(match.group(3))
         if value is None or value == "":
             missing.append(match.group(0))
             return match.group(0)

@@ -153,3 +153,35 @@ def test_what_the_approved_campaign_offers_cannot_be_deleted_under_it(kit: Kit) 
         json={"lead_id": lead_id, "disposition_id": complaint["id"]},
     )
     assert recorded.status_code == 201, recorded.text
+
+
+def test_an_attribute_has_a_label_and_distinct_choices(kit: Kit) -> None:
+    for choices in (["基础", " "], ["全险", "全险 "]):
+        attribute = {"key": "plan", "type": "choice", "choices": choices}
+        refused = kit.api.call(
+            "POST", "/products", json={"name": "车险", "attributes": [attribute]}
+        )
+        assert refused.status_code == 422, choices
+        assert "选项" in refused.json()["message"]
+    product = kit.ok("POST", "/products", 201, json={"name": "车险", "attributes": [
+        {"key": "plate", "label": "  ", "required": True}]})  # fmt: skip
+    assert product["attributes"][0]["label"] == "plate"
+
+
+def test_the_desk_script_of_a_one_product_campaign_names_its_product(kit: Kit) -> None:
+    plan = {"key": "plan", "type": "choice", "choices": ["基础", "全险"], "default": "全险"}
+    product = kit.ok("POST", "/products", 201, json={"name": "车险", "attributes": [plan]})
+    script = kit.ok("POST", "/scripts", 201, json={"name": "开场",
+                    "body": "{lead.name}您好，推荐{product.name}{product.plan}方案"})  # fmt: skip
+    campaign_id = kit.campaign(script_id=script["id"], product_ids=[product["id"]])
+    (lead_id,) = kit.add_leads(
+        campaign_id, {"phone": "+8613800000001", "fields": {"name": "<b>张伟</b>"}}
+    )
+    kit.approve(campaign_id)
+    kit.api.person(AGENT, "agent")
+
+    desk = kit.ok(
+        "GET", f"/scripts/campaign/{campaign_id}", params={"lead_id": str(lead_id)}, as_=AGENT
+    )
+    # The lead's name is text for the page to show as text, never markup made here.
+    assert desk == {"text": "<b>张伟</b>您好，推荐车险全险方案", "missing": []}

@@ -29,3 +29,10 @@ def test_braces_that_are_not_fields_stay_plain_text() -> None:
 
     assert rendered.text == body
     assert rendered.missing == []
+
+
+def test_doubled_braces_are_one_field_and_leave_no_brace_behind() -> None:
+    rendered = render("{{lead.name}}您好，{{ lead.name }}{{lead.vip}}", {"name": "张伟"}, {})
+
+    assert rendered.text == "张伟您好，{{ lead.name }}{{lead.vip}}"
+    assert rendered.missing == ["{{lead.vip}}"]

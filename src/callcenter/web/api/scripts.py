@@ -81,9 +81,12 @@ async def render_campaign_script(
     lead_id: Annotated[int, Query(ge=1, le=2**62)],
     product_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> RenderedOut:
-    """本任务话术 / the script frozen in the campaign's approved version, for one lead."""
+    """本任务话术 / the script frozen in the campaign's approved version, for one lead
+    (and the campaign's product, when it sells only one and none is named)."""
     outbound = platform_of(request).outbound
     version = await outbound.campaigns.approved(uow, campaign_id)
+    if product_id is None and version is not None and len(version.settings.product_ids) == 1:
+        (product_id,) = version.settings.product_ids
     rendered = await outbound.scripts.render_body(
         uow,
         version.script_body if version else "",
