@@ -13,6 +13,10 @@ naming the agent, the campaign and the deadline, but not the lead: every agent h
 ``/desk/state``. The agent accepts (the call is placed for them) or skips through
 :meth:`PreviewOffers.accept_preview` and :meth:`PreviewOffers.skip_preview`.
 
+When an offer's call is due (the agent accepts, the timer dials) the lead is checked
+again (:meth:`PreviewOffers._preview_recheck`): a number blacklisted or opted out while
+on preview, calling hours that ended, a final outcome recorded since, refuse the call.
+
 A skipped lead, and a callback waiting for its agent, stay locked in the database
 until they are due again (:meth:`PreviewOffers._hold_back`): the SQL lead source's
 release only unlocks.
@@ -23,8 +27,9 @@ The class is a mixin over the platform dialing's own state, named by the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from callcenter.app.bus import EventBus
@@ -38,7 +43,10 @@ from callcenter.app.dialer.preview import (
 )
 from callcenter.app.dialing_runs import Busy, Run
 from callcenter.app.dialing_views import moment
+from callcenter.app.leads import DONE, policy_lead
 from callcenter.clock import Clock
+from callcenter.domain.dialing_policy import Lead, Reason, may_dial
+from callcenter.store.tables import AgentRow
 from callcenter.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -74,6 +82,9 @@ class _Dialing(Protocol):
     def clock(self) -> Clock: ...
     def _desks(self) -> list[tuple[int, PreviewDesk]]: ...
     def preview_offer(self, agent_no: str) -> tuple[int, PreviewDesk, PreviewOffer] | None: ...
+    def _preview_recheck(
+        self, campaign_id: int
+    ) -> Callable[[Lead, float], Awaitable[str | None]]: ...
 
 
 class PreviewOffers:
@@ -106,6 +117,34 @@ class PreviewOffers:
             row.locked_by = owner
             row.locked_until = dt.datetime.fromtimestamp(until, dt.UTC)
             await uow.commit()
+
+    def _preview_recheck(
+        self: _Dialing, campaign_id: int
+    ) -> Callable[[Lead, float], Awaitable[str | None]]:
+        """Why the lead on preview may not be dialled now (None: it may), read afresh:
+        its block lists and the pre-dial policy, not held back by the offer's own lock."""
+
+        async def recheck(lead: Lead, now: float) -> str | None:
+            run = self._runs.get(campaign_id)
+            if run is None:
+                return Reason.CAMPAIGN_NOT_RUNNING.value
+            async with self._busy.hold(), self._uow() as uow:
+                row = await self._outbound.leads.get_lead(uow, int(lead.lead_id))
+                if row.status == DONE:
+                    return Reason.FINAL_OUTCOME.value
+                phone = row.phone
+                blocked = (await self._outbound.blacklist.reasons_for(uow, [phone])).get(phone)
+                callback_agent = None
+                if row.callback_agent_id is not None:
+                    person = await uow.session.get(AgentRow, row.callback_agent_id)
+                    callback_agent = person.agent_no if person is not None else None
+                fresh = dataclasses.replace(
+                    policy_lead(row, blocked, now, callback_agent), locked=False
+                )
+            decision = may_dial(fresh, run.dialer.settings.rules, now)
+            return None if decision.allowed else decision.reason.value
+
+        return recheck
 
     def _preview_publisher(
         self: _Dialing, campaign_id: int, name: str
@@ -178,7 +217,7 @@ class PreviewOffers:
         if found is None:
             raise NoPreviewOffer(agent_id=agent_no)
         campaign_id, desk, offer = found
-        call_id = await desk.accept(agent_no)
+        call_id = await desk.accept(agent_no, self._preview_recheck(campaign_id))
         return {"call_id": call_id, "campaign_id": campaign_id, "lead_id": int(offer.lead.lead_id)}
 
     async def skip_preview(self: _Dialing, agent_no: str, reason: str = "") -> dict[str, Any]:

@@ -21,6 +21,12 @@ The deadline is ``preview_timeout`` after the offer and the skip delay
 :class:`~callcenter.app.dialer.settings.DialerSettings` (a desk may be given its own
 ``skip_delay``).
 
+A lead is checked by the pre-dial policy when it is offered, and again when its call
+is due (``recheck``, given the lead and the time: None, or why it may not be dialled
+now): a number put on a block list while the agent looked at it, or calling hours that
+ended, ends the offer without a call (:attr:`PreviewEnd.REFUSED`), the lead goes back
+to the source, and an agent who clicked is told why (:class:`LeadNotDialable`).
+
 No lead is offered while the campaign's caller IDs have no call left today beyond the
 offers already made (``caller-id-cap``). An offer lapses without a call if the agent
 is no longer ready when it is due (a pause, a logout, an inbound call): the lead goes
@@ -45,6 +51,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from callcenter.app.dialer.manual import LeadNotDialable, reason_text
 from callcenter.app.dialer.runtime import CALLER_ID_CAP, CampaignDialer, NoRoute
 from callcenter.domain.agent import AgentState
 from callcenter.domain.dialing_policy import Lead
@@ -79,6 +86,7 @@ class PreviewEnd(enum.StrEnum):
     DIALLED_ON_TIMEOUT = "dialled-on-timeout"  # the deadline passed; the call was placed
     SKIPPED_ON_TIMEOUT = "skipped-on-timeout"  # the deadline passed; the lead went back
     LAPSED = "lapsed"  # the agent was no longer ready
+    REFUSED = "refused"  # when due, the pre-dial policy refused the lead (a block list)
     WITHDRAWN = "withdrawn"  # the campaign stopped dialling
 
 
@@ -109,6 +117,7 @@ class PreviewDesk:
         skip_delay: float | None = None,
         busy_elsewhere: Callable[[str], bool] | None = None,
         hold_back: Callable[[str, float], Awaitable[None]] | None = None,
+        recheck: Callable[[Lead, float], Awaitable[str | None]] | None = None,
     ) -> None:
         self.dialer = dialer
         self.dial_on_timeout = dial_on_timeout
@@ -116,6 +125,7 @@ class PreviewDesk:
         self.skip_delay = dialer.settings.preview_skip_delay if skip_delay is None else skip_delay
         self.busy_elsewhere = busy_elsewhere
         self.hold_back = hold_back
+        self.recheck = recheck
         self.listeners: list[Callable[[PreviewChange], None]] = []
         self._offers: dict[str, PreviewOffer] = {}
         self._ids = itertools.count(1)
@@ -149,7 +159,7 @@ class PreviewDesk:
                 if self.dial_on_timeout:
                     try:
                         await self._place(offer, PreviewEnd.DIALLED_ON_TIMEOUT)
-                    except NoRoute as refused:
+                    except (NoRoute, LeadNotDialable) as refused:
                         log.warning("preview offer %s not dialled: %s", offer.offer_id, refused)
                         continue
                     placed += 1
@@ -187,19 +197,37 @@ class PreviewDesk:
                 return leads[0]
         return None
 
-    async def accept(self, agent_no: str) -> str:
-        """The agent dials the lead on preview; returns the call id."""
+    async def accept(
+        self,
+        agent_no: str,
+        recheck: Callable[[Lead, float], Awaitable[str | None]] | None = None,
+    ) -> str:
+        """The agent dials the lead on preview; returns the call id. ``recheck``, if
+        given, stands for the desk's own."""
         offer = self._offers.get(agent_no)
         if offer is None:
             raise NoPreviewOffer(agent_id=agent_no)
-        return await self._place(offer, PreviewEnd.ACCEPTED)
+        return await self._place(offer, PreviewEnd.ACCEPTED, recheck)
 
-    async def _place(self, offer: PreviewOffer, reason: PreviewEnd) -> str:
+    async def _place(
+        self,
+        offer: PreviewOffer,
+        reason: PreviewEnd,
+        recheck: Callable[[Lead, float], Awaitable[str | None]] | None = None,
+    ) -> str:
         # The offer leaves first: a step running while the call is set up must not see
         # the agent (now reserved) and let the offer lapse under the call.
         del self._offers[offer.agent_no]
         dialer = self.dialer
         now = dialer.clock.now()
+        check = recheck or self.recheck
+        refused = None if check is None else await check(offer.lead, now)
+        if refused is not None:
+            await dialer.leads.release(offer.lead.lead_id, now)
+            log.info("preview offer %s refused when due: %s", offer.offer_id, refused)
+            self._tell(PreviewEnded(offer, PreviewEnd.REFUSED, now))
+            zh, en = reason_text(refused)
+            raise LeadNotDialable(lead_id=offer.lead.lead_id, reason_zh=zh, reason_en=en)
         try:
             call_id = await dialer.place_for_agent(offer.lead, offer.agent_no, now)
         except Exception:
