@@ -106,31 +106,37 @@ def check_values(
 
 def _value(attribute: Mapping[str, Any], value: Any) -> Any:
     key, kind = attribute["key"], AttributeType(attribute["type"])
+    name = attribute.get("label") or key  # the agent reads the label, not the key
     if kind is AttributeType.NUMBER:
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise _bad(key, f"{key} 须为数字", f"{key} must be a number") from None
+                raise _bad(key, f"{name} 须为数字", f"{name} must be a number") from None
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise _bad(key, f"{key} 须为数字", f"{key} must be a number")
+            raise _bad(key, f"{name} 须为数字", f"{name} must be a number")
         return value
     if not isinstance(value, str) or len(value) > 500:
-        raise _bad(key, f"{key} 须为不超过 500 字的文本", f"{key} must be text (500 at most)")
+        raise _bad(key, f"{name} 须为不超过 500 字的文本", f"{name} must be text (500 at most)")
     value = check_text(key, value)
     if kind is AttributeType.DATE:
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
             raise _bad(
-                key, f"{key} 须为日期 YYYY-MM-DD", f"{key} must be a YYYY-MM-DD date"
+                key, f"{name} 须为日期 YYYY-MM-DD", f"{name} must be a YYYY-MM-DD date"
             ) from None
     if kind is AttributeType.CHOICE and value not in attribute["choices"]:
-        raise _bad(key, f"{key} 不在可选项中", f"{key} is not one of the choices")
+        choices = "、".join(attribute["choices"])
+        raise _bad(
+            key,
+            f"{name} 不在可选项中（{choices}）",
+            f"{name} is not one of the choices ({', '.join(attribute['choices'])})",
+        )
     return value
 
 

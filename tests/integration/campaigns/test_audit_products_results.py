@@ -51,6 +51,7 @@ def test_an_agent_cannot_fill_a_required_attribute_with_blanks(kit: Kit) -> None
     assert "车牌 为必填项" in blank.json()["message"]
     comma = sale(premium="3,200", plate="京A12345")
     assert (comma.status_code, comma.json()["details"]["field"]) == (422, "premium")
+    assert "保费 须为数字" in comma.json()["message"]  # its label, as the agent reads it
     assert kit.ok("GET", f"/leads/{lead_id}/results") == []
 
     wide = sale(premium="３２００", plate=" 京A12345 ")
