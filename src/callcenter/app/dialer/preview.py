@@ -38,7 +38,8 @@ back by themselves (the SQL one only unlocks) is given ``hold_back``, which keep
 lead from being taken until then.
 
 An agent in the groups of several preview campaigns sees one lead at a time: the
-desk skips the agents ``busy_elsewhere`` names. Every offer made and ended is told
+desk skips the agents ``busy_elsewhere`` names, asked again once the lead is found (the
+other desks step while this one waits for its lead source). Every offer made and ended is told
 to the ``listeners`` (:class:`PreviewOffered`, :class:`PreviewEnded`), which the
 platform turns into events for the agent's desktop.
 """
@@ -176,6 +177,10 @@ class PreviewDesk:
             lead = await self._next_lead(now)
             if lead is None:
                 break
+            if self.busy_elsewhere is not None and self.busy_elsewhere(agent_no):
+                # another campaign's desk offered while the lead was looked for
+                await self.dialer.leads.release(lead.lead_id, now)
+                continue
             offer = PreviewOffer(
                 f"pv{next(self._ids)}",
                 agent_no,
