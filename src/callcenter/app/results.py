@@ -286,6 +286,9 @@ class ResultService:
                 labels.setdefault(key, key)
                 number = isinstance(value, int | float) and not isinstance(value, bool)
                 kinds.setdefault(key, ColumnKind.NUMBER if number else ColumnKind.TEXT)
+                if number and kinds[key] is ColumnKind.DATE:
+                    # Recorded before the attribute became a date: no moment to show.
+                    kinds[key] = ColumnKind.TEXT
         columns = [
             Column("recorded_at", "登记时间", "Recorded at", ColumnKind.DATETIME),
             Column("campaign", "外呼任务", "Campaign"),

@@ -186,3 +186,27 @@ def test_the_desk_script_of_a_one_product_campaign_names_its_product(kit: Kit) -
     )
     # The lead's name is text for the page to show as text, never markup made here.
     assert desk == {"text": "<b>张伟</b>您好，推荐车险全险方案", "missing": []}
+
+
+def test_a_number_recorded_before_its_attribute_became_a_date_stays_a_number(kit: Kit) -> None:
+    product = kit.ok("POST", "/products", 201, json={"name": "车险", "attributes": [
+        {"key": "start", "label": "起保", "type": "number"}]})  # fmt: skip
+    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    campaign_id = kit.campaign(product_ids=[product["id"]])
+    first, second = kit.add_leads(campaign_id, {"phone": "+8613800000001"},
+                                  {"phone": "+8613800000002"})  # fmt: skip
+    url = f"/campaigns/{campaign_id}/results"
+    sale = {"disposition_id": codes["sale"], "product_id": product["id"]}
+    kit.ok("POST", url, 201, json=sale | {"lead_id": first, "values": {"start": 20270101}})
+    kit.ok("PATCH", f"/products/{product['id']}", json={"attributes": [
+        {"key": "start", "label": "起保", "type": "date"}]})  # fmt: skip
+    kit.ok("POST", url, 201, json=sale | {"lead_id": second, "values": {"start": "2027-02-01"}})
+
+    today = dt.datetime.now(dt.UTC)
+    window = {
+        "since": (today - dt.timedelta(days=1)).isoformat(),
+        "until": (today + dt.timedelta(days=1)).isoformat(),
+    }
+    response = kit.api.call("GET", f"{url}/export", params=window)
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [row["起保"] for row in rows] == ["20270101", "2027-02-01"]
