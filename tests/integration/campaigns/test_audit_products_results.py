@@ -210,3 +210,20 @@ def test_a_number_recorded_before_its_attribute_became_a_date_stays_a_number(kit
     response = kit.api.call("GET", f"{url}/export", params=window)
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [row["起保"] for row in rows] == ["20270101", "2027-02-01"]
+
+
+def test_a_script_is_filled_with_a_lead_only_for_those_who_may_see_leads(kit: Kit) -> None:
+    script = kit.ok("POST", "/scripts", 201, json={"name": "开场", "body": "尾号{lead.phone}"})
+    campaign_id = kit.campaign(script_id=script["id"])
+    (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
+    kit.approve(campaign_id)
+    kit.ok("POST", "/roles", 201, json={"code": "copywriter", "name": "文案",
+           "permissions": ["script.view", "script.manage"]})  # fmt: skip
+    kit.api.person("2001", "copywriter")
+
+    params = {"lead_id": str(lead_id)}
+    for path in (f"/scripts/{script['id']}/render", f"/scripts/campaign/{campaign_id}"):
+        refused = kit.api.call("GET", path, params=params, as_="2001")
+        assert refused.status_code == 403, path
+        assert "13800000001" not in refused.text
+    assert kit.ok("GET", f"/scripts/{script['id']}", as_="2001")["body"] == "尾号{lead.phone}"

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from callcenter.app.auth import Principal
+from callcenter.errors import Forbidden
 from callcenter.store.tables import ScriptRow
 from callcenter.web.api.common import ERROR_RESPONSES, MAX_ID
 from callcenter.web.campaign_schemas import RenderedOut, ScriptIn, ScriptOut, ScriptPatch
@@ -14,6 +15,12 @@ from callcenter.web.security import Requires, UoW, actor_of, platform_of
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses=ERROR_RESPONSES)
 ScriptId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _sees_leads(principal: Principal) -> None:
+    """A script filled for a lead shows the lead: who may not see leads may not ask."""
+    if not principal.can("lead.view"):
+        raise Forbidden(permission="lead.view")
 
 
 def script_out(row: ScriptRow) -> ScriptOut:
@@ -60,12 +67,13 @@ async def get_script(
 async def render_script(
     script_id: ScriptId,
     request: Request,
-    _: Annotated[Principal, Depends(Requires("script.view"))],
+    principal: Annotated[Principal, Depends(Requires("script.view"))],
     uow: UoW,
     lead_id: Annotated[int, Query(ge=1, le=2**62)],
     product_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> RenderedOut:
     """话术 / the script with {lead.x} and {product.x} filled for one lead."""
+    _sees_leads(principal)
     rendered = await platform_of(request).outbound.scripts.render_for(
         uow, script_id, lead_id=lead_id, product_id=product_id
     )
@@ -76,13 +84,14 @@ async def render_script(
 async def render_campaign_script(
     campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
-    _: Annotated[Principal, Depends(Requires("script.view"))],
+    principal: Annotated[Principal, Depends(Requires("script.view"))],
     uow: UoW,
     lead_id: Annotated[int, Query(ge=1, le=2**62)],
     product_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> RenderedOut:
     """本任务话术 / the script frozen in the campaign's approved version, for one lead
     (and the campaign's product, when it sells only one and none is named)."""
+    _sees_leads(principal)
     outbound = platform_of(request).outbound
     version = await outbound.campaigns.approved(uow, campaign_id)
     if product_id is None and version is not None and len(version.settings.product_ids) == 1:
