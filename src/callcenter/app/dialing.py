@@ -295,6 +295,7 @@ class Dialing(PreviewOffers, DialingViews, ManualDialing):
                     dial_on_timeout=self.preview_dial_on_timeout,
                     busy_elsewhere=self._previewing_elsewhere(campaign_id),
                     hold_back=self._hold_back,
+                    recheck=self._preview_recheck(campaign_id),
                 )
                 desk.listeners.append(self._preview_publisher(campaign_id, row.name))
             if run is not None:  # a newly approved version: the campaign's counts go on

@@ -16,7 +16,13 @@ from callcenter.app.dialer.preview import PreviewChange, PreviewDesk, PreviewEnd
 from callcenter.domain.dialing_policy import Lead, may_dial
 from cctest import DialerFloor
 from integration.campaigns.test_dialing import Floor
-from integration.campaigns.test_preview_dialing import AGENT, floor, offer, preview_campaign
+from integration.campaigns.test_preview_dialing import (
+    AGENT,
+    TIMEOUT,
+    floor,
+    offer,
+    preview_campaign,
+)
 
 __all__ = ["floor"]
 
@@ -46,6 +52,29 @@ def test_a_lead_blacklisted_while_on_preview_is_not_dialled_on_accept(floor: Flo
 
     floor.run(3.0)
     assert floor.kit.ok("GET", "/desk/state", as_=AGENT)["call"] is None
+    assert floor.leads(campaign_id)[phone]["attempts_lifetime"] == 0
+    assert floor.view(campaign_id)["dials"] == 0
+    following = offer(floor)
+    assert following is not None and following["lead"]["phone"] != phone
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_lead_blacklisted_while_on_preview_is_not_dialled_when_the_timer_runs_out(
+    floor: Floor,
+) -> None:
+    """Nobody clicks: at the deadline the platform's desk reads the lead afresh, finds its
+    number blocked, dials nothing and offers the next lead."""
+    campaign_id = preview_campaign(floor)
+    floor.run(1.5)
+    shown = offer(floor)
+    assert shown is not None
+    phone = shown["lead"]["phone"]
+    floor.kit.ok("POST", "/blacklist", 201, json={"phones": [phone], "reason": "opt_out"})
+    mark = len(floor.events)
+
+    floor.run(TIMEOUT + 1.0)
+    ended = [e.data["reason"] for e in floor.events[mark:] if e.type == "preview.ended"]
+    assert ended == ["refused"]
     assert floor.leads(campaign_id)[phone]["attempts_lifetime"] == 0
     assert floor.view(campaign_id)["dials"] == 0
     following = offer(floor)
