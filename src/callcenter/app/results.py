@@ -70,6 +70,13 @@ class Export:
     rows: list[dict[str, Any]]
 
 
+class AnotherResultForTheCall(AlreadyExists):
+    """The call already has a different result: a second one is not recorded beside it."""
+
+    message_zh = "这通电话已登记结果 {disposition}，不能再登记另一个：{call_id}"
+    message_en = "this call already has the result {disposition}, not another: {call_id}"
+
+
 def _bad(field: str, zh: str, en: str) -> InvalidInput:
     return InvalidInput(field=field, reason_zh=zh, reason_en=en)
 
@@ -156,7 +163,9 @@ class ResultService:
                     earlier.notes,
                     earlier.callback_at,
                 ):
-                    raise AlreadyExists(kind="result", value=result.call_id)
+                    raise AnotherResultForTheCall(
+                        disposition=earlier.disposition_code, call_id=result.call_id
+                    )
                 return earlier
         row = CallResultRow(
             campaign_id=campaign_id,

@@ -97,6 +97,7 @@ def test_a_retried_result_for_the_same_call_is_recorded_once(kit: Kit) -> None:
     assert again.json()["id"] == first.json()["id"]
     other = kit.api.call("POST", url, json=body | {"disposition_id": codes["sale"]}, as_=AGENT)
     assert (other.status_code, other.json()["error"]) == (409, "already-exists")
+    assert "已登记结果 not_interested" in other.json()["message"]
     assert [r["id"] for r in kit.ok("GET", f"/leads/{lead_id}/results")] == [first.json()["id"]]
     assert kit.ok("GET", f"/leads/{lead_id}")["last_disposition"] == "not_interested"
 
