@@ -228,3 +228,26 @@ def test_a_script_is_filled_with_a_lead_only_for_those_who_may_see_leads(kit: Ki
         assert refused.status_code == 403, path
         assert "13800000001" not in refused.text
     assert kit.ok("GET", f"/scripts/{script['id']}", as_="2001")["body"] == "尾号{lead.phone}"
+
+
+def test_a_disposition_in_use_is_disabled_not_lost(kit: Kit) -> None:
+    first = kit.ok("POST", "/dispositions/defaults")
+    assert kit.ok("POST", "/dispositions/defaults") == first  # asked twice, added once
+    codes = {row["code"]: row["id"] for row in first}
+    twin = kit.api.call("POST", "/dispositions", json={"code": "busy", "name": "忙"})
+    assert (twin.status_code, twin.json()["error"]) == (409, "already-exists")
+    campaign_id = kit.campaign()
+    lead_id, other = kit.add_leads(campaign_id, {"phone": "+8613800000001"},
+                                   {"phone": "+8613800000002"})  # fmt: skip
+    url = f"/campaigns/{campaign_id}/results"
+    kit.ok("POST", url, 201, json={"lead_id": lead_id, "disposition_id": codes["busy"]})
+
+    busy = f"/dispositions/{codes['busy']}"
+    assert kit.api.call("DELETE", busy).status_code == 409
+    kit.ok("PATCH", busy, json={"enabled": False})
+    refused = kit.api.call("POST", url, json={"lead_id": other, "disposition_id": codes["busy"]})
+    assert refused.status_code == 404
+    (history,) = kit.ok("GET", f"/leads/{lead_id}/results")
+    assert history["disposition_code"] == "busy"
+    audit = kit.ok("GET", "/audit", params={"action": "disposition.update"})["items"]
+    assert [entry["action"] for entry in audit] == ["disposition.update"]
