@@ -36,3 +36,12 @@ def test_doubled_braces_are_one_field_and_leave_no_brace_behind() -> None:
 
     assert rendered.text == "张伟您好，{{ lead.name }}{{lead.vip}}"
     assert rendered.missing == ["{{lead.vip}}"]
+
+
+def test_a_lead_value_that_looks_like_a_field_is_shown_as_written() -> None:
+    lead = {"name": "{lead.phone}<script>alert(1)</script>", "phone": "+8613800138000"}
+
+    rendered = render("{lead.name}您好", lead, {})
+
+    assert rendered.text == "{lead.phone}<script>alert(1)</script>您好"
+    assert rendered.missing == []
