@@ -116,6 +116,12 @@ class ResultService:
         self.campaigns = campaigns
         self.blacklist = blacklist
 
+    async def offered(self, uow: UnitOfWork, campaign_id: int) -> tuple[set[int], set[int]]:
+        """The dispositions and products a result of the campaign may name (empty: any),
+        as :meth:`record` checks them: for the desk's form to offer only those."""
+        settings = await self._settings(uow, campaign_id)
+        return set(settings.disposition_ids), set(settings.product_ids)
+
     async def _settings(self, uow: UnitOfWork, campaign_id: int) -> CampaignSettings:
         """The approved version's settings, else the working copy's."""
         version = await self.campaigns.approved(uow, campaign_id)

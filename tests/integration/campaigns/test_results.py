@@ -291,3 +291,26 @@ def test_a_callback_the_campaign_would_never_dial_is_refused(kit: Kit) -> None:
     booked = callback(fresh, 1)
     assert booked.status_code == 201, booked.text
     assert kit.ok("GET", f"/leads/{fresh}")["status"] == "callback"
+
+
+def test_the_desk_lists_only_the_results_and_products_its_campaign_uses(kit: Kit) -> None:
+    """The disposition form asks with the campaign: it is offered the campaign's own
+    dispositions and products (what recording a result accepts), not every one."""
+    product = insurance(kit)
+    other = kit.ok("POST", "/products", 201, json={"name": "宽带", "attributes": []})
+    codes = dispositions(kit)
+    chosen = [codes["sale"], codes["callback"]]
+    campaign_id = kit.campaign(product_ids=[product["id"]], disposition_ids=chosen)
+    open_ended = kit.campaign("不限")
+
+    def listed(path: str, campaign: int | None = None) -> list[int]:
+        params = {} if campaign is None else {"campaign_id": str(campaign)}
+        return sorted(row["id"] for row in kit.ok("GET", path, params=params))
+
+    assert listed("/dispositions", campaign_id) == sorted(chosen)
+    assert listed("/products", campaign_id) == [product["id"]]
+    assert listed("/dispositions") == sorted(codes.values())
+    assert listed("/products") == sorted([product["id"], other["id"]])
+    assert listed("/dispositions", open_ended) == sorted(codes.values())  # none named: all
+    assert listed("/products", open_ended) == sorted([product["id"], other["id"]])
+    assert kit.api.call("GET", "/products", params={"campaign_id": "999"}).status_code == 404

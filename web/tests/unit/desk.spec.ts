@@ -296,6 +296,9 @@ describe('the business form', () => {
     expect(sent?.body).toMatchObject({
       lead_id: 42, disposition_id: 3, product_id: 9, values: { speed: '500M' }, call_id: 'cti-c1',
     })
+    // It offers only the campaign's own results and products.
+    const lists = fetches.calls.filter((c) => c.path === '/dispositions' || c.path === '/products')
+    expect(lists.map((c) => c.search)).toEqual(['?campaign_id=7', '?campaign_id=7'])
   }, SLOW)
 })
 

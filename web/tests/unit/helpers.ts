@@ -21,6 +21,7 @@ export interface Answer {
 export interface RecordedCall {
   method: string
   path: string
+  search: string // the query string, "?a=1" or ""
   body: unknown
   headers: Record<string, string>
 }
@@ -37,6 +38,7 @@ export function fakeFetch(routes: Record<string, Answer | Handler>) {
     const call: RecordedCall = {
       method,
       path,
+      search: url.search,
       body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
       headers: { ...(init.headers as Record<string, string>) },
     }

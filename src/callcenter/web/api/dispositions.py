@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from callcenter.app.auth import Principal
 from callcenter.store.tables import DispositionRow
@@ -29,9 +29,19 @@ def disposition_out(row: DispositionRow) -> DispositionOut:
 
 @router.get("")
 async def list_dispositions(
-    request: Request, _: Annotated[Principal, Depends(Requires("disposition.view"))], uow: UoW
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("disposition.view"))],
+    uow: UoW,
+    campaign_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="只列该外呼任务可用的 / only those the campaign uses"),
+    ] = None,
 ) -> list[DispositionOut]:
-    rows = await platform_of(request).outbound.dispositions.list_dispositions(uow)
+    outbound = platform_of(request).outbound
+    rows = await outbound.dispositions.list_dispositions(uow)
+    if campaign_id is not None:
+        offered, _products = await outbound.results.offered(uow, campaign_id)
+        rows = [r for r in rows if not offered or r.id in offered]
     return [disposition_out(r) for r in rows]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from callcenter.app.auth import Principal
 from callcenter.store.tables import ProductRow
@@ -29,9 +29,20 @@ def product_out(row: ProductRow) -> ProductOut:
 
 @router.get("")
 async def list_products(
-    request: Request, _: Annotated[Principal, Depends(Requires("product.view"))], uow: UoW
+    request: Request,
+    _: Annotated[Principal, Depends(Requires("product.view"))],
+    uow: UoW,
+    campaign_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="只列该外呼任务可用的 / only those the campaign sells"),
+    ] = None,
 ) -> list[ProductOut]:
-    return [product_out(r) for r in await platform_of(request).outbound.products.list_products(uow)]
+    outbound = platform_of(request).outbound
+    rows = await outbound.products.list_products(uow)
+    if campaign_id is not None:
+        _dispositions, offered = await outbound.results.offered(uow, campaign_id)
+        rows = [r for r in rows if not offered or r.id in offered]
+    return [product_out(r) for r in rows]
 
 
 @router.post("", status_code=201)
