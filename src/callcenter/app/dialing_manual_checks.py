@@ -42,11 +42,11 @@ from callcenter.app.dialer.manual import (
     reason_text,
 )
 from callcenter.app.dialing_runs import Busy, Run
-from callcenter.app.leads import DONE, policy_lead
+from callcenter.app.leads import DONE
 from callcenter.domain.campaign import State
 from callcenter.domain.dialing_policy import Decision, Lead, Reason, may_dial
 from callcenter.domain.phone import PhoneError, normalise
-from callcenter.store.tables import AgentRow, LeadRow
+from callcenter.store.tables import LeadRow
 from callcenter.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -126,13 +126,7 @@ class ManualChecks:
         now: float,
     ) -> tuple[Lead, str | None]:
         """The policy's lead and why it may not be dialled by the agent now (None: it may)."""
-        phone = row.phone
-        blocked = (await self._outbound.blacklist.reasons_for(uow, [phone])).get(phone)
-        callback_agent = None
-        if row.callback_agent_id is not None:
-            person = await uow.session.get(AgentRow, row.callback_agent_id)
-            callback_agent = person.agent_no if person is not None else None
-        lead = policy_lead(row, blocked, now, callback_agent)
+        lead = await self._outbound.leads.policy_view(uow, row, now)
         if held_by(row, lock_owner(agent_no), now):
             lead = dataclasses.replace(lead, locked=False)  # held by the agent dialling it
         version = await self._outbound.campaigns.approved(uow, row.campaign_id)

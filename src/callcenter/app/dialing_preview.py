@@ -43,10 +43,9 @@ from callcenter.app.dialer.preview import (
 )
 from callcenter.app.dialing_runs import Busy, Run
 from callcenter.app.dialing_views import moment
-from callcenter.app.leads import DONE, policy_lead
+from callcenter.app.leads import DONE
 from callcenter.clock import Clock
 from callcenter.domain.dialing_policy import Lead, Reason, may_dial
-from callcenter.store.tables import AgentRow
 from callcenter.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -132,15 +131,8 @@ class PreviewOffers:
                 row = await self._outbound.leads.get_lead(uow, int(lead.lead_id))
                 if row.status == DONE:
                     return Reason.FINAL_OUTCOME.value
-                phone = row.phone
-                blocked = (await self._outbound.blacklist.reasons_for(uow, [phone])).get(phone)
-                callback_agent = None
-                if row.callback_agent_id is not None:
-                    person = await uow.session.get(AgentRow, row.callback_agent_id)
-                    callback_agent = person.agent_no if person is not None else None
-                fresh = dataclasses.replace(
-                    policy_lead(row, blocked, now, callback_agent), locked=False
-                )
+                fresh = await self._outbound.leads.policy_view(uow, row, now)
+            fresh = dataclasses.replace(fresh, locked=False)
             decision = may_dial(fresh, run.dialer.settings.rules, now)
             return None if decision.allowed else decision.reason.value
 

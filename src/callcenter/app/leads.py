@@ -136,6 +136,16 @@ class LeadService:
         self.campaigns = campaigns
         self.blacklist = blacklist
 
+    async def policy_view(self, uow: UnitOfWork, row: LeadRow, now: float) -> Lead:
+        """The lead as the pre-dial policy sees it now, read afresh: its block-list reason
+        and its callback's agent by number."""
+        blocked = (await self.blacklist.reasons_for(uow, [row.phone])).get(row.phone)
+        agent_no = None
+        if row.callback_agent_id is not None:
+            person = await uow.session.get(AgentRow, row.callback_agent_id)
+            agent_no = person.agent_no if person is not None else None
+        return policy_lead(row, blocked, now, agent_no)
+
     async def get_lead(self, uow: UnitOfWork, lead_id: int) -> LeadRow:
         row = await uow.session.get(LeadRow, lead_id)
         if row is None:
