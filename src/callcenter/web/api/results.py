@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from callcenter.app import exports
 from callcenter.app.auth import Principal
+from callcenter.app.results import Export, numbers_export
 from callcenter.app.results import ResultIn as Result
-from callcenter.app.results import numbers_export
 from callcenter.store.tables import CallResultRow
 from callcenter.web.api.campaigns import CampaignId, lead_out
 from callcenter.web.api.common import ERROR_RESPONSES
@@ -125,21 +125,10 @@ async def export_numbers(
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
     """按结果导出号码 / those leads as a lead file that imports back as a new list."""
-    platform = platform_of(request)
-    rows = await platform.outbound.results.numbers_by_outcome(
+    rows = await platform_of(request).outbound.results.numbers_by_outcome(
         uow, campaign_id, dispositions=disposition or [], outcomes=outcome or []
     )
-    found = numbers_export(rows)
-    out = io.BytesIO()
-    write = exports.write_xlsx if format == "xlsx" else exports.write_csv
-    write(found.rows, found.columns, out, language=language_of(request, platform.settings.language))
-    return Response(
-        out.getvalue(),
-        media_type=XLSX if format == "xlsx" else CSV,
-        headers={
-            "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-numbers.{format}"'
-        },
-    )
+    return _download(request, numbers_export(rows), format, f"campaign-{campaign_id}-numbers")
 
 
 @router.get(
@@ -157,21 +146,26 @@ async def export_results(
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
     """营销结果清单 / the campaign's results recorded in [since, until), as CSV or XLSX."""
-    platform = platform_of(request)
-    found = await platform.outbound.results.export_rows(uow, campaign_id, since=since, until=until)
+    results = platform_of(request).outbound.results
+    found = await results.export_rows(uow, campaign_id, since=since, until=until)
+    return _download(request, found, format, f"campaign-{campaign_id}-results")
+
+
+def _download(request: Request, found: Export, format: str, name: str) -> Response:
+    """An export as a CSV or XLSX attachment, in the reader's language and the platform's
+    time zone."""
+    settings = platform_of(request).settings
     out = io.BytesIO()
     write = exports.write_xlsx if format == "xlsx" else exports.write_csv
     write(
         found.rows,
         found.columns,
         out,
-        language=language_of(request, platform.settings.language),
-        time_zone=platform.settings.timezone,
+        language=language_of(request, settings.language),
+        time_zone=settings.timezone,
     )
     return Response(
         out.getvalue(),
         media_type=XLSX if format == "xlsx" else CSV,
-        headers={
-            "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-results.{format}"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
     )
