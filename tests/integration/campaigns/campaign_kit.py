@@ -100,3 +100,8 @@ class Kit:
 
         assert self.api.client.portal is not None
         return self.api.client.portal.call(write)
+
+
+def dispositions(kit: Kit) -> dict[str, int]:
+    """The default dispositions (added once however often asked), their ids by code."""
+    return {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}

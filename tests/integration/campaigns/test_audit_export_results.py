@@ -12,13 +12,9 @@ import pytest
 
 from callcenter.app import results
 from callcenter.store.tables import CallResultRow
-from integration.campaigns.campaign_kit import Kit
+from integration.campaigns.campaign_kit import Kit, dispositions
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-
-
-def dispositions(kit: Kit) -> dict[str, int]:
-    return {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
 
 
 def export(kit: Kit, campaign_id: int, since: str, until: str, **params: str) -> bytes:

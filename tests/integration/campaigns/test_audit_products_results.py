@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from integration.campaigns.campaign_kit import Kit
+from integration.campaigns.campaign_kit import Kit, dispositions
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -35,7 +35,7 @@ def car_insurance(kit: Kit) -> dict[str, Any]:
 
 def test_an_agent_cannot_fill_a_required_attribute_with_blanks(kit: Kit) -> None:
     product = car_insurance(kit)
-    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    codes = dispositions(kit)
     campaign_id = kit.campaign(product_ids=[product["id"]])
     (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
     kit.api.person(AGENT, "agent")
@@ -83,7 +83,7 @@ def test_a_disposition_whose_flags_contradict_is_refused(kit: Kit) -> None:
 
 
 def test_a_retried_result_for_the_same_call_is_recorded_once(kit: Kit) -> None:
-    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    codes = dispositions(kit)
     campaign_id = kit.campaign()
     (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
     kit.api.person(AGENT, "agent")
@@ -111,7 +111,7 @@ def test_a_retried_result_for_the_same_call_is_recorded_once(kit: Kit) -> None:
 
 def test_results_keep_the_values_of_an_attribute_removed_later(kit: Kit) -> None:
     product = car_insurance(kit)
-    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    codes = dispositions(kit)
     campaign_id = kit.campaign(product_ids=[product["id"]])
     (lead_id,) = kit.add_leads(campaign_id, {"phone": "+8613800000001"})
     url = f"/campaigns/{campaign_id}/results"
@@ -192,7 +192,7 @@ def test_the_desk_script_of_a_one_product_campaign_names_its_product(kit: Kit) -
 def test_a_number_recorded_before_its_attribute_became_a_date_stays_a_number(kit: Kit) -> None:
     product = kit.ok("POST", "/products", 201, json={"name": "车险", "attributes": [
         {"key": "start", "label": "起保", "type": "number"}]})  # fmt: skip
-    codes = {row["code"]: row["id"] for row in kit.ok("POST", "/dispositions/defaults")}
+    codes = dispositions(kit)
     campaign_id = kit.campaign(product_ids=[product["id"]])
     first, second = kit.add_leads(campaign_id, {"phone": "+8613800000001"},
                                   {"phone": "+8613800000002"})  # fmt: skip

@@ -21,12 +21,11 @@ import pytest
 
 from callcenter.store.tables import LeadRow
 from callcenter.switch.sim.customers import Fate, Outcome
-from integration.campaigns.campaign_kit import COMPLIANT
+from integration.campaigns.campaign_kit import COMPLIANT, dispositions
 from integration.campaigns.test_call_record_campaign import stored_calls
 from integration.campaigns.test_dialing import Floor
 from integration.campaigns.test_dialing_routes import in_service_group, originations
 from integration.campaigns.test_preview_dialing import open_preview_floor
-from integration.campaigns.test_results import dispositions
 
 AGENT, OTHER, OUTSIDER = "1001", "1002", "1003"
 SKIP_DELAY = 20.0

@@ -11,7 +11,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from integration.campaigns.campaign_kit import Kit
+from integration.campaigns.campaign_kit import Kit, dispositions
 
 # Plain ORM work: SQLite is enough here; the import and dialer tests run on both backends.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -37,11 +37,6 @@ def insurance(kit: Kit) -> dict[str, Any]:
         },
     )  # fmt: skip
     return product
-
-
-def dispositions(kit: Kit) -> dict[str, int]:
-    rows = kit.ok("POST", "/dispositions/defaults")
-    return {row["code"]: row["id"] for row in rows}
 
 
 def test_a_script_is_rendered_for_a_lead_and_a_product(kit: Kit) -> None:
