@@ -29,15 +29,32 @@ __all__ = ["floor"]
 NUMBERS = tuple(f"+8613700000{i:03d}" for i in range(3))
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
-def test_a_lead_blacklisted_while_on_preview_is_not_dialled_on_accept(floor: Floor) -> None:
+def offered_then_blocked(floor: Floor) -> tuple[int, str, int]:
+    """A preview campaign offers 1001 a lead, whose number is then put on the block list
+    (an opt-out): the campaign, the number, and where the events after it start."""
     campaign_id = preview_campaign(floor)
     floor.run(1.5)
     shown = offer(floor)
     assert shown is not None
-    phone = shown["lead"]["phone"]
+    phone: str = shown["lead"]["phone"]
     floor.kit.ok("POST", "/blacklist", 201, json={"phones": [phone], "reason": "opt_out"})
-    mark = len(floor.events)
+    return campaign_id, phone, len(floor.events)
+
+
+def ended_reasons(floor: Floor, mark: int) -> list[str]:
+    return [e.data["reason"] for e in floor.events[mark:] if e.type == "preview.ended"]
+
+
+def nothing_dialled_and_the_next_offered(floor: Floor, campaign_id: int, phone: str) -> None:
+    assert floor.leads(campaign_id)[phone]["attempts_lifetime"] == 0
+    assert floor.view(campaign_id)["dials"] == 0
+    following = offer(floor)
+    assert following is not None and following["lead"]["phone"] != phone
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the store is not what this is about
+def test_a_lead_blacklisted_while_on_preview_is_not_dialled_on_accept(floor: Floor) -> None:
+    campaign_id, phone, mark = offered_then_blocked(floor)
 
     refused = floor.api.call(
         "POST", "/desk/preview/accept", as_=AGENT, headers={"Accept-Language": "zh-CN"}
@@ -47,15 +64,11 @@ def test_a_lead_blacklisted_while_on_preview_is_not_dialled_on_accept(floor: Flo
     assert "客户已要求不再来电" in refused.json()["message"]
     again = floor.api.call("POST", "/desk/preview/accept", as_=AGENT)
     assert again.json()["error"] == "preview-offer-missing"  # the offer ended
-    ended = [e.data["reason"] for e in floor.events[mark:] if e.type == "preview.ended"]
-    assert ended == ["refused"]
+    assert ended_reasons(floor, mark) == ["refused"]
 
     floor.run(3.0)
     assert floor.kit.ok("GET", "/desk/state", as_=AGENT)["call"] is None
-    assert floor.leads(campaign_id)[phone]["attempts_lifetime"] == 0
-    assert floor.view(campaign_id)["dials"] == 0
-    following = offer(floor)
-    assert following is not None and following["lead"]["phone"] != phone
+    nothing_dialled_and_the_next_offered(floor, campaign_id, phone)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -64,21 +77,11 @@ def test_a_lead_blacklisted_while_on_preview_is_not_dialled_when_the_timer_runs_
 ) -> None:
     """Nobody clicks: at the deadline the platform's desk reads the lead afresh, finds its
     number blocked, dials nothing and offers the next lead."""
-    campaign_id = preview_campaign(floor)
-    floor.run(1.5)
-    shown = offer(floor)
-    assert shown is not None
-    phone = shown["lead"]["phone"]
-    floor.kit.ok("POST", "/blacklist", 201, json={"phones": [phone], "reason": "opt_out"})
-    mark = len(floor.events)
+    campaign_id, phone, mark = offered_then_blocked(floor)
 
     floor.run(TIMEOUT + 1.0)
-    ended = [e.data["reason"] for e in floor.events[mark:] if e.type == "preview.ended"]
-    assert ended == ["refused"]
-    assert floor.leads(campaign_id)[phone]["attempts_lifetime"] == 0
-    assert floor.view(campaign_id)["dials"] == 0
-    following = offer(floor)
-    assert following is not None and following["lead"]["phone"] != phone
+    assert ended_reasons(floor, mark) == ["refused"]
+    nothing_dialled_and_the_next_offered(floor, campaign_id, phone)
 
 
 async def test_the_timer_does_not_dial_a_lead_the_policy_refuses_when_due() -> None:
