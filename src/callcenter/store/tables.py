@@ -488,6 +488,8 @@ class CallResultRow(Base):
     __table_args__ = (
         Index("ix_call_results_campaign_at", "campaign_id", "created_at"),
         Index("ix_call_results_lead_id", "lead_id"),
+        # One result per call (0008); results without a call (NULL) are not constrained.
+        Index("ix_call_results_lead_call", "lead_id", "call_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
