@@ -15,12 +15,14 @@ name, other numbers, custom fields) that imports back as that list.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from callcenter.app import audit
 from callcenter.app.audit import Actor
@@ -40,6 +42,8 @@ from callcenter.store.tables import (
     ProductRow,
 )
 from callcenter.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 EXPORT_MAX = 1_000_000
 _KINDS = {
@@ -106,6 +110,20 @@ def _check_reachable(settings: CampaignSettings, lead: LeadRow, at: dt.datetime)
         )
 
 
+def _as_before(earlier: CallResultRow, recorded: tuple[Any, ...], call_id: str) -> CallResultRow:
+    """A retried request is answered with what it recorded; another result for the same
+    call is refused rather than recorded beside the first."""
+    if recorded != (
+        earlier.disposition_id,
+        earlier.product_id,
+        earlier.product_values,
+        earlier.notes,
+        earlier.callback_at,
+    ):
+        raise AnotherResultForTheCall(disposition=earlier.disposition_code, call_id=call_id)
+    return earlier
+
+
 def _too_many(field: str, zh: str, en: str) -> InvalidInput:
     """More rows than one export holds: refused whole rather than cut short in silence."""
     return _bad(field, f"超过 {EXPORT_MAX} 行，{zh}", f"more than {EXPORT_MAX} rows: {en}")
@@ -132,6 +150,13 @@ class ResultService:
     async def record(
         self, uow: UnitOfWork, actor: Actor, campaign_id: int, result: ResultIn, *, now: dt.datetime
     ) -> CallResultRow:
+        """Store the result and move its lead, in one transaction.
+
+        A call has one result: the same one sent again is answered with the first, and
+        another is refused. Two requests that arrive together both find none; the unique
+        index on (lead, call) lets one write, and the other rolls back before it has
+        touched the lead, then is answered as if it had come second.
+        """
         settings = await self._settings(uow, campaign_id)
         lead = await uow.session.get(LeadRow, result.lead_id)
         if lead is None or lead.campaign_id != campaign_id:
@@ -156,23 +181,11 @@ class ResultService:
         if callback_at is not None:
             _check_reachable(settings, lead, callback_at)
         notes = check_text("notes", result.notes)
+        recorded = (disposition.id, result.product_id, values, notes, callback_at)
         if result.call_id is not None:
             earlier = await self._for_call(uow, lead.id, result.call_id)
             if earlier is not None:
-                # A retried request is answered with what it recorded; another result for
-                # the same call is refused rather than recorded beside the first.
-                same = (disposition.id, result.product_id, values, notes, callback_at)
-                if same != (
-                    earlier.disposition_id,
-                    earlier.product_id,
-                    earlier.product_values,
-                    earlier.notes,
-                    earlier.callback_at,
-                ):
-                    raise AnotherResultForTheCall(
-                        disposition=earlier.disposition_code, call_id=result.call_id
-                    )
-                return earlier
+                return _as_before(earlier, recorded, result.call_id)
         row = CallResultRow(
             campaign_id=campaign_id,
             lead_id=lead.id,
@@ -183,12 +196,25 @@ class ResultService:
             disposition_code=disposition.code,
             product_id=result.product_id,
             product_values=values,
-            notes=check_text("notes", result.notes),
+            notes=notes,
             callback_at=callback_at,
             callback_agent_id=callback_agent,
             created_at=now,
         )
         uow.session.add(row)
+        try:
+            # Written before the lead is touched, so that the request refused here by the
+            # unique index has nothing else to undo.
+            await uow.session.flush()
+        except IntegrityError:
+            await uow.session.rollback()
+            if result.call_id is None:
+                raise
+            earlier = await self._for_call(uow, result.lead_id, result.call_id)
+            if earlier is None:
+                raise
+            log.info("result for call %s recorded by a request beside this one", result.call_id)
+            return _as_before(earlier, recorded, result.call_id)
         lead.last_disposition = disposition.code
         lead.last_outcome = disposition.outcome
         lead.callback_at, lead.callback_agent_id = callback_at, callback_agent
