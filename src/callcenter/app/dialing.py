@@ -11,8 +11,10 @@ and brings the campaign's dialer in line with its state:
   CTI engine, with the SQL lead source (``app/leads.py``), the names of the
   campaign's agent groups and the platform's least-cost router over its configured
   trunks (:meth:`~callcenter.telephony.Telephony.trunk_router`, one for all the
-  campaigns, so a trunk's channel and CPS limits hold across them); a newly approved
-  revision replaces the dialer;
+  campaigns, so a trunk's channel and CPS limits hold across them) and the one count of
+  calls per caller ID and local day
+  (:class:`~callcenter.app.dialer.caller_id_days.CallerIdDays`, so a number's daily cap
+  counts every campaign's calls); a newly approved revision replaces the dialer;
 * paused or finished: the dialer stops launching calls (calls in flight end normally
   and their outcomes still reach the leads); its counts stay for the live view, and
   resuming the same version goes on with the same ledger.
@@ -63,6 +65,7 @@ from sqlalchemy import select
 from callcenter.app.bus import Event, EventBus
 from callcenter.app.cti.outbound import OutboundFlows
 from callcenter.app.dialer import CampaignDialer, DialingMode, PreviewDesk
+from callcenter.app.dialer.caller_id_days import CallerIdDays
 from callcenter.app.dialing_manual import ManualDialing, ManualState
 from callcenter.app.dialing_preview import (
     CALLBACK_WAITING,
@@ -160,6 +163,8 @@ class Dialing(PreviewOffers, DialingViews, ManualDialing):
         self.preview_skip_delay = preview_skip_delay  # a skipped lead comes back after this
         self.preview_dial_on_timeout = preview_dial_on_timeout
         self._runs: dict[int, Run] = {}
+        # every campaign's calls per caller ID and local day: a number's cap is the number's
+        self._caller_id_days = CallerIdDays(SqlDialerRecords(uow))
         self._problems: dict[int, str] = {}  # why a running campaign has no dialer
         self._busy = Busy()
         self._manual = ManualState()  # manual campaigns' takes and dial answers
@@ -285,6 +290,7 @@ class Dialing(PreviewOffers, DialingViews, ManualDialing):
                 leads,
                 records=records,
                 trunks=self._telephony.trunk_router(),  # least-cost routing, shared
+                caller_id_days=self._caller_id_days,  # a number's calls, shared
             )
             dialer.hold_back = lambda lead_id, until: self._hold_back(
                 lead_id, until, CALLBACK_WAITING

@@ -5,13 +5,16 @@ ledger's counts per local day, the calls per caller ID per local day) in one
 transaction, each row an ``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n``
 on both SQLite and PostgreSQL, so concurrent savers of one campaign never lose a
 count. :meth:`SqlDialerRecords.load` reads the totals over every day with one
-aggregate, the days a window may need, and today's calls per caller ID.
+aggregate, the days a window may need, and today's calls per caller ID;
+:meth:`SqlDialerRecords.caller_id_day` sums one local date's calls per caller ID over
+every campaign (read once per date by the process's shared count, so a scan of the
+date's rows needs no index of its own).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -64,6 +67,15 @@ class SqlDialerRecords:
                 {row[0]: _counts(row[1:]) for row in recent},
                 {number: int(n) for number, n in calls},
             )
+
+    async def caller_id_day(self, day: dt.date) -> Mapping[str, int]:
+        async with self._uow() as uow:
+            rows = await uow.session.execute(
+                select(CallerIdDayRow.caller_id, func.sum(CallerIdDayRow.calls))
+                .where(CallerIdDayRow.day == day)
+                .group_by(CallerIdDayRow.caller_id)
+            )
+            return {number: int(calls or 0) for number, calls in rows}
 
     async def save(self, campaign_id: str, ledger: LedgerDays, caller_ids: CallerIdDays) -> None:
         campaign = int(campaign_id)

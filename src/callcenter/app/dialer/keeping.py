@@ -8,8 +8,9 @@ ledger's counts and the calls per caller ID in the
 :class:`~callcenter.app.dialer.records.DialerRecords`.
 
 Before the first dial (:meth:`RecordKeeping._restore`) the stored counts are read back:
-a restarted platform keeps every abandonment window and every number's count today. A
-ledger handed over by a previous dialer of the campaign keeps its own counts.
+a restarted platform keeps every abandonment window and every number's count today (the
+campaign's own, and every campaign's in the shared count, read once per date for the
+process). A ledger handed over by a previous dialer of the campaign keeps its own counts.
 
 After each step (:meth:`RecordKeeping._save_later`) what was counted since the last
 write is written by a task of its own, so the decision never waits for the store; one
@@ -29,10 +30,10 @@ import contextlib
 import logging
 from typing import Protocol
 
+from callcenter.app.dialer.caller_id_days import CampaignCallerIds
 from callcenter.app.dialer.records import DialerRecords
 from callcenter.clock import Clock
 from callcenter.domain.compliance import ComplianceLedger
-from callcenter.domain.dialing_policy import CallerIdUsage
 
 __all__ = ["RecordKeeping"]
 
@@ -45,7 +46,7 @@ class _Dialer(Protocol):
     clock: Clock
     records: DialerRecords | None
     ledger: ComplianceLedger
-    caller_ids: CallerIdUsage
+    caller_ids: CampaignCallerIds
     save_failures: int
     _restored: bool
     _saving: asyncio.Task[None] | None
@@ -74,6 +75,7 @@ class RecordKeeping:
                     saved.totals.abandoned,
                 )
             self.caller_ids.restore(saved.today, saved.caller_ids)
+        await self.caller_ids.load(self.clock.now())  # every campaign's calls of the date
         self.ledger.restored = True
         self._restored = True
 

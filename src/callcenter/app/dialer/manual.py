@@ -61,8 +61,8 @@ REASONS: Final[Mapping[str, tuple[str, str]]] = {
     ),
     Reason.NO_WINDOW: ("没有外呼时段", "the campaign has no calling hours ahead"),
     Reason.CALLER_ID_CAP: (
-        "主叫号码今日外呼次数已用完",
-        "every caller ID of the campaign is at its daily cap",
+        "主叫号码今日外呼次数已用完（所有外呼任务合计）",
+        "every caller ID of the campaign is at its daily cap, counting every campaign's calls",
     ),
     CALLBACK_ELSEWHERE: ("预约回拨属于其他坐席", "it is a callback due to another agent"),
     LIST_NOT_APPROVED: ("名单未随版本审批", "its list is not in the approved version"),

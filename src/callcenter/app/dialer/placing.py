@@ -13,8 +13,10 @@ reason (counted in ``not_dialled``).
    (or past the opening of the calling window, when it was booked outside one), then
    goes to anyone of the campaign.
 2. :meth:`Placing._route` is the one route choice of every call, the dialer's own and
-   those placed for an agent: the pool's least-used caller ID under its daily cap
-   (:func:`~callcenter.domain.dialing_policy.choose_caller_id`), then the cheapest
+   those placed for an agent: the pool's least-used caller ID under its daily cap, a
+   number's calls counted across every campaign
+   (:func:`~callcenter.domain.dialing_policy.choose_caller_id` over the shared count,
+   :class:`~callcenter.app.dialer.caller_id_days.CampaignCallerIds`), then the cheapest
    trunk with room that the call has not tried yet (least-cost routing; the trunk's
    channel is taken). It gives a :class:`Route`, or a :class:`Refusal` naming the
    reason (``caller-id-cap``, ``no-trunk:<why>``) and when to try again.
@@ -39,12 +41,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from callcenter.app.cti.outbound import DialRequest, OutboundFlows
+from callcenter.app.dialer.caller_id_days import CampaignCallerIds
 from callcenter.app.dialer.flights import Flight
 from callcenter.app.dialer.leads import LeadSource
 from callcenter.app.dialer.settings import DialerSettings
 from callcenter.domain.agent import Agent, AgentState
 from callcenter.domain.dialing_policy import (
-    CallerIdUsage,
     Decision,
     Lead,
     Outcome,
@@ -111,7 +113,7 @@ class _Dialer(Protocol):
     settings: DialerSettings
     leads: LeadSource
     trunks: TrunkRouter | None
-    caller_ids: CallerIdUsage
+    caller_ids: CampaignCallerIds
     not_dialled: Counter[str]
     dials: int
     hold_back: Callable[[str, float], Awaitable[None]] | None
@@ -261,6 +263,7 @@ class Placing:
         The call presents the pool's next caller ID (counted) on the trunk routing
         picks; :class:`NoRoute` when there is neither (the lead stays with the caller).
         """
+        await self.caller_ids.load(now)  # counted with every campaign's calls of the date
         route = self._route(lead, now)
         if isinstance(route, Refusal):
             raise NoRoute(campaign_id=self.campaign_id, reason=route.reason)

@@ -9,7 +9,10 @@ it counted since its last write once per step, in one :meth:`DialerRecords.save`
 day-and-count increments (never the whole ledger), and before it dials for the first
 time it reads the campaign back with :meth:`DialerRecords.load`: the totals over every
 stored day, the last :data:`~callcenter.domain.compliance.ROLLING_DAYS` days one by
-one, and today's calls per caller ID.
+one, and today's calls per caller ID. A number's calls on a local date from every
+campaign (:meth:`DialerRecords.caller_id_day`) are read once per date by the process's
+shared count (:class:`~callcenter.app.dialer.caller_id_days.CallerIdDays`): a number's
+daily cap counts every campaign's calls.
 
 Saves add: a day saved twice holds the sum, so two dialers of one campaign (an old
 one hearing its last calls end and its successor) may both save.
@@ -60,6 +63,10 @@ class DialerRecords(Protocol):
         """Add these increments to the stored counts, all or nothing."""
         ...
 
+    async def caller_id_day(self, day: dt.date) -> Mapping[str, int]:
+        """Calls per caller ID on the local date ``day``, summed over every campaign."""
+        ...
+
 
 async def stored_ledger(
     records: DialerRecords, campaign_id: str, config: LedgerConfig, now: float
@@ -103,3 +110,10 @@ class MemoryRecords:
             key = (campaign_id, day, number)
             self._caller_ids[key] = self._caller_ids.get(key, 0) + calls
         self.saves += 1
+
+    async def caller_id_day(self, day: dt.date) -> Mapping[str, int]:
+        calls: dict[str, int] = {}
+        for (_, stored_day, number), n in self._caller_ids.items():
+            if stored_day == day:
+                calls[number] = calls.get(number, 0) + n
+        return calls

@@ -28,12 +28,16 @@ lead source the outcome (which drives retries), and fails a call over to the nex
 trunk when one answers 503.
 
 Every call presents a caller ID from the campaign's pool: the least-used number under
-its daily cap (:func:`~callcenter.domain.dialing_policy.choose_caller_id`); when all
-are spent nothing dials until the campaign's local midnight, and ``caller-id-cap`` is
-the reason. The ledger's counts and the calls per caller ID are written to the
-:class:`~callcenter.app.dialer.records.DialerRecords` once per step, by a task of their
-own so the decision never waits for the store, and read back before the first dial:
-a restarted platform keeps every abandonment window and every number's count.
+its daily cap (:func:`~callcenter.domain.dialing_policy.choose_caller_id`), a number's
+calls counted across every campaign of the process
+(:mod:`~callcenter.app.dialer.caller_id_days`: the dialers share one count, given as
+``caller_id_days``, whose local date is read back from the store before the first call
+of the date); when all are spent nothing dials until the campaign's local midnight, and
+``caller-id-cap`` is the reason. The ledger's counts and the campaign's calls per
+caller ID are written to the :class:`~callcenter.app.dialer.records.DialerRecords` once
+per step, by a task of their own so the decision never waits for the store, and read
+back before the first dial: a restarted platform keeps every abandonment window and
+every number's count.
 
 Preview mode offers a lead to a ready agent first (:mod:`callcenter.app.dialer.preview`);
 manual mode dials nothing (agents take leads and click to dial on the desk:
@@ -68,6 +72,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, Protocol
 
 from callcenter.app.cti.outbound import CampaignOutcome, DialEnded, DialRequest, OutboundFlows
+from callcenter.app.dialer.caller_id_days import CallerIdDays, CampaignCallerIds
 from callcenter.app.dialer.flights import LEAD_OUTCOME, Flight, Flights
 from callcenter.app.dialer.keeping import RecordKeeping
 from callcenter.app.dialer.leads import LeadSource
@@ -85,7 +90,6 @@ from callcenter.app.dialer.status import StatusView
 from callcenter.clock import Clock
 from callcenter.domain.agent import Agent, AgentState
 from callcenter.domain.compliance import AbandonBudget, ComplianceLedger
-from callcenter.domain.dialing_policy import CallerIdUsage
 from callcenter.domain.pacing import (
     AgentActivity,
     AgentLoad,
@@ -164,6 +168,7 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         trunks: TrunkRouter | None = None,
         numbers: Mapping[str, NumberInfo] | None = None,
         records: DialerRecords | None = None,
+        caller_id_days: CallerIdDays | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -175,7 +180,9 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         self._numbers: Mapping[str, NumberInfo] = numbers or {}
         self.ledger = ComplianceLedger(settings.campaign_id, settings.ledger)
         self.records = records  # None: the counts live in memory only (the benchmark)
-        self.caller_ids = CallerIdUsage(settings.ledger.time_zone)
+        # every campaign's calls per caller ID (None: this dialer's own count, over ``records``)
+        shared = caller_id_days if caller_id_days is not None else CallerIdDays(records)
+        self.caller_ids = CampaignCallerIds(settings.ledger.time_zone, shared=shared)
         self._restored = False
         self._saving: asyncio.Task[None] | None = None
         self.save_failures = 0
@@ -307,6 +314,7 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         await self.open()
         await self._record_opt_outs()  # before any lead is taken
         now = self.clock.now()
+        await self.caller_ids.load(now)  # a new local date: every campaign's calls read back
         await self._trunk_timeouts(now)
         batch: list[tuple[Flight, DialRequest]] = []
         redial, self._redial = self._redial, []
@@ -346,6 +354,7 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
 
     async def dial_leads(self, lines: int, now: float) -> int:
         """Take leads and dial up to ``lines`` of them; returns how many were dialled."""
+        await self.caller_ids.load(now)
         batch: list[tuple[Flight, DialRequest]] = []
         await self._take_leads(lines, now, batch)
         return await self._send(batch)

@@ -7,8 +7,10 @@ that reads its state into a :class:`~callcenter.app.dialer.settings.DialerStatus
 calls in flight (ringing, or answered and waiting for an agent), the last decision and
 the pacer's level, the counts since the dialer started, the compliance ledger by
 window, the agents by state, why leads were not dialled, the caller-ID pool's use today
-(with, when every number is spent, when dialing resumes and why, in Chinese and
-English) and the AMD verdicts with the false positives the ledger counts.
+(each number's calls from every campaign, which its cap counts, and this campaign's
+own; when every number is spent, when dialing resumes and why, in Chinese and English,
+naming the calls other campaigns made with the numbers) and the AMD verdicts with the
+false positives the ledger counts.
 
 Reading the status changes nothing but the dialer's look-up of its agents.
 
@@ -24,12 +26,13 @@ from collections import Counter
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from callcenter.app.dialer.caller_id_days import CampaignCallerIds, SharedCapReached
 from callcenter.app.dialer.flights import Flight
 from callcenter.app.dialer.settings import DialerSettings, DialerStatus
 from callcenter.clock import Clock
 from callcenter.domain.agent import Agent
 from callcenter.domain.compliance import ComplianceLedger
-from callcenter.domain.dialing_policy import CallerIdCapReached, CallerIdUsage, choose_caller_id
+from callcenter.domain.dialing_policy import choose_caller_id
 from callcenter.domain.pacing import CallPhase, FixedRatioPacer, Pacer, VicidialAdaptTapered
 
 __all__ = ["StatusView"]
@@ -42,7 +45,7 @@ class _Dialer(Protocol):
     settings: DialerSettings
     pacer: Pacer
     ledger: ComplianceLedger
-    caller_ids: CallerIdUsage
+    caller_ids: CampaignCallerIds
     not_dialled: Counter[str]
     last_lines: int
     dials: int
@@ -111,13 +114,16 @@ class StatusView:
         }
 
     def _caller_id_view(self: _Dialer, now: float) -> dict[str, Any]:
-        """The pool's cap, each number's calls today, and why nothing dials if all are spent."""
+        """The pool's cap, each number's calls today (``today``: every campaign's, which the
+        cap counts; ``own``: this campaign's), and why nothing dials if all are spent."""
         pool = self.settings.caller_id_pool
         used = self.caller_ids.today(now)
+        own = self.caller_ids.own(now)
         decision = choose_caller_id(pool, self.caller_ids, now)
         view: dict[str, Any] = {
             "cap": pool.daily_cap,
             "today": {number: used.get(number, 0) for number in pool.numbers},
+            "own": {number: own.get(number, 0) for number in pool.numbers},
             "spent": not decision.allowed,
             "resumes_at": None,
             "message": None,
@@ -125,7 +131,8 @@ class StatusView:
         if decision.retry_at is not None:
             zone = self.ledger.config.time_zone
             resumes = dt.datetime.fromtimestamp(decision.retry_at, ZoneInfo(zone)).isoformat()
-            why = CallerIdCapReached(cap=pool.daily_cap, resumes=resumes)
+            others = sum(used.get(n, 0) - own.get(n, 0) for n in pool.numbers)
+            why = SharedCapReached(cap=pool.daily_cap, others=others, resumes=resumes)
             view |= {
                 "resumes_at": resumes,
                 "message": {"zh": why.message("zh"), "en": why.message("en")},

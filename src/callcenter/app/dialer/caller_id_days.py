@@ -1,0 +1,153 @@
+"""Calls per caller ID per local day across every campaign (主叫号码跨任务日用量).
+
+Theory of operation
+-------------------
+A caller ID's daily cap is a limit on the number, not on a campaign: carriers and
+regulators count the calls a number places in a day, whichever campaign placed them,
+and a number flagged for too many is blocked for all of them. So the calls that count
+against a campaign's ``caller_id_daily_cap`` are the number's calls that day from every
+campaign.
+
+:class:`CallerIdDays` is that count: one per (local day, number) for the whole process.
+The platform (:class:`~callcenter.app.dialing.Dialing`) gives the same one to every
+dialer it creates; a dialer built without one (the benchmark, a test) has its own.
+:class:`CampaignCallerIds` is a campaign's view of it, the
+:class:`~callcenter.domain.dialing_policy.CallerIdUsage` its dialer decides with: its
+:meth:`~CampaignCallerIds.today` is every campaign's calls per number on the campaign's
+local day (what :func:`~callcenter.domain.dialing_policy.choose_caller_id` and the
+pool's room look at), while its own counts (``counts``, and the increments not yet
+written) stay the campaign's, for the campaign's rows in the store and its reports.
+Every call the campaign presents a number for (its own, a preview accepted, a manual
+click, a callback) is counted in both at once.
+
+Which day: the count is keyed by the local date of the campaign that placed the call,
+and a campaign checks the count of its own local date. Stored rows carry exactly that
+key (``campaign_caller_id_days``: campaign, local date, number), so the count the
+process keeps and the count read back after a restart are the same numbers. For
+campaigns in one time zone (all of China is on Asia/Shanghai) this is the number's
+calendar day exactly. When campaigns in different zones share a number, each counts
+the calls every campaign made on a date of the same name: in the hours where the zones'
+dates differ, a call counts into the date of the campaign that made it, so within one
+campaign's local day the number may also have presented the other campaigns' calls of
+those hours that they dated the day before or after. Counting every overlapping day of
+the other zones instead would close that gap but needs each stored row's zone (not
+stored) and would keep a number idle for most of a day after another zone's busy one.
+
+Loading: before a campaign dials on a local date, :meth:`CallerIdDays.load` reads that
+date once for the process, every campaign's stored rows summed
+(:meth:`~callcenter.app.dialer.records.DialerRecords.caller_id_day`); from then on the
+process counts the date's calls in memory as they are placed (and the dialers write
+them to their own rows). Every path that counts a call loads its date first, so no call
+is counted twice. Dates older than :data:`KEPT_DAYS` before the newest are forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from callcenter.app.dialer.records import DialerRecords
+from callcenter.domain.dialing_policy import CallerIdUsage, Reason
+from callcenter.domain.errors import DomainError
+
+__all__ = ["KEPT_DAYS", "CallerIdDays", "CampaignCallerIds", "SharedCapReached"]
+
+log = logging.getLogger(__name__)
+
+KEPT_DAYS: Final = 3  # dates kept before the newest: time zones are at most 26 hours apart
+
+
+class SharedCapReached(DomainError):
+    """Why nothing dials: every caller ID of the pool is at its cap, counting the calls
+    every campaign made with it today."""
+
+    code = Reason.CALLER_ID_CAP.value
+    status = 409
+    message_zh = (
+        "所有主叫号码今日外呼次数均已达到上限（每个号码每天 {cap} 次，所有外呼任务合计，"
+        "其中其他外呼任务 {others} 次），{resumes} 后恢复外呼"
+    )
+    message_en = (
+        "Every caller ID has made its {cap} calls for today across all campaigns "
+        "({others} of them by other campaigns); dialling resumes at {resumes}"
+    )
+
+
+class CallerIdDays:
+    """Every campaign's calls per (local date, caller ID) in this process; see the module
+    docstring. ``records``: where the dates are read from (None: memory only)."""
+
+    def __init__(self, records: DialerRecords | None = None) -> None:
+        self.records = records
+        self._days: dict[dt.date, dict[str, int]] = {}
+        self._loaded: set[dt.date] = set()
+        self._lock = asyncio.Lock()
+
+    def loaded(self, day: dt.date) -> bool:
+        return day in self._loaded
+
+    async def load(self, day: dt.date) -> None:
+        """Add ``day``'s stored calls of every campaign, once (before any is counted)."""
+        if day in self._loaded:
+            return
+        async with self._lock:
+            if day in self._loaded:
+                return  # loaded while this one waited
+            stored: Mapping[str, int] = {}
+            if self.records is not None:
+                stored = await self.records.caller_id_day(day)
+            calls = self._days.setdefault(day, {})
+            for number, n in stored.items():
+                calls[number] = calls.get(number, 0) + n
+            self._loaded.add(day)
+            self._forget_before(max(self._loaded) - dt.timedelta(days=KEPT_DAYS))
+            if stored:
+                log.info("caller IDs' calls of %s read back: %s", day, dict(sorted(stored.items())))
+
+    def on(self, day: dt.date) -> Mapping[str, int]:
+        """Every campaign's calls per number on ``day`` (what its caps are checked against)."""
+        return self._days.setdefault(day, {})
+
+    def add(self, day: dt.date, number: str, calls: int = 1) -> None:
+        counts = self._days.setdefault(day, {})
+        counts[number] = counts.get(number, 0) + calls
+
+    def _forget_before(self, oldest: dt.date) -> None:
+        for day in [d for d in self._days if d < oldest]:
+            del self._days[day]
+        self._loaded = {d for d in self._loaded if d >= oldest}
+
+
+@dataclass
+class CampaignCallerIds(CallerIdUsage):
+    """A campaign's calls per caller ID, decided on with every campaign's (``shared``).
+
+    ``counts`` and the unsaved increments are the campaign's own; :meth:`today` is the
+    shared count of the campaign's local day.
+    """
+
+    shared: CallerIdDays = field(default_factory=CallerIdDays)
+
+    def today(self, now: float) -> Mapping[str, int]:
+        """Every campaign's calls of each number on the campaign's local day of ``now``."""
+        super().today(now)  # the campaign's own day moves on at its local midnight
+        day = self.local_date(now)
+        if self.day is not None and day < self.day:
+            return {}  # an instant before the kept day: nothing known of it
+        return self.shared.on(day)
+
+    def own(self, now: float) -> Mapping[str, int]:
+        """This campaign's calls of each number on its local day of ``now``."""
+        return super().today(now)
+
+    def count(self, caller_id: str, now: float) -> None:
+        super().count(caller_id, now)
+        self.shared.add(self.local_date(now), caller_id)
+
+    async def load(self, now: float) -> None:
+        """Read back every campaign's stored calls of the local day of ``now``, once."""
+        await self.shared.load(self.local_date(now))
