@@ -164,7 +164,8 @@ class Dialing(PreviewOffers, DialingViews, ManualDialing):
         self.preview_dial_on_timeout = preview_dial_on_timeout
         self._runs: dict[int, Run] = {}
         # every campaign's calls per caller ID and local day: a number's cap is the number's
-        self._caller_id_days = CallerIdDays(SqlDialerRecords(uow))
+        region = outbound.blacklist.default_region  # of a caller ID without a country code
+        self._caller_id_days = CallerIdDays(SqlDialerRecords(uow), region)
         self._problems: dict[int, str] = {}  # why a running campaign has no dialer
         self._busy = Busy()
         self._manual = ManualState()  # manual campaigns' takes and dial answers

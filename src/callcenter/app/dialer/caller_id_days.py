@@ -33,6 +33,11 @@ those hours that they dated the day before or after. Counting every overlapping 
 the other zones instead would close that gap but needs each stored row's zone (not
 stored) and would keep a number idle for most of a day after another zone's busy one.
 
+A number is counted under its E.164 form when it is one (``region``: the platform's, for
+numbers written without a country code), so a number written "010-5800-1234" in one
+campaign's pool and "+861058001234" in another's is one number; the campaigns' own
+counts and rows keep it as their pool writes it.
+
 Loading: before a campaign dials on a local date, :meth:`CallerIdDays.load` reads that
 date once for the process, every campaign's stored rows summed
 (:meth:`~callcenter.app.dialer.records.DialerRecords.caller_id_day`); from then on the
@@ -46,13 +51,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from callcenter.app.dialer.records import DialerRecords
 from callcenter.domain.dialing_policy import CallerIdUsage, Reason
 from callcenter.domain.errors import DomainError
+from callcenter.domain.phone import PhoneInfo, PhoneNormaliser
 
 __all__ = ["KEPT_DAYS", "CallerIdDays", "CampaignCallerIds", "SharedCapReached"]
 
@@ -77,18 +83,45 @@ class SharedCapReached(DomainError):
     )
 
 
+class _DayCalls(Mapping[str, int]):
+    """One date's calls per number, looked up by the number in any of its forms."""
+
+    def __init__(self, calls: dict[str, int], key: Callable[[str], str]) -> None:
+        self._calls = calls
+        self._key = key
+
+    def __getitem__(self, number: str) -> int:
+        return self._calls[self._key(number)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._calls)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+
 class CallerIdDays:
     """Every campaign's calls per (local date, caller ID) in this process; see the module
-    docstring. ``records``: where the dates are read from (None: memory only)."""
+    docstring. ``records``: where the dates are read from (None: memory only);
+    ``region``: the country of numbers written without a country code."""
 
-    def __init__(self, records: DialerRecords | None = None) -> None:
+    def __init__(self, records: DialerRecords | None = None, region: str = "CN") -> None:
         self.records = records
         self._days: dict[dt.date, dict[str, int]] = {}
         self._loaded: set[dt.date] = set()
         self._lock = asyncio.Lock()
+        self._phones = PhoneNormaliser(region, cache_size=0)
+        self._keys: dict[str, str] = {}  # a pool's numbers are few: each is read once
 
-    def loaded(self, day: dt.date) -> bool:
-        return day in self._loaded
+    def key(self, number: str) -> str:
+        """The number as counted: its E.164 form, or as written when it is not one."""
+        found = self._keys.get(number)
+        if found is None:
+            info = self._phones.normalise(number)
+            whole = isinstance(info, PhoneInfo) and not info.extension
+            found = info.e164 if isinstance(info, PhoneInfo) and whole else number
+            self._keys[number] = found
+        return found
 
     async def load(self, day: dt.date) -> None:
         """Add ``day``'s stored calls of every campaign, once (before any is counted)."""
@@ -100,21 +133,22 @@ class CallerIdDays:
             stored: Mapping[str, int] = {}
             if self.records is not None:
                 stored = await self.records.caller_id_day(day)
-            calls = self._days.setdefault(day, {})
             for number, n in stored.items():
-                calls[number] = calls.get(number, 0) + n
+                self.add(day, number, n)
             self._loaded.add(day)
             self._forget_before(max(self._loaded) - dt.timedelta(days=KEPT_DAYS))
             if stored:
                 log.info("caller IDs' calls of %s read back: %s", day, dict(sorted(stored.items())))
 
     def on(self, day: dt.date) -> Mapping[str, int]:
-        """Every campaign's calls per number on ``day`` (what its caps are checked against)."""
-        return self._days.setdefault(day, {})
+        """Every campaign's calls per number on ``day`` (what its caps are checked against),
+        by the number in any of its forms."""
+        return _DayCalls(self._days.setdefault(day, {}), self.key)
 
     def add(self, day: dt.date, number: str, calls: int = 1) -> None:
         counts = self._days.setdefault(day, {})
-        counts[number] = counts.get(number, 0) + calls
+        key = self.key(number)
+        counts[key] = counts.get(key, 0) + calls
 
     def _forget_before(self, oldest: dt.date) -> None:
         for day in [d for d in self._days if d < oldest]:
@@ -143,6 +177,15 @@ class CampaignCallerIds(CallerIdUsage):
     def own(self, now: float) -> Mapping[str, int]:
         """This campaign's calls of each number on its local day of ``now``."""
         return super().today(now)
+
+    def others(self, numbers: Iterable[str], now: float) -> int:
+        """The calls other campaigns made with ``numbers`` on the local day of ``now``."""
+        used, own = self.today(now), self.own(now)
+        mine: dict[str, int] = {}
+        for number in numbers:
+            key = self.shared.key(number)
+            mine[key] = mine.get(key, 0) + own.get(number, 0)
+        return sum(used.get(key, 0) - calls for key, calls in mine.items())
 
     def count(self, caller_id: str, now: float) -> None:
         super().count(caller_id, now)

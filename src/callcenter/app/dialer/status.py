@@ -131,7 +131,7 @@ class StatusView:
         if decision.retry_at is not None:
             zone = self.ledger.config.time_zone
             resumes = dt.datetime.fromtimestamp(decision.retry_at, ZoneInfo(zone)).isoformat()
-            others = sum(used.get(n, 0) - own.get(n, 0) for n in pool.numbers)
+            others = self.caller_ids.others(pool.numbers, now)
             why = SharedCapReached(cap=pool.daily_cap, others=others, resumes=resumes)
             view |= {
                 "resumes_at": resumes,

@@ -164,3 +164,22 @@ async def test_campaigns_in_other_time_zones_count_the_calls_of_the_date_they_ea
         assert london.caller_ids.today(now) == {TRUNK_NUMBER: 2}
         assert london.caller_ids.own(now) == {}
         assert await london.step() == 0
+
+
+async def test_a_number_written_two_ways_in_two_pools_is_one_number(
+) -> None:  # fmt: skip
+    """The second campaign's pool has the trunk number as dialled in Beijing
+    (01058003001), the first's in E.164: one number, one count, also once read back."""
+    records = MemoryRecords()
+    async with floor(records) as f:
+        assert await (await f.campaign("c2", ("01058003001",), 2)).step() == 2
+        first = await f.campaign("c1", (TRUNK_NUMBER, SECOND), 2)
+        assert await first.step() == 2
+        assert f.presented("c1") == {SECOND: 2}
+        assert first.status().caller_ids["today"] == {TRUNK_NUMBER: 2, SECOND: 2}
+        assert first.caller_ids.others((TRUNK_NUMBER, SECOND), f.base.clock.now()) == 2
+
+    async with floor(records, start=START + 600.0) as again:
+        first = await again.campaign("c1", (TRUNK_NUMBER, SECOND), 2)
+        assert first.status().caller_ids["today"] == {TRUNK_NUMBER: 2, SECOND: 2}
+        assert await first.step() == 0
