@@ -215,6 +215,7 @@ class CampaignsFloor:
     records: Any
     shared: Any  # CallerIdDays
     dialers: dict[str, Any] = field(default_factory=dict)
+    dialled: list[tuple[str, str]] = field(default_factory=list)  # (number, caller ID presented)
 
     @classmethod
     async def open(
@@ -226,7 +227,15 @@ class CampaignsFloor:
 
         idle = CampaignSetup("0", frozenset({"out"}), safe_harbour_prompt="")  # dials nothing
         base = await DialerFloor.open(DialingMode.MANUAL, start=start, setup=idle, agents=agents)
-        return cls(base, records, CallerIdDays(records))
+        floor = cls(base, records, CallerIdDays(records))
+        originate = base.switch.originate
+
+        async def spy(leg: Any, dest: str, *, caller_id: str, **kwargs: Any) -> None:
+            floor.dialled.append((dest, caller_id))  # what the switch is asked to present
+            await originate(leg, dest, caller_id=caller_id, **kwargs)
+
+        base.switch.originate = spy
+        return floor
 
     async def campaign(
         self, campaign: str, pool: tuple[str, ...], cap: int, **settings: Any
@@ -261,12 +270,13 @@ class CampaignsFloor:
         return dialer
 
     def presented(self, campaign: str) -> dict[str, int]:
-        """caller ID -> the campaign's calls now up presenting it."""
+        """caller ID -> the campaign's leads dialled presenting it (the dialer's calls,
+        and those placed for an agent once the agent answered)."""
         mine = set(campaign_lead_numbers(campaign))
         counts: dict[str, int] = {}
-        for call in self.base.engine.calls():
-            if call.dialled in mine:
-                counts[call.caller] = counts.get(call.caller, 0) + 1
+        for number, caller_id in self.dialled:
+            if number in mine:
+                counts[caller_id] = counts.get(caller_id, 0) + 1
         return counts
 
     async def close(self) -> None:

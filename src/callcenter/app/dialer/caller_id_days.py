@@ -18,7 +18,9 @@ local day (what :func:`~callcenter.domain.dialing_policy.choose_caller_id` and t
 pool's room look at), while its own counts (``counts``, and the increments not yet
 written) stay the campaign's, for the campaign's rows in the store and its reports.
 Every call the campaign presents a number for (its own, a preview accepted, a manual
-click, a callback) is counted in both at once.
+click, a callback) is counted in both; a call placed for an agent is held in the shared
+count from its route until the engine has placed it (or given back if it could not),
+so no other campaign takes the same last call in between.
 
 Which day: the count is keyed by the local date of the campaign that placed the call,
 and a campaign checks the count of its own local date. Stored rows carry exactly that
@@ -146,9 +148,14 @@ class CallerIdDays:
         return _DayCalls(self._days.setdefault(day, {}), self.key)
 
     def add(self, day: dt.date, number: str, calls: int = 1) -> None:
+        """Count ``calls`` more (fewer, when negative: a call held and not placed)."""
         counts = self._days.setdefault(day, {})
         key = self.key(number)
-        counts[key] = counts.get(key, 0) + calls
+        left = counts.get(key, 0) + calls
+        if left > 0:
+            counts[key] = left
+        else:
+            counts.pop(key, None)
 
     def _forget_before(self, oldest: dt.date) -> None:
         for day in [d for d in self._days if d < oldest]:
@@ -187,9 +194,22 @@ class CampaignCallerIds(CallerIdUsage):
             mine[key] = mine.get(key, 0) + own.get(number, 0)
         return sum(used.get(key, 0) - calls for key, calls in mine.items())
 
-    def count(self, caller_id: str, now: float) -> None:
+    def count(self, caller_id: str, now: float, *, held: bool = False) -> None:
+        """One call presented ``caller_id`` at ``now``; ``held``: it was :meth:`hold` at
+        ``now`` while it was set up, and is in every campaign's count already."""
         super().count(caller_id, now)
+        if not held:
+            self.shared.add(self.local_date(now), caller_id)
+
+    def hold(self, caller_id: str, now: float) -> None:
+        """A call being set up presents ``caller_id``: every campaign's count has it at
+        once, so no other call takes its place meanwhile; :meth:`count` it with ``held``
+        once placed, or :meth:`release` it."""
         self.shared.add(self.local_date(now), caller_id)
+
+    def release(self, caller_id: str, now: float) -> None:
+        """A call held at ``now`` was not placed after all."""
+        self.shared.add(self.local_date(now), caller_id, -1)
 
     async def load(self, now: float) -> None:
         """Read back every campaign's stored calls of the local day of ``now``, once."""

@@ -25,7 +25,8 @@ reason (counted in ``not_dialled``).
    was failing over to another trunk, its attempt ends as failed (when the trunks left
    are only full for now, it fails over again at the next step). A call for an agent
    (:meth:`Placing.place_for_agent`: an accepted preview, a callback) is dialled at
-   once, agent's phone first, and its caller ID counted once placed; refused, it raises
+   once, agent's phone first, its caller ID held in every campaign's count while the
+   engine sets the call up and counted once placed; refused, it raises
    :class:`NoRoute` and the lead stays with the caller.
 
 The class is a mixin over the dialer's own state, named by the :class:`_Dialer`
@@ -267,6 +268,7 @@ class Placing:
         route = self._route(lead, now)
         if isinstance(route, Refusal):
             raise NoRoute(campaign_id=self.campaign_id, reason=route.reason)
+        self.caller_ids.hold(route.caller_id, now)  # no other call takes it while this waits
         try:
             call_id = await self.engine.dial_for_agent(
                 self.campaign_id,
@@ -277,10 +279,11 @@ class Placing:
                 trunk=route.trunk,
             )
         except Exception:
+            self.caller_ids.release(route.caller_id, now)
             if self.trunks is not None and route.trunk is not None:
                 self.trunks.release(route.trunk)
             raise
-        self.caller_ids.count(route.caller_id, now)
+        self.caller_ids.count(route.caller_id, now, held=True)
         await self.leads.mark_attempt(lead.lead_id, now)
         self.dials += 1
         self.track(call_id, lead, now, trunk=route.trunk, agent_no=agent_no)

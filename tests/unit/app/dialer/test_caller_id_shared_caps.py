@@ -13,6 +13,7 @@ in-memory store (the SQL store has its own test on both databases).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from callcenter.app.dialer.records import MemoryRecords
 from callcenter.app.dialer.runtime import NoRoute
 from callcenter.domain.compliance import LedgerConfig
 from callcenter.domain.dialing_policy import CallingWindow, CampaignRules
+from callcenter.domain.errors import AgentBusy
 from cctest import CampaignsFloor
 
 START = 1_777_856_400.0  # Monday 4 May 2026, 09:00 in Shanghai, 02:00 in London
@@ -183,3 +185,37 @@ async def test_a_number_written_two_ways_in_two_pools_is_one_number(
         first = await again.campaign("c1", (TRUNK_NUMBER, SECOND), 2)
         assert first.status().caller_ids["today"] == {TRUNK_NUMBER: 2, SECOND: 2}
         assert await first.step() == 0
+
+
+async def test_a_call_for_an_agent_holds_its_number_while_the_engine_sets_it_up() -> None:
+    """One call left on the trunk number today. An agent clicks while the engine is busy
+    setting up another call: the click has its number and waits for the engine. Another
+    campaign's step in that moment finds the number spent (was: it took the same last
+    call, and both went out). A click the engine refuses gives its call back."""
+    async with floor(agents=("1001", "1002")) as f:
+        manual = await f.campaign("c1", (TRUNK_NUMBER,), 1, mode=DialingMode.MANUAL)
+        power = await f.campaign("c2", (TRUNK_NUMBER,), 1)
+        now = f.base.clock.now()
+        (lead,) = await manual.leads.next_leads(1, now)
+        engine_busy = f.base.engine._lock  # held: the engine sets up another call
+        async with asyncio.timeout(5):
+            async with engine_busy:
+                click = asyncio.create_task(manual.place_for_agent(lead, "1001", now))
+                step = asyncio.create_task(power.step())
+                for _ in range(100):  # both go as far as they can without the engine
+                    await asyncio.sleep(0)
+                assert not click.done()
+            await click
+            assert await step == 0
+        await f.base.run(1.0)  # the agent answered: the lead's leg goes out
+        assert f.presented("c1") == {TRUNK_NUMBER: 1}
+        assert f.presented("c2") == {}
+        assert power.not_dialled["caller-id-cap"] >= 1
+
+        spare = await f.campaign("c3", (OWN,), 1, mode=DialingMode.MANUAL)
+        (refused,) = await spare.leads.next_leads(1, now)
+        with pytest.raises(AgentBusy):  # 1001 is on the first click's call
+            await spare.place_for_agent(refused, "1001", now)
+        assert spare.caller_ids.today(now) == {TRUNK_NUMBER: 1}  # OWN's call was given back
+        assert spare.caller_ids.own(now) == {}
+        assert not spare.caller_ids.take_unsaved()
