@@ -62,7 +62,11 @@ class RecordKeeping:
     _saving: asyncio.Task[None] | None  # the write in progress, if any
 
     async def _restore(self: _Dialer) -> None:
-        """Put back the counts the store kept (a ledger handed over keeps its own)."""
+        """Put back the counts the store kept (a ledger handed over keeps its own).
+
+        Every campaign's calls of the date are read first: a read that fails has put
+        back nothing, and the next try does it all once."""
+        await self.caller_ids.load(self.clock.now())
         if self.records is not None:
             today = self.ledger.local_date(self.clock.now())
             saved = await self.records.load(self.campaign_id, today)
@@ -75,7 +79,6 @@ class RecordKeeping:
                     saved.totals.abandoned,
                 )
             self.caller_ids.restore(saved.today, saved.caller_ids)
-        await self.caller_ids.load(self.clock.now())  # every campaign's calls of the date
         self.ledger.restored = True
         self._restored = True
 

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import pytest
 
-from callcenter.app.dialer import DialingMode, PreviewDesk
+from callcenter.app.cti.outbound import CampaignSetup
+from callcenter.app.dialer import (
+    CampaignDialer,
+    DialerSettings,
+    DialingMode,
+    MemoryLeads,
+    PreviewDesk,
+)
 from callcenter.app.dialer.records import MemoryRecords
 from callcenter.app.dialer.runtime import NoRoute
 from callcenter.domain.compliance import LedgerConfig
@@ -219,3 +226,50 @@ async def test_a_call_for_an_agent_holds_its_number_while_the_engine_sets_it_up(
         assert spare.caller_ids.today(now) == {TRUNK_NUMBER: 1}  # OWN's call was given back
         assert spare.caller_ids.own(now) == {}
         assert not spare.caller_ids.take_unsaved()
+
+
+class SharedCountUnreadableOnce(MemoryRecords):
+    """A store that cannot sum the campaigns' calls of a date the first time it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    async def caller_id_day(self, day: dt.date) -> Mapping[str, int]:
+        if self.down:
+            self.down = False
+            raise ConnectionError("the database went away")
+        return await super().caller_id_day(day)
+
+
+async def test_a_dialer_that_cannot_read_the_shared_count_dials_nothing_and_reads_once_later(
+) -> None:  # fmt: skip
+    """The campaign made one call on the trunk number before a restart. Its dialer's
+    first opening cannot read every campaign's calls of the date: it does not open, and
+    its own count is not put back twice when the next try reads it all."""
+    records = SharedCountUnreadableOnce()
+    await records.save("c1", {}, {(dt.date(2026, 5, 4), TRUNK_NUMBER): 1})
+    async with floor(records) as f:
+        settings = DialerSettings(
+            CampaignSetup("c1", frozenset({"out"}), safe_harbour_prompt="safe-harbour"),
+            DialingMode.POWER,
+            caller_id="",
+            caller_ids=(TRUNK_NUMBER,),
+            caller_id_daily_cap=2,
+            ledger=LedgerConfig(time_zone="Asia/Shanghai"),
+        )
+        dialer = CampaignDialer(
+            f.base.engine,
+            f.base.clock,
+            settings,
+            MemoryLeads(()),
+            records=records,
+            caller_id_days=f.shared,
+        )
+        with pytest.raises(ConnectionError):
+            await dialer.step()
+        assert dialer.dials == 0
+        await dialer.open()
+        now = f.base.clock.now()
+        assert dialer.caller_ids.own(now) == {TRUNK_NUMBER: 1}
+        assert dialer.caller_ids.today(now) == {TRUNK_NUMBER: 1}
