@@ -27,11 +27,12 @@ now): a number put on a block list while the agent looked at it, or calling hour
 ended, ends the offer without a call (:attr:`PreviewEnd.REFUSED`), the lead goes back
 to the source, and an agent who clicked is told why (:class:`LeadNotDialable`).
 
-No lead is offered while the campaign's caller IDs have no call left today beyond the
-offers already made (``caller-id-cap``). An offer lapses without a call if the agent
-is no longer ready when it is due (a pause, a logout, an inbound call): the lead goes
-back at once. When the campaign stops dialling (paused, finished, replaced) its offers
-are withdrawn the same way (:meth:`PreviewDesk.withdraw_all`).
+No more leads are offered than the campaign's caller IDs have calls left today (every
+campaign's calls counted), the offers already made included (``caller-id-cap``). An
+offer lapses without a call if the agent is no longer ready when it is due (a pause, a
+logout, an inbound call): the lead goes back at once. When the campaign stops dialling
+(paused, finished, replaced) its offers are withdrawn the same way
+(:meth:`PreviewDesk.withdraw_all`).
 
 A skipped lead goes back with its retry time; a lead source that does not keep leads
 back by themselves (the SQL one only unlocks) is given ``hold_back``, which keeps the
@@ -172,6 +173,9 @@ class PreviewDesk:
             self.dialer.not_dialled[CALLER_ID_CAP] += 1  # no caller ID left for another call
             return placed
         for agent_no in waiting:
+            if room is not None and len(self._offers) >= room:
+                self.dialer.not_dialled[CALLER_ID_CAP] += 1  # an offer each for the calls left
+                break
             if self.busy_elsewhere is not None and self.busy_elsewhere(agent_no):
                 continue
             lead = await self._next_lead(now)

@@ -273,3 +273,22 @@ async def test_a_dialer_that_cannot_read_the_shared_count_dials_nothing_and_read
         now = f.base.clock.now()
         assert dialer.caller_ids.own(now) == {TRUNK_NUMBER: 1}
         assert dialer.caller_ids.today(now) == {TRUNK_NUMBER: 1}
+
+
+async def test_a_preview_desk_offers_no_more_leads_than_the_number_has_calls_left() -> None:
+    """Two calls a day on the trunk number; an agent of another campaign has placed one.
+    Two agents of the preview campaign are ready: one is offered a lead, the other waits
+    (was: both, and the second to accept was refused)."""
+    async with floor(agents=("1001", "1002", "1003")) as f:
+        manual = await f.campaign("c1", (TRUNK_NUMBER,), 2, mode=DialingMode.MANUAL)
+        now = f.base.clock.now()
+        (lead,) = await manual.leads.next_leads(1, now)
+        await manual.place_for_agent(lead, "1001", now)
+        preview = await f.campaign("c2", (TRUNK_NUMBER,), 2, mode=DialingMode.PREVIEW)
+        desk = PreviewDesk(preview)
+        await preview.step()
+        assert len(desk.offers()) == 1
+        assert preview.not_dialled["caller-id-cap"] == 1
+        await desk.accept(desk.offers()[0].agent_no)
+        await f.base.run(1.0)  # the agents answered: the leads' legs go out
+        assert f.presented("c1") == f.presented("c2") == {TRUNK_NUMBER: 1}
