@@ -36,7 +36,7 @@ the other zones instead would close that gap but needs each stored row's zone (n
 stored) and would keep a number idle for most of a day after another zone's busy one.
 
 A number is counted under its E.164 form when it is one (``region``: the platform's, for
-numbers written without a country code), so a number written "010-5800-1234" in one
+numbers written without a country code), so a number written "01058001234" in one
 campaign's pool and "+861058001234" in another's is one number; the campaigns' own
 counts and rows keep it as their pool writes it.
 
@@ -192,7 +192,7 @@ class CampaignCallerIds(CallerIdUsage):
         for number in numbers:
             key = self.shared.key(number)
             mine[key] = mine.get(key, 0) + own.get(number, 0)
-        return sum(used.get(key, 0) - calls for key, calls in mine.items())
+        return sum(max(0, used.get(key, 0) - calls) for key, calls in mine.items())
 
     def count(self, caller_id: str, now: float, *, held: bool = False) -> None:
         """One call presented ``caller_id`` at ``now``; ``held``: it was :meth:`hold` at
