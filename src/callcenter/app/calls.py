@@ -13,6 +13,12 @@ log answers "who called me from 010-5800-9999?": :attr:`CallQuery.caller_ids` fi
 calls with a leg that presented one of the forms :func:`caller_id_forms` gives of the
 number asked for (as typed, E.164, national), since a pool's numbers are stored as
 their owner typed them.
+
+Each such leg dialled on a trunk names it too (中继, by its configured name), and
+:attr:`CallQuery.trunk` finds the calls with a leg on it: a carrier's bill checked
+call by call, least-cost routing checked number by number. A call that failed over is
+one call per attempt, each leg on its own trunk with its own cause (``congestion`` for
+a 503), so "why did this call fail" is answered trunk by trunk.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class CallQuery:
     agent_no: str | None = None
     campaign_id: int | None = None  # only this campaign's calls (外呼任务)
     caller_ids: frozenset[str] | None = None  # calls with a leg presenting one of these
+    trunk: str | None = None  # calls with a leg dialled on this trunk (中继)
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     limit: int = 20
@@ -56,6 +63,7 @@ class CallLeg:
     ended_at: dt.datetime | None
     cause: str | None
     caller_id: str | None = None  # a leg to a customer or a number: the number it showed
+    trunk: str | None = None  # a leg to a customer or a number: the trunk it was dialled on
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,9 @@ def _filtered(query: CallQuery) -> Select[CallRow]:
     if query.caller_ids is not None:
         presented = select(LegRow.call_id).where(LegRow.caller_id.in_(sorted(query.caller_ids)))
         statement = statement.where(CallRow.call_id.in_(presented))
+    if query.trunk is not None:
+        carried = select(LegRow.call_id).where(LegRow.trunk == query.trunk)
+        statement = statement.where(CallRow.call_id.in_(carried))
     if query.since:
         statement = statement.where(CallRow.created_at >= query.since)
     if query.until:
@@ -168,6 +179,7 @@ def _summary(row: CallRow, legs: Sequence[LegRow]) -> CallSummary:
                 ended_at=leg.ended_at,
                 cause=leg.cause,
                 caller_id=leg.caller_id,
+                trunk=leg.trunk,
             )
             for leg in sorted(legs, key=lambda leg: (leg.created_at, leg.leg_id))
         ),

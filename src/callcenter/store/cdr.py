@@ -14,7 +14,9 @@ integers, so a report joins ``call_records`` to ``campaigns`` and ``leads`` dire
 id that is not one of ours (a test campaign called "c1") is stored as null rather than
 refused: a record that cannot be written would hold up every record after it. A leg to
 a customer or a number keeps the caller ID it presented (``call_legs.caller_id``, indexed
-for the call log's ``caller_id`` filter).
+for the call log's ``caller_id`` filter) and the trunk it was dialled on (``call_legs.trunk``,
+indexed for the ``trunk`` filter): each attempt of a call that failed over to another
+trunk is its own call with its own leg, so the 503 or the timeout stays with its trunk.
 """
 
 from __future__ import annotations
@@ -189,6 +191,7 @@ class SqlCdrSink:
             "ended_at": self._at(r.ended_at),
             "cause": r.cause,
             "caller_id": None if r.caller_id is None else r.caller_id[:64],
+            "trunk": None if r.trunk is None else r.trunk[:64],
         }
 
     def _state_row(self, r: StateRecord) -> dict[str, Any]:

@@ -337,6 +337,7 @@ class OutboundFlows(AgentCommands):
         leg = self._add_leg(call, self._new_leg_id(call, "c"), LegPurpose.CUSTOMER, request.number)
         call.customer_leg = leg.leg_id
         leg.caller_id = request.caller_id
+        leg.trunk = request.trunk
         self._touch(call, "created")
         try:
             await self._switch.originate(
@@ -413,6 +414,7 @@ class OutboundFlows(AgentCommands):
                 call, leg, caller_id=caller_id, ring_timeout=ring_timeout
             )
         leg.caller_id = record.caller_id or caller_id
+        leg.trunk = record.trunk
         try:
             await self._switch.originate(
                 leg.leg_id,

@@ -137,4 +137,5 @@ def leg_record(leg: Leg) -> LegRecord:
         ended_at=leg.ended_at,
         cause=None if leg.cause is None else leg.cause.value,
         caller_id=leg.caller_id or None,  # none asked for: the trunk's own number
+        trunk=leg.trunk,
     )

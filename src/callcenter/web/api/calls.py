@@ -3,7 +3,9 @@
 A supervisor (``supervisor.monitor``) reads every call; anyone else reads only the
 history of the numbers they are handling now: other numbers find nothing (see
 :mod:`callcenter.app.calls`). Each leg to a customer or a number names the caller ID it
-presented (``caller_id``), and ``?caller_id=`` finds the calls that presented a number.
+presented (``caller_id``), and ``?caller_id=`` finds the calls that presented a number;
+each names the trunk it was dialled on (``trunk``), and ``?trunk=`` finds the calls with
+a leg on a trunk (by its configured name).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class CallLegOut(BaseModel):
     ended_at: dt.datetime | None
     cause: str | None
     caller_id: str | None  # 主叫号码: the caller ID a leg to a customer or number presented
+    trunk: str | None  # 中继: the trunk a leg to a customer or number was dialled on
 
 
 class CallOut(BaseModel):
@@ -74,6 +77,10 @@ async def list_calls(
         SearchText | None,
         Query(description="主叫号码 / calls that presented this caller ID (E.164 or as stored)"),
     ] = None,
+    trunk: Annotated[
+        SearchText | None,
+        Query(description="中继 / calls with a leg dialled on this trunk (its configured name)"),
+    ] = None,
     since: Moment | None = None,
     until: Moment | None = None,
     limit: CallLimit = 20,
@@ -87,6 +94,7 @@ async def list_calls(
         agent_no=agent_no or None,
         campaign_id=campaign_id,
         caller_ids=calls.caller_id_forms(caller_id, region) if caller_id else None,
+        trunk=(trunk or "").strip() or None,
         since=since,
         until=until,
         limit=limit,
