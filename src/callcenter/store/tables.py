@@ -246,9 +246,8 @@ class LegRow(Base):
     # A leg to a customer or a number: the caller ID it presented (null: an agent's or a
     # supervisor's phone, an inbound leg, or a leg written before revision 0007).
     caller_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    # A leg to a customer or a number: the trunk it was dialled on, by its configured name
-    # (null: a phone's or an inbound leg, one dialled without naming a trunk, or a leg
-    # written before revision 0009).
+    # A leg to a customer or a number: the trunk it went out on, by its configured name
+    # (null: a phone's or an inbound leg, a leg on no trunk, or one written before 0009).
     trunk: Mapped[str | None] = mapped_column(String(64), index=True)
 
 

@@ -392,7 +392,11 @@ class Switch(Protocol):
         ring_timeout: float = 30.0,
         amd: bool = False,
         vars: Mapping[str, str] | None = None,
-    ) -> None: ...
+    ) -> str | None:
+        """Dial ``leg``; returns the trunk it goes out on: ``trunk`` when named, else the
+        one the switch chose for a number (its default); None when it takes no trunk (an
+        agent's phone, a ``sip:`` URI) or the switch does not say."""
+        ...
 
     async def answer(self, leg: LegId) -> None: ...
 

@@ -1,12 +1,13 @@
 """Every leg to a customer dialled on a named trunk says which (中继, issue 6).
 
-The trunk is the one the switch was asked to dial the leg on: the dialer's least-cost
+The trunk is the one the switch says the leg went out on: the dialer's least-cost
 choice, for its own calls and for a lead placed for an agent. It is on the leg's
 record from the first write, so a call that never got past its trunk (a 503) names it
 as well as one that was answered. A call that fails over is a call per attempt, each
 leg naming its own trunk and keeping its own end. Legs to agents' phones name none,
-and so does a desk call, which is dialled without naming a trunk (the switch's
-default carries it).
+and so does a desk call on the simulated network, which is dialled without naming a
+trunk and has no default one (the SIP switch names its default: see
+``integration/cti/test_leg_trunk_on_sip.py``).
 
 The switch is the simulated one; a spy around its ``originate`` keeps the trunk each
 leg was dialled on, to compare the records against.
@@ -32,11 +33,11 @@ REFUSED = Fate(Outcome.CONGESTION, fail_after=0.5)  # the carrier answers 503
 def spy_on_trunks(switch: Any) -> dict[LegId, str | None]:
     """Keep the trunk each leg is dialled on (None: none named), then let it dial."""
     asked: dict[LegId, str | None] = {}
-    originate: Callable[..., Awaitable[None]] = switch.originate
+    originate: Callable[..., Awaitable[str | None]] = switch.originate
 
-    async def spy(leg: LegId, dest: str, **kwargs: Any) -> None:
+    async def spy(leg: LegId, dest: str, **kwargs: Any) -> str | None:
         asked[leg] = kwargs.get("trunk")
-        await originate(leg, dest, **kwargs)
+        return await originate(leg, dest, **kwargs)
 
     switch.originate = spy
     return asked
@@ -115,8 +116,8 @@ async def test_a_lead_placed_for_an_agent_names_the_trunk_routing_chose() -> Non
 
 
 async def test_a_desk_call_dialled_without_a_trunk_names_none() -> None:
-    """An agent dials a customer from the desk: the engine names no trunk (the switch
-    takes its default), and no leg of the call claims one."""
+    """An agent dials a customer from the desk: the engine names no trunk, the simulated
+    network has no default one, and no leg of the call claims one."""
     async with desk_center() as c:
         asked = spy_on_trunks(c.switch)
         await c.log_in("1001")

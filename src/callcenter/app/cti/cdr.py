@@ -67,9 +67,10 @@ class LegRecord:
     # number the called party saw); None for legs to agents' phones, inbound legs, and a
     # leg the switch was asked to present nothing on (it shows the trunk's own number).
     caller_id: str | None = None
-    # A leg to a customer or a number: the trunk the switch was asked to dial it on (the
-    # dialer's least-cost choice); None for legs to phones, inbound legs, and a leg
-    # dialled without naming one (the switch's default trunk carried it).
+    # A leg to a customer or a number: the trunk it went out on, by its configured name
+    # (the dialer's least-cost choice, or the switch's default when none was named); None
+    # for legs to phones, inbound legs, and a leg on no trunk (a sip: URI, the simulated
+    # network with none named).
     trunk: str | None = None
 
 

@@ -154,13 +154,19 @@ class CallFlows(Teardown):
     async def _originate(
         self, call: Call, leg: Leg, *, caller_id: str, ring_timeout: float
     ) -> bool:
-        """Dial a leg; a refusal ends it as failed (and applies the consequences)."""
+        """Dial a leg; a refusal ends it as failed (and applies the consequences).
+
+        A leg to a number names the caller ID it presents and the trunk the switch says
+        it goes out on (none named here: the switch's default, if it has one).
+        """
         if leg.to_number:
             leg.caller_id = caller_id
         try:
-            await self._switch.originate(
+            trunk = await self._switch.originate(
                 leg.leg_id, leg.dest, caller_id=caller_id, ring_timeout=ring_timeout
             )
+            if leg.to_number:
+                leg.trunk = trunk  # the switch's default trunk for a number, if it has one
         except SwitchError as error:
             log.warning("call=%s originate %s refused: %s", call.call_id, leg.leg_id, error)
             await self._leg_ended(leg, HangupCause.FAILED)

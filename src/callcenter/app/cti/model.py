@@ -68,7 +68,7 @@ class Leg:
     ended_at: float | None = None
     cause: HangupCause | None = None
     caller_id: str | None = None  # a leg to a number: the caller ID it was dialled with
-    trunk: str | None = None  # a leg to a number: the trunk it was dialled on, if named
+    trunk: str | None = None  # a leg to a number: the trunk it went out on, if any
 
     @property
     def up(self) -> bool:

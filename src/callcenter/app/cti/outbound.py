@@ -340,7 +340,7 @@ class OutboundFlows(AgentCommands):
         leg.trunk = request.trunk
         self._touch(call, "created")
         try:
-            await self._switch.originate(
+            carried = await self._switch.originate(
                 leg.leg_id,
                 request.number,
                 caller_id=request.caller_id,
@@ -351,6 +351,8 @@ class OutboundFlows(AgentCommands):
         except SwitchError as error:
             log.warning("call=%s originate refused: %s", call.call_id, error)
             await self._leg_ended(leg, HangupCause.FAILED)
+        else:
+            leg.trunk = carried or request.trunk  # the switch's word, else the one named
         return call.call_id
 
     async def cancel_call(self, call_id: str) -> None:
@@ -416,7 +418,7 @@ class OutboundFlows(AgentCommands):
         leg.caller_id = record.caller_id or caller_id
         leg.trunk = record.trunk
         try:
-            await self._switch.originate(
+            carried = await self._switch.originate(
                 leg.leg_id,
                 leg.dest,
                 caller_id=leg.caller_id,
@@ -427,6 +429,7 @@ class OutboundFlows(AgentCommands):
             log.warning("call=%s originate %s refused: %s", call.call_id, leg.leg_id, error)
             await self._leg_ended(leg, HangupCause.FAILED)
             return False
+        leg.trunk = carried or record.trunk  # the switch's word, else the one named
         return True
 
     # --- events ---------------------------------------------------------------------

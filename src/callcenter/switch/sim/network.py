@@ -316,7 +316,8 @@ class SimSwitch:
         ring_timeout: float = 30.0,
         amd: bool = False,
         vars: Mapping[str, str] | None = None,
-    ) -> None:
+    ) -> str | None:
+        """Dial ``leg``; the network carries it on ``trunk`` as named (it has no default)."""
         signature = (
             "originate",
             dest,
@@ -330,7 +331,7 @@ class SimSwitch:
         if existing is not None:
             if existing.signature != signature:
                 raise ConflictingCommand(f"leg {leg} exists with other arguments")
-            return
+            return trunk
         if not dest:
             raise InvalidArgument("originate needs a destination")
         if ring_timeout <= 0:
@@ -348,8 +349,9 @@ class SimSwitch:
             if remote is not None:
                 record.remote = remote
                 remote.dialled(ring_timeout, amd)
-                return
+                return trunk
         self._clock.call_at(now, lambda: self._remote_fail(leg, HangupCause.INVALID_NUMBER))
+        return trunk
 
     def offer_call(
         self,

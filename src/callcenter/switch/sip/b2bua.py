@@ -289,19 +289,21 @@ class SipSwitch(MediaCommands, TransferCommands):
         ring_timeout: float = 30.0,
         amd: bool = False,
         vars: Mapping[str, str] | None = None,
-    ) -> None:
+    ) -> str | None:
         options = tuple(sorted((vars or {}).items()))
         signature: tuple[object, ...] = (dest, caller_id, trunk, ring_timeout, amd, options)
         existing = self._legs.get(leg)
         if existing is not None:
             if existing.signature != signature:
                 raise ConflictingCommand(f"leg {leg} exists with other arguments")
-            return
+            return existing.trunk.name if existing.trunk is not None else None
         if ring_timeout <= 0:
             raise InvalidArgument(f"ring_timeout must be positive, not {ring_timeout}")
         if amd and self.media is None:
             raise NotSupported("answering-machine detection needs the media engine")
         await self._dial(leg, dest, signature, caller_id, trunk, ring_timeout, amd=amd)
+        record = self._legs.get(leg)  # the trunk it went out on, or was refused by
+        return record.trunk.name if record is not None and record.trunk is not None else None
 
     async def _dial(
         self,
@@ -326,7 +328,9 @@ class SipSwitch(MediaCommands, TransferCommands):
             return None
         gate = self._gate
         if chosen is not None and not gate.admits(chosen, busy=self._busy(chosen), now=self.now()):
-            self._refused(leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY)
+            self._refused(
+                leg, signature, dest, caller, HangupCause.CONGESTION, OVER_CAPACITY, chosen
+            )
             return None
         dest, uri = route.dest, route.uri
         rtp = self._new_port(leg)
@@ -584,8 +588,9 @@ class SipSwitch(MediaCommands, TransferCommands):
         caller: str,
         cause: HangupCause,
         status: int,
+        trunk: Trunk | None = None,
     ) -> None:
-        """A leg that cannot be dialled (no binding, no room): it ends at once."""
+        """A leg that cannot be dialled (no binding, no room on ``trunk``): it ends at once."""
         record = SipLeg(
             leg,
             "outbound",
@@ -596,6 +601,7 @@ class SipSwitch(MediaCommands, TransferCommands):
             call_id=f"{self._token()}@{self.address[0]}",
             local_tag=self._token(),
             rtp=RtpPort(),
+            trunk=trunk,
         )
         self._legs[leg] = record
         log.info("leg %s: %s refused here (%d)", leg, dest, status)

@@ -1,14 +1,15 @@
 """Call legs name the trunk (中继) they were dialled on, on a leg to a customer or number.
 
-The trunk is the name the trunk configuration gives it (``sip.trunks`` / ``sim.trunks``),
-as least-cost routing chose it for the call. A call that failed over is one call per
+The trunk is the name the trunk configuration gives it (``sip.trunks`` / ``sim.trunks``):
+the one least-cost routing chose for the call, or the one the SIP switch took for a
+number dialled without naming one (its first, the default). A call that failed over is one call per
 attempt, each with its leg on its own trunk and its own end (``congestion`` for a 503,
 ``cancelled`` for a trunk that did not answer in its setup time), so the records show
 which trunk refused and which one carried the call.
 
 The column is nullable: legs to agents' and supervisors' phones and inbound legs went
-out on no trunk of ours, a leg dialled without naming a trunk took the switch's
-default, and the legs written before this revision did not say. Indexed, so the call
+out on no trunk of ours, nor did a leg to a ``sip:`` URI, and the legs written before
+this revision did not say. Indexed, so the call
 log finds the calls that used a trunk (a carrier's bill in dispute).
 
 Revision ID: 0009
