@@ -163,7 +163,7 @@ class Dialing(PreviewOffers, DialingViews, ManualDialing):
         self.preview_skip_delay = preview_skip_delay  # a skipped lead comes back after this
         self.preview_dial_on_timeout = preview_dial_on_timeout
         self._runs: dict[int, Run] = {}
-        # every campaign's calls per caller ID and local day: a number's cap is the number's
+        # every campaign's calls per caller ID and local day: a number's cap counts them all
         region = outbound.blacklist.default_region  # of a caller ID without a country code
         self._caller_id_days = CallerIdDays(SqlDialerRecords(uow), region)
         self._problems: dict[int, str] = {}  # why a running campaign has no dialer
