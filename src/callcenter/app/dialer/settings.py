@@ -42,6 +42,9 @@ class DialerSettings:
     caller_id_daily_cap: int = 0  # calls per caller ID per local day of the ledger; 0: no cap
     callback_agent_wait: float = 900.0  # a due callback waits this long for its agent
     preview_skip_delay: float = 3600.0  # a lead skipped or passed on comes back after this
+    # predictive: a call that has rung the legal minimum (GIVE_UP_MIN_RING) may be given
+    # up when its answer is expected to find no agent free (提前放弃振铃)
+    give_up_ringing: bool = False
 
     @property
     def campaign_id(self) -> str:
