@@ -9,8 +9,10 @@ one to the other, with the names of the campaign's agent groups: the dialing mod
 campaign as the CTI engine sets it up (the safe-harbour message played to a dropped
 person, the drop timeout, what a machine hears, the message of an IVR broadcast), the
 caller-ID pool and its daily cap, the pre-dial policy's rules, the compliance ledger's
-calendar and limit, ring time, AMD, the power ratio and the line cap, and a preview
-campaign's countdown and skip delay (the platform's when the campaign sets none).
+calendar and limit, ring time, AMD, the power ratio and the line cap, a preview
+campaign's countdown and skip delay (the platform's when the campaign sets none), and
+whether a predictive campaign gives up long-ringing calls (提前放弃振铃: only predictive
+mode has the forecast it needs, so the choice is dropped in every other mode).
 
 It is a pure function of the version: the running platform
 (:class:`~callcenter.app.dialing.Dialing`) calls it each time a version is approved.
@@ -92,6 +94,7 @@ def dialer_settings(
         preview_skip_delay=preview_skip_delay if own_skip is None else own_skip * 60,
         ring_timeout=settings.ring_seconds,
         amd=settings.amd_enabled and settings.amd_action is not AmdAction.TO_AGENT,
+        give_up_ringing=settings.give_up_ringing and mode is DialingMode.PREDICTIVE,
         lines_per_agent=settings.power_ratio,
         max_lines=settings.max_lines or None,
     )

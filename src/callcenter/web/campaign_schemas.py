@@ -73,6 +73,7 @@ class CampaignSettingsIn(_In):
     seller_name: Annotated[str, StringConstraints(max_length=64, pattern=_PRINTABLE)] | None = None
     callback_number: CallerId | None = None
     ring_seconds: Annotated[float, Field(ge=1, le=300)] | None = None
+    give_up_ringing: bool | None = None  # predictive mode; ignored in the others
     caller_ids: Annotated[list[CallerId], Field(max_length=100)] | None = None
     caller_id_daily_cap: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     group_ids: Annotated[list[Id], Field(max_length=500)] | None = None
