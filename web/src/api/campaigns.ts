@@ -59,6 +59,8 @@ export interface CampaignSettings {
   seller_name: string
   callback_number: string
   ring_seconds: number
+  // Predictive mode: give up a call rung 15 s when no agent is expected for its answer.
+  give_up_ringing: boolean
   caller_ids: string[]
   caller_id_daily_cap: number
   group_ids: number[]

@@ -132,6 +132,9 @@ const en: Messages = {
     sellerName: 'Seller name',
     callbackNumber: 'Callback number',
     ringSeconds: 'Ring time (s)',
+    giveUpRinging: 'Give up calls after 15 s of ringing when no agent is expected',
+    giveUpRingingHelp:
+      'Predictive dialing: a call that has rung 15 seconds and whose answer is expected to find no free agent is hung up (not an abandoned call). Agents talk more; more numbers are dialled.',
     abandonTarget: 'Abandonment limit (%)',
     amd: 'Answering-machine detection',
     amdAction: 'On a machine',

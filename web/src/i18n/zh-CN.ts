@@ -130,6 +130,9 @@ const zhCN = {
     sellerName: '商家名称',
     callbackNumber: '回电号码',
     ringSeconds: '振铃时长（秒）',
+    giveUpRinging: '振铃满 15 秒后按需放弃',
+    giveUpRingingHelp:
+      '预测式外呼：振铃已满 15 秒、预计接通后无空闲座席的呼叫提前挂断（不计为放弃呼叫），可提高座席通话率，但会增加拨号次数。',
     abandonTarget: '放弃率上限（%）',
     amd: '答录机检测',
     amdAction: '检测到答录机时',
