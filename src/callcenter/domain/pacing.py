@@ -441,6 +441,14 @@ class PredictiveConfig:
     # controller on the binding window moves. None: the average rule above.
     marginal_price: float | None = None  # the price at budget, in multiples of the target
     marginal_scale: float = 4.0  # abandoned calls of slack that scale the price by e
+    # Giving up ringing calls (see :meth:`PredictivePacer.keep`): a call still ringing
+    # ``give_up_after`` seconds after its dial may be given up. New and young calls'
+    # answers past that age count ``late_weight`` of themselves when lines are planned
+    # (they can still be given up); calls reaching it are kept while the abandons they
+    # add stay within ``keep_factor`` x the planning rate. None: calls ring out.
+    give_up_after: float | None = None
+    late_weight: float = 0.3
+    keep_factor: float = 2.0
     refresh_interval: float = 5.0  # seconds between rebuilds of the model's tables
     ring_grid: int = 121  # seconds tabulated for ringing calls (then the last value)
     talk_grid: int = 3601  # seconds tabulated for talk and wrap-up
@@ -449,6 +457,9 @@ class PredictiveConfig:
         points = self.checkpoints
         if not points or points[0] <= 0 or any(a >= b for a, b in itertools.pairwise(points)):
             raise ValueError(f"checkpoints are positive and increasing: {points}")
+        after = self.give_up_after
+        if after is not None and not 0 < after < self.ring_grid:
+            raise ValueError(f"give_up_after is within the ring grid: {after}")
 
 
 @dataclass(frozen=True)
@@ -468,6 +479,8 @@ class _Tables:
     version: int
     built_at: float
     human_by: FloatArray  # [checkpoint, elapsed ring s]: P(a person answers by then)
+    # ... if the call rings out (human_by counts answers past give_up_after at late_weight)
+    human_by_full: FloatArray
     human_if_answered: float  # P(person | answered), for calls AMD is listening to
     talk: FloatArray  # CDF of talk time on a one-second grid
     wrap: FloatArray  # CDF of wrap-up time
@@ -479,6 +492,20 @@ class _Tables:
     new_call: list[float]  # [checkpoint]: P(a call launched now is answered by a person)
     new_call_covariance: list[list[float]]  # p_min (1 - p_max)
     no_covariance: FloatArray
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The floor as one decision sees it, before new calls: per checkpoint."""
+
+    mu0: list[float]  # expected answers - free agents (continuity-corrected)
+    cov: FloatArray  # their covariance
+    covariance: list[list[float]]  # the same, as lists (Clark's fold reads them one by one)
+    answers0: float  # people expected to answer within the horizon
+    free_last: float  # agents expected free within the horizon
+    rate: float  # abandons allowed per expected answer (the integral's planning rate)
+    cap: int  # new calls allowed at most
+    progressive: int  # one line per ready agent not yet covered
 
 
 def expected_worst_excess(mu: Sequence[float], cov: Sequence[Sequence[float]]) -> float:
@@ -630,16 +657,28 @@ class PredictivePacer:
             if outcome is DialOutcome.HUMAN:
                 human = share * cdf
         elapsed = np.arange(ring)
-        gained = human[elapsed[None, :] + np.asarray(cfg.checkpoints)[:, None]] - human[:ring]
-        human_by = np.clip(gained / np.maximum(alive, 1e-9), 0.0, 1.0)
+        end = elapsed[None, :] + np.asarray(cfg.checkpoints)[:, None]
+        full = np.clip((human[end] - human[:ring]) / np.maximum(alive, 1e-9), 0.0, 1.0)
+        human_by, reach = full, np.arange(span)
+        if cfg.give_up_after is not None:
+            # Answers after the age a call may be given up at count late_weight of
+            # themselves for calls not yet that old (and for the stream of new calls).
+            cut = int(cfg.give_up_after)
+            mid = np.minimum(end, np.maximum(elapsed, cut)[None, :])
+            late = cfg.late_weight * (human[end] - human[mid])
+            young = (human[mid] - human[:ring] + late) / np.maximum(alive, 1e-9)
+            human_by = np.where(elapsed[None, :] < cut, np.clip(young, 0.0, 1.0), full)
+            reach = np.minimum(reach, cut)
+        seen = human[reach] + cfg.late_weight * (human - human[reach])
         talk = model.talk_time.grid(cfg.talk_grid)
         wrap = model.wrap_time.grid(cfg.talk_grid)
-        stream = np.array([human[:h].sum() for h in cfg.checkpoints])
+        stream = np.array([seen[:h].sum() for h in cfg.checkpoints])
         new_call = human_by[:, 0]
         return _Tables(
             version=model.version,
             built_at=now,
             human_by=human_by,
+            human_by_full=full,
             human_if_answered=1.0 - model.machine_share,
             talk=talk,
             wrap=wrap,
@@ -661,6 +700,83 @@ class PredictivePacer:
         """The number of new calls to launch now, with the expectations behind it."""
         cfg = self.config
         t = self.tables(now)
+        f = self._frame(stats, now, t)
+        if f is None:
+            return PacingPlan(0, 0.0, 0.0, 0.0, 0.0, False)
+        rate, cap, progressive = f.rate, f.cap, f.progressive
+        cov, mu0, answers0 = f.cov, f.mu0, f.answers0
+        q = t.new_call  # a new call: a person answers by each checkpoint
+        per_call = t.new_call_covariance
+        q_last = q[-1]
+
+        def allowed(n: int) -> float:  # (plus a hair: no expected abandons fit in none)
+            return rate * (answers0 + n * q_last) + 1e-6
+
+        memo: dict[int, float] = {}
+
+        def abandons(n: int) -> float:
+            if n not in memo:
+                memo[n] = self._abandons(f, [n * qk for qk in q], per_call, n)
+            return memo[n]
+
+        def fits(n: int) -> bool:
+            return abandons(n) <= allowed(n)
+
+        # Clark's fold costs tens of microseconds a time. The worst single checkpoint
+        # (E[max] >= max E) is cheap for every n at once: its answer bounds the result;
+        # scaled to agree with Clark there it gives a close guess, which one more fold
+        # checks (and, when the guess is too high, a short search down).
+        # E[X+] >= E[X] as well: past the n whose mean shortfall at some checkpoint
+        # passes the allowance, nothing fits; that bounds the candidates.
+        if cfg.marginal_price is not None:
+            lines = self._marginal_lines(abandons, stats.budget, q_last, cap, progressive)
+            return PacingPlan(
+                lines=lines,
+                free_agents=f.free_last,
+                answers=answers0 + lines * q_last,
+                abandons=abandons(lines),
+                allowed=allowed(lines),
+                fallback=lines == progressive and lines > 0,
+            )
+        bound = cap
+        for m, qk in zip(mu0, q, strict=True):
+            slope = qk - rate * q_last
+            if slope > 0.0:
+                bound = min(bound, max(0, math.floor((rate * answers0 + 1e-6 - m) / slope) + 1))
+        n = np.arange(bound + 1, dtype=np.float64)[:, None]
+        q_row = np.asarray(q)
+        worst = _normal_loss(
+            np.asarray(mu0) + n * q_row, cov.diagonal() + n * (q_row * (1.0 - q_row))
+        ).max(axis=1)
+        limit = rate * (answers0 + n[:, 0] * q_last) + 1e-6
+        top = _last_true(worst <= limit)
+        if rate <= 0.0 or top < 0:
+            lines, fallback = progressive, True
+        elif fits(top):
+            lines, fallback = top, False
+        else:
+            scale = abandons(top) / max(float(worst[top]), 1e-12)
+            guess = _last_true(scale * worst[:top] <= limit[:top])
+            if guess >= 0 and fits(guess):  # close enough: not worth more folds up
+                lines, fallback = guess, False
+            elif fits(0):
+                lines, fallback = largest_fitting(fits, 0, max(0, guess - 1), from_top=True), False
+            else:
+                lines, fallback = progressive, True
+        if not fallback:
+            lines = max(lines, progressive)
+        return PacingPlan(
+            lines=lines,
+            free_agents=f.free_last,
+            answers=answers0 + lines * q_last,
+            abandons=abandons(lines),
+            allowed=allowed(lines),
+            fallback=fallback,
+        )
+
+    def _frame(self, stats: PacingStats, now: float, t: _Tables) -> _Frame | None:
+        """The expectations of one decision without new calls (None: no agent active)."""
+        cfg = self.config
         ready = 0
         busy: list[float] = []  # seconds each busy agent has been busy
         wrapping: list[bool] = []  # whether it is in wrap-up (else talking or reserved)
@@ -676,7 +792,7 @@ class PredictivePacer:
                 wrapping.append(False)
         active = ready + len(busy)
         if active == 0:
-            return PacingPlan(0, 0.0, 0.0, 0.0, 0.0, False)
+            return None
 
         # Per checkpoint (plain lists: K is small, numpy only pays per agent and call).
         k_count = len(cfg.checkpoints)
@@ -729,85 +845,63 @@ class PredictivePacer:
         in_flight = len(stats.calls)
         cap = stats.cap(math.floor(cfg.max_ratio * active) - in_flight)
         progressive = min(cap, stats.cap(ready - in_flight))
-        q = t.new_call  # a new call: a person answers by each checkpoint
-        per_call = t.new_call_covariance
-        covariance: list[list[float]] = cov.tolist()
-        mu0 = [d - f - 0.5 for d, f in zip(demand, free, strict=True)]  # 0.5: continuity
-        answers0, q_last = demand[-1], q[-1]
+        return _Frame(
+            mu0=[d - f - 0.5 for d, f in zip(demand, free, strict=True)],  # 0.5: continuity
+            cov=cov,
+            covariance=cov.tolist(),
+            answers0=demand[-1],
+            free_last=free[-1],
+            rate=rate,
+            cap=cap,
+            progressive=progressive,
+        )
 
-        def allowed(n: int) -> float:  # (plus a hair: no expected abandons fit in none)
-            return rate * (answers0 + n * q_last) + 1e-6
+    @staticmethod
+    def _abandons(
+        f: _Frame, add: Sequence[float], per_call: Sequence[Sequence[float]], n: int
+    ) -> float:
+        """Expected abandons with ``n`` more calls adding ``add`` to the answers expected
+        by each checkpoint (``per_call``: one call's covariance)."""
+        mu = [m + a for m, a in zip(f.mu0, add, strict=True)]
+        covariance = f.covariance
+        # A checkpoint whose shortfall is below 0 six standard deviations deep never
+        # holds the maximum: leave it out of the fold.
+        keep = [
+            k
+            for k, m in enumerate(mu)
+            if m + 6.0 * math.sqrt(covariance[k][k] + n * per_call[k][k]) > 0.0
+        ]
+        cv = [[covariance[i][j] + n * per_call[i][j] for j in keep] for i in keep]
+        return expected_worst_excess([mu[k] for k in keep], cv)
 
-        memo: dict[int, float] = {}
+    def keep(self, stats: PacingStats, ages: Sequence[float], now: float) -> int:
+        """How many of the ringing calls aged ``ages`` (seconds since their dial, at least
+        ``give_up_after``) to keep ringing; the others are given up.
 
-        def abandons(n: int) -> float:
-            if n not in memo:
-                mu = [m + n * qk for m, qk in zip(mu0, q, strict=True)]
-                # A checkpoint whose shortfall is below 0 six standard deviations deep
-                # never holds the maximum: leave it out of the fold.
-                keep = [
-                    k
-                    for k, m in enumerate(mu)
-                    if m + 6.0 * math.sqrt(covariance[k][k] + n * per_call[k][k]) > 0.0
-                ]
-                cv = [[covariance[i][j] + n * per_call[i][j] for j in keep] for i in keep]
-                memo[n] = expected_worst_excess([mu[k] for k in keep], cv)
-            return memo[n]
+        ``stats`` holds the other calls in flight. The calls kept are those whose
+        answers, if they ring out, keep the horizon's expected abandons within
+        ``keep_factor`` x the planning rate of its expected answers: the lines were
+        planned counting only ``late_weight`` of these answers, so the room for them is
+        judged now, when the floor is 15 seconds better known. No agent logged in: none.
+        """
+        t = self.tables(now)
+        f = self._frame(stats, now, t)
+        if f is None or not ages:
+            return 0
+        rows = np.minimum(np.asarray(ages).astype(np.intp), self.config.ring_grid - 1)
+        p = t.human_by_full[:, rows].mean(axis=1)  # ages within a second: one law
+        per_call: list[list[float]] = (np.minimum.outer(p, p) - np.outer(p, p)).tolist()
+        q: list[float] = p.tolist()
+        rate = f.rate * self.config.keep_factor
 
         def fits(n: int) -> bool:
-            return abandons(n) <= allowed(n)
+            added = [n * x for x in q]
+            allowed = rate * (f.answers0 + n * q[-1]) + 1e-6
+            return self._abandons(f, added, per_call, n) <= allowed
 
-        # Clark's fold costs tens of microseconds a time. The worst single checkpoint
-        # (E[max] >= max E) is cheap for every n at once: its answer bounds the result;
-        # scaled to agree with Clark there it gives a close guess, which one more fold
-        # checks (and, when the guess is too high, a short search down).
-        # E[X+] >= E[X] as well: past the n whose mean shortfall at some checkpoint
-        # passes the allowance, nothing fits; that bounds the candidates.
-        if cfg.marginal_price is not None:
-            lines = self._marginal_lines(abandons, budget, q_last, cap, progressive)
-            return PacingPlan(
-                lines=lines,
-                free_agents=free[-1],
-                answers=answers0 + lines * q_last,
-                abandons=abandons(lines),
-                allowed=allowed(lines),
-                fallback=lines == progressive and lines > 0,
-            )
-        bound = cap
-        for m, qk in zip(mu0, q, strict=True):
-            slope = qk - rate * q_last
-            if slope > 0.0:
-                bound = min(bound, max(0, math.floor((rate * answers0 + 1e-6 - m) / slope) + 1))
-        n = np.arange(bound + 1, dtype=np.float64)[:, None]
-        q_row = np.asarray(q)
-        worst = _normal_loss(
-            np.asarray(mu0) + n * q_row, cov.diagonal() + n * (q_row * (1.0 - q_row))
-        ).max(axis=1)
-        limit = rate * (answers0 + n[:, 0] * q_last) + 1e-6
-        top = _last_true(worst <= limit)
-        if rate <= 0.0 or top < 0:
-            lines, fallback = progressive, True
-        elif fits(top):
-            lines, fallback = top, False
-        else:
-            scale = abandons(top) / max(float(worst[top]), 1e-12)
-            guess = _last_true(scale * worst[:top] <= limit[:top])
-            if guess >= 0 and fits(guess):  # close enough: not worth more folds up
-                lines, fallback = guess, False
-            elif fits(0):
-                lines, fallback = largest_fitting(fits, 0, max(0, guess - 1), from_top=True), False
-            else:
-                lines, fallback = progressive, True
-        if not fallback:
-            lines = max(lines, progressive)
-        return PacingPlan(
-            lines=lines,
-            free_agents=free[-1],
-            answers=answers0 + lines * q_last,
-            abandons=abandons(lines),
-            allowed=allowed(lines),
-            fallback=fallback,
-        )
+        if rate <= 0.0 or not fits(0):
+            return 0
+        return largest_fitting(fits, 0, len(ages))
 
     def _marginal_lines(
         self,

@@ -365,6 +365,21 @@ class OutboundFlows(AgentCommands):
             finally:
                 await self._commit()
 
+    async def give_up_call(self, call_id: str) -> bool:
+        """End a campaign call that is still ringing (nobody answered): a call given up
+        after the legal ring time is not an abandoned call. False when it has ended or
+        been answered meanwhile (then it goes on)."""
+        async with self._lock:
+            try:
+                call = self._calls.get(call_id)
+                record = self._campaign_calls.get(call_id)
+                if call is None or call.ended or record is None or record.answered_at is not None:
+                    return False
+                await self._end_call(call, HangupCause.CANCELLED, "given-up")
+                return True
+            finally:
+                await self._commit()
+
     async def dial_for_agent(
         self,
         campaign_id: str,

@@ -82,6 +82,9 @@ class Flight:
     trunk: str | None
     tried: tuple[str, ...] = ()
     rang: bool = False  # the network answered the INVITE at all (ringing or progress)
+    rang_at: float | None = None  # when it began to ring (or progress)
+    kept: bool = False  # reached the age it may be given up at, and kept ringing
+    given_up: bool = False  # ended by the dialer after the legal ring time, unanswered
     timed_out: bool = False  # cancelled: the trunk did not answer in time
     for_agent: str | None = None  # placed for this agent (preview, callback): no failover
 
@@ -156,6 +159,8 @@ class Flights:
             flight = self._flights.get(event.call_id)
             if flight is not None:
                 flight.rang = True
+                if flight.rang_at is None:
+                    flight.rang_at = event.at
         elif isinstance(event, DialAnswered):
             self._answered(event)
         elif isinstance(event, DialConnected):
@@ -226,7 +231,8 @@ class Flights:
                 if event.outcome is CampaignOutcome.NO_ANSWER
                 else (Observed.FAILED)
             )
-            self.model.observe_dial(observed, rang)
+            if not flight.given_up:  # censored: it might have been answered later
+                self.model.observe_dial(observed, rang)
         if event.connected_at is not None:
             self.model.observe_talk(event.at - event.connected_at)
         human = event.outcome in (CampaignOutcome.CONNECTED, CampaignOutcome.DROPPED)
