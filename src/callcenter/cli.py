@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="dialer: traffic model, agents-20|agents-5|agents-100 or FILE.yaml"
     )
     bench.add_argument("--seeds", help="dialer: comma-separated seeds (default 1,2,3,4,5)")
+    bench.add_argument(
+        "--policies",
+        help="dialer: comma-separated policies to run (default all: predictive, "
+        "predictive_give_up, progressive, best_ratio, vicidial_adapt_tapered)",
+    )
     return parser
 
 

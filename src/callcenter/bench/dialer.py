@@ -10,6 +10,8 @@ customer book draws it from ``(seed, number, attempt)``), and every policy takes
 leads in the same order from the same in-memory list. Policies compared in one run:
 
 * ``predictive``: the model-based controller (:class:`PredictivePacer`);
+* ``predictive_give_up``: the same for a campaign that gives up ringing calls after
+  the legal 15 s when no agent is expected for them (``give_up_ringing``);
 * ``progressive``: one line per ready agent;
 * ``best_ratio``: fixed lines per ready agent, the ratios swept (bisection on a 0.05
   grid to 6, then 0.25 to 25) for the highest that kept every seed's abandonment within 3%,
@@ -44,8 +46,8 @@ value out of range or of the wrong type is refused, zh and en)::
 Figures per policy (fractions): talk utilisation (talk time / logged-in time),
 occupancy ((talk + wrap-up) / logged-in time), abandonment (abandoned / live answers)
 mean and worst over the seeds, the worst abandonment of any sliding hour (stepped by 5
-minutes, on any seed; a shift shorter than an hour is one window), connects and dials
-per agent-hour.
+minutes, on any seed; a shift shorter than an hour is one window), connects, dials and
+ringing calls given up per agent-hour. ``--policies`` runs some of them only.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -72,7 +74,7 @@ from callcenter.app.cti.cdr import MemoryCdr
 from callcenter.app.cti.model import AgentProfile
 from callcenter.app.cti.outbound import CampaignEngine, CampaignOutcome, CampaignSetup, DialEnded
 from callcenter.app.dialer.leads import MemoryLeads
-from callcenter.app.dialer.runtime import PREDICTIVE, CampaignDialer
+from callcenter.app.dialer.runtime import PREDICTIVE, PREDICTIVE_GIVING_UP, CampaignDialer
 from callcenter.app.dialer.settings import DialerSettings, DialingMode
 from callcenter.clock import VirtualClock
 from callcenter.domain.compliance import Window
@@ -102,7 +104,6 @@ log = logging.getLogger(__name__)
 
 SHIFT_START = 1_777_856_400.0  # 2026-05-04 09:00 Asia/Shanghai
 TARGET = 0.03
-POLICIES = ("predictive", "progressive", "best_ratio", "vicidial_adapt_tapered")
 # Lines per ready agent: 1.00 .. 6.00 by 0.05, then by 0.25 to 25.00. A big floor keeps few
 # agents ready, so its best ratio lies far above a small floor's.
 RATIO_GRID = tuple(round(1.0 + 0.05 * k, 2) for k in range(101)) + tuple(
@@ -372,6 +373,7 @@ class Shift:
     talk: float = 0.0
     wrap: float = 0.0
     dials: int = 0
+    given_up: int = 0  # ringing calls the dialer gave up after the legal ring time
     connects: int = 0
     live: int = 0
     abandoned: int = 0
@@ -430,6 +432,8 @@ async def run_shift(model: TrafficModel, seed: int, make_pacer: PacerFactory) ->
         ring_timeout=model.no_answer_timeout,
         amd=True,
         budget_window=window,
+        give_up_ringing=isinstance(pacer, PredictivePacer)
+        and pacer.config.give_up_after is not None,
     )
     leads = MemoryLeads(
         Lead(f"L{i}", f"+86139{i:08d}", "Asia/Shanghai")
@@ -471,6 +475,7 @@ async def run_shift(model: TrafficModel, seed: int, make_pacer: PacerFactory) ->
             shift.talk += talk
     shift.answers.sort()
     shift.dials = dialer.dials
+    shift.given_up = dialer.given_up
     shift.connects = dialer.connects
     shift.live = sum(1 for _ in shift.answers)
     shift.abandoned = sum(1 for _, a in shift.answers if a)
@@ -496,13 +501,26 @@ class _NullCdr(MemoryCdr):
 
 # --- the policies ----------------------------------------------------------------------
 
+POLICIES: Final = (
+    "predictive",
+    "predictive_give_up",
+    "progressive",
+    "best_ratio",
+    "vicidial_adapt_tapered",
+)
+"""Compared in this order; ``predictive_give_up`` is the predictive controller of a
+campaign that gives up ringing calls after the legal ring time (``give_up_ringing``)."""
+
 
 def make_pacer(spec: str) -> PacerFactory:
-    """A policy by name: predictive, progressive, vicidial_adapt_tapered, ratio:R."""
+    """A policy by name: predictive, predictive_give_up, progressive,
+    vicidial_adapt_tapered, ratio:R."""
 
     def make(model: PacingModel, start: float, end: float) -> tuple[Pacer, Window | None]:
         if spec == "predictive":
             return PredictivePacer(model, PREDICTIVE), None
+        if spec == "predictive_give_up":
+            return PredictivePacer(model, PREDICTIVE_GIVING_UP), None
         if spec == "progressive":
             return ProgressivePacer(), None
         if spec == "vicidial_adapt_tapered":
@@ -528,6 +546,7 @@ def summarise(model: TrafficModel, shifts: Sequence[Shift]) -> dict[str, float]:
         "abandon_worst_window": round(max(s.worst_hour(start, end) for s in shifts), 4),
         "connects_per_agent_hour": round(sum(s.connects for s in shifts) / agent_hours, 2),
         "dials_per_agent_hour": round(sum(s.dials for s in shifts) / agent_hours, 2),
+        "given_up_per_agent_hour": round(sum(s.given_up for s in shifts) / agent_hours, 2),
     }
 
 
@@ -617,20 +636,39 @@ class Runner:
                 return RATIO_GRID[top], run(top, order)
             leads, bad = over, top
 
-    def compare(self) -> dict[str, Any]:
+    def compare(self, names: Sequence[str] = POLICIES) -> dict[str, Any]:
         model = self.model
         policies: dict[str, dict[str, float]] = {}
-        policies["predictive"] = summarise(model, self.policy("predictive"))
-        policies["progressive"] = summarise(model, self.policy("progressive"))
-        ratio, shifts = self.best_ratio()
-        policies["best_ratio"] = summarise(model, shifts)
-        policies["vicidial_adapt_tapered"] = summarise(model, self.policy("vicidial_adapt_tapered"))
-        about = model.as_dict() | {"seeds": list(self.seeds), "best_ratio": ratio}
+        about = model.as_dict() | {"seeds": list(self.seeds)}
+        for name in names:
+            if name == "best_ratio":
+                ratio, shifts = self.best_ratio()
+                about["best_ratio"] = ratio
+            else:
+                shifts = self.policy(name)
+            policies[name] = summarise(model, shifts)
         return {"model": about, "policies": policies}
 
 
-def run(model: TrafficModel, seeds: Sequence[int], jobs: int = 1) -> dict[str, Any]:
-    return Runner(model, seeds, jobs).compare()
+def run(
+    model: TrafficModel, seeds: Sequence[int], jobs: int = 1, names: Sequence[str] = POLICIES
+) -> dict[str, Any]:
+    return Runner(model, seeds, jobs).compare(names)
+
+
+def parse_policies(text: str | None) -> tuple[str, ...]:
+    """``predictive,progressive`` as policy names, in :data:`POLICIES` order; None: all."""
+    if text is None:
+        return POLICIES
+    names = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(names - set(POLICIES))
+    if not names or unknown:
+        raise BadModel.of(
+            f"--policies 应为以逗号分隔的策略名（{'、'.join(POLICIES)}），而不是 {text!r}",
+            f"--policies must be policy names separated by commas ({', '.join(POLICIES)}), "
+            f"not {text!r}",
+        )
+    return tuple(name for name in POLICIES if name in names)
 
 
 def _table(result: Mapping[str, Any]) -> str:
@@ -639,13 +677,14 @@ def _table(result: Mapping[str, Any]) -> str:
         f"model {model['name']}: {model['agents']} agents, {model['shift_hours']} h, "
         f"seeds {','.join(map(str, model['seeds']))}",
         f"{'policy':<24}{'talk':>7}{'occup':>7}{'aband':>7}{'worst':>7}{'window':>8}"
-        f"{'conn/ah':>9}{'dial/ah':>9}",
+        f"{'conn/ah':>9}{'dial/ah':>9}{'gaveup/ah':>10}",
     ]
     for name, p in result["policies"].items():
         lines.append(
             f"{name:<24}{p['talk_utilisation']:>7.1%}{p['occupancy']:>7.1%}"
             f"{p['abandon_mean']:>7.2%}{p['abandon_max']:>7.2%}{p['abandon_worst_window']:>8.2%}"
             f"{p['connects_per_agent_hour']:>9.1f}{p['dials_per_agent_hour']:>9.1f}"
+            f"{p['given_up_per_agent_hour']:>10.1f}"
         )
     return "\n".join(lines)
 
@@ -655,7 +694,8 @@ def main(args: argparse.Namespace) -> int:
     model = load_model(getattr(args, "model", None) or "agents-20")
     seeds = parse_seeds(str(getattr(args, "seeds", None) or "1,2,3,4,5"))
     jobs = int(getattr(args, "jobs", None) or min(2, os.cpu_count() or 1))
-    result = run(model, seeds, jobs)
+    names = parse_policies(getattr(args, "policies", None))
+    result = run(model, seeds, jobs, names)
     if args.json:
         print(json.dumps(result))  # noqa: T201
     else:

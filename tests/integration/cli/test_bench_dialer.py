@@ -18,6 +18,7 @@ KEYS = {
     "abandon_worst_window",
     "connects_per_agent_hour",
     "dials_per_agent_hour",
+    "given_up_per_agent_hour",
 }
 
 SHORT = """\
@@ -52,6 +53,23 @@ def test_the_bench_compares_every_policy_on_a_model_file(tmp_path: Path) -> None
         assert 0.0 <= policy["abandon_mean"] <= policy["abandon_max"] <= 1.0
         assert policy["dials_per_agent_hour"] >= policy["connects_per_agent_hour"] > 0
     assert figures["policies"]["progressive"]["abandon_max"] == 0.0
+    assert figures["policies"]["progressive"]["given_up_per_agent_hour"] == 0.0
+
+
+def test_policies_picks_some_policies_and_refuses_unknown_names(tmp_path: Path) -> None:
+    """``--policies`` runs the ones named (in the usual order); a name that is not a
+    policy is refused in zh and en, with nothing run."""
+    model = tmp_path / "short.yaml"
+    model.write_text(SHORT.replace("shift_hours: 0.03", "shift_hours: 0.01"), encoding="utf-8")
+    env = cli_env(tmp_path, f"sqlite:///{tmp_path / 'cc.db'}")
+    args = ("bench", "dialer", "--model", str(model), "--seeds", "1", "--json")
+    result = run_cli(env, *args, "--policies", "progressive,predictive_give_up")
+    assert result.returncode == 0, result.stderr
+    assert list(json.loads(result.stdout)["policies"]) == ["predictive_give_up", "progressive"]
+    refused = run_cli(env, *args, "--policies", "predictive,fastest")
+    assert refused.returncode != 0
+    assert "--policies" in refused.stderr and "策略" in refused.stderr
+    assert refused.stdout == ""
 
 
 def test_the_readable_table_names_every_policy(tmp_path: Path) -> None:
