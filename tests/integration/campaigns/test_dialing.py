@@ -140,6 +140,7 @@ def test_a_started_campaign_dials_its_leads_and_their_results_come_back(floor: F
     campaign_id = floor.campaign(LEADS, retry={"busy": {"delay": 20}})
     before = floor.view(campaign_id)
     assert before["dialing"] is False and before["reasons"]["leads"] == {"campaign-not-running": 4}
+    assert before["given_up"] == 0
 
     floor.kit.ok("POST", f"/campaigns/{campaign_id}/start")
     floor.run(30)
@@ -148,6 +149,7 @@ def test_a_started_campaign_dials_its_leads_and_their_results_come_back(floor: F
     assert view["dialing"] is True and view["mode"] == "progressive", view
     assert view["dials"] == 4 and view["connects"] == 2, view
     assert view["abandoned"] == 0  # the campaign's agents answer on auto-answer headsets
+    assert view["given_up"] == 0  # it did not choose to give up ringing calls
     assert {w["window"] for w in view["abandonment"]} == {
         "campaign",
         "rolling-30-days",

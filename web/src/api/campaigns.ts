@@ -147,6 +147,7 @@ export interface DialerView {
   dials: number
   connects: number
   abandoned: number
+  given_up: number // ringing calls given up after the legal 15 s (give_up_ringing)
   abandon_limit: number
   abandonment: AbandonWindow[]
   agents: Record<string, number>

@@ -203,6 +203,7 @@ const en: Messages = {
     dials: 'Dialled',
     connects: 'Connected',
     abandoned: 'Abandoned',
+    givenUp: 'Given up after 15 s of ringing',
     abandonment: 'Abandonment (limit {limit})',
     window: 'Window',
     rate: 'Rate',

@@ -201,6 +201,7 @@ const zhCN = {
     dials: '已拨',
     connects: '接通坐席',
     abandoned: '放弃',
+    givenUp: '振铃满 15 秒后放弃',
     abandonment: '放弃率（上限 {limit}）',
     window: '统计区间',
     rate: '放弃率',

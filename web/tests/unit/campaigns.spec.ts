@@ -33,7 +33,7 @@ function view(overrides: Partial<DialerView> = {}): DialerView {
   return {
     campaign_id: 3, state: 'running', dialing: true, mode: 'predictive', at: '2026-11-25T02:00:05Z',
     lines: { in_flight: 4, ringing: 3, waiting: 1, last_decision: 2 }, ratio: 2, level: null,
-    dials: 40, connects: 9, abandoned: 0, abandon_limit: 0.03,
+    dials: 40, connects: 9, abandoned: 0, given_up: 0, abandon_limit: 0.03,
     abandonment: [
       { window: 'campaign', rate: 0, limit: 0.03, over: false },
       { window: 'rolling-30-days', rate: 0, limit: 0.03, over: false },
@@ -189,6 +189,7 @@ describe('the live dialer view', () => {
     await flushPromises()
     expect(wrapper.find('[data-test="live-lines"]').text()).toContain('4')
     expect(wrapper.find('[data-test="live-connects"]').text()).toContain('9')
+    expect(wrapper.find('[data-test="live-given-up"]').exists()).toBe(false) // none given up
     const abandonment = wrapper.find('[data-test="live-abandonment"]').text()
     expect(abandonment).toContain('当天')
     expect(abandonment).toContain('5.00%')
@@ -199,10 +200,13 @@ describe('the live dialer view', () => {
 
     const live = useLiveStore()
     live.start(() => undefined)
-    FakeSocket.last!.deliver({ type: 'dialer.status', data: view({ connects: 12, campaign_id: 3 }) })
+    FakeSocket.last!.deliver({ type: 'dialer.status', data: view({ connects: 12, given_up: 7, campaign_id: 3 }) })
     FakeSocket.last!.deliver({ type: 'dialer.status', data: view({ connects: 99, campaign_id: 4 }) })
     await flushPromises()
     expect(wrapper.find('[data-test="live-connects"]').text()).toContain('12')
+    const givenUp = wrapper.find('[data-test="live-given-up"]').text()
+    expect(givenUp).toContain('振铃满 15 秒后放弃')
+    expect(givenUp).toContain('7')
     live.stop()
   }, SLOW)
 })

@@ -80,3 +80,4 @@ class DialerStatus:
     caller_ids: Mapping[str, Any] = field(default_factory=dict)
     # AMD's verdicts and the false positives counted as abandoned (found, and estimated)
     amd: Mapping[str, float] = field(default_factory=dict)
+    given_up: int = 0  # ringing calls given up after the legal ring time (give_up_ringing)

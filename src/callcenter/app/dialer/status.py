@@ -51,6 +51,7 @@ class _Dialer(Protocol):
     dials: int
     connects: int
     abandoned: int
+    given_up: int
     _flights: dict[str, Flight]
     _task: asyncio.Task[None] | None
 
@@ -92,6 +93,7 @@ class StatusView:
             ledger=report.by_window(),
             caller_ids=self._caller_id_view(now),
             amd=self._amd_view(),
+            given_up=self.given_up,
         )
 
     def _amd_view(self: _Dialer) -> dict[str, float]:

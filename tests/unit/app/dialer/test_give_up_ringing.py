@@ -70,6 +70,7 @@ async def test_with_no_agent_to_take_them_calls_are_given_up_after_15_s_of_ringi
             assert end.at - dialled_at < 30.0  # before the ring time
         assert f.dialer.given_up == len(NUMBERS)
         assert f.dialer.status().abandoned == 0
+        assert f.dialer.status().given_up == len(NUMBERS)
         assert f.dialer.model.dials == 0  # censored: they might have been answered later
         for lead_id in ("L0", "L1", "L2"):
             assert f.leads.lead(lead_id).last_outcome is LeadOutcome.NO_ANSWER
