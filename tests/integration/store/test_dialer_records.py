@@ -1,6 +1,7 @@
 """The dialer's records in SQL, on SQLite and PostgreSQL: saves add up per campaign and
 local day, the load gives back the totals, the recent days and today's caller IDs, and
-a dialer on a new engine over the same database (a restart) goes on from them."""
+a dialer on a new engine over the same database (a restart) goes on from them; a number
+shared by campaigns counts every campaign's rows of the date after a restart."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from callcenter.store.dialer_tables import CallerIdDayRow, LedgerDayRow
 from callcenter.store.tables import CampaignRow
 from callcenter.store.uow import UnitOfWork
 from callcenter.switch.sim.customers import Fate, Outcome
-from cctest import DialerFloor
+from cctest import CampaignsFloor, DialerFloor
 
 TODAY = dt.date(2026, 5, 4)
 START = 1_777_856_400.0  # Monday 4 May 2026, 09:00 in Shanghai
 NUMBERS = ("+8613700002001", "+8613700002002")
 CALLER = "+861058001001"
+TRUNK_NUMBER = "+861058004001"  # in both campaigns' pools (the shared-cap test)
+SECOND = "+861058004002"  # the first campaign's second number
 
 
 @dataclass
@@ -162,3 +165,40 @@ async def test_a_dialer_restarted_over_the_same_database_keeps_the_spent_budget(
         assert [(d.campaign_id, d.day, d.live, d.abandoned) for d in days] == [(first, TODAY, 1, 1)]
         calls = (await session.scalars(select(CallerIdDayRow))).all()
         assert [(c.caller_id, c.calls) for c in calls] == [(CALLER, 2)]
+
+
+async def test_a_restarted_platform_counts_every_campaigns_calls_of_a_shared_number(
+    store: Store,
+) -> None:
+    """Two campaigns share the trunk number, 2 calls a day: the second places its two
+    on it, the first presents its own second number. The platform stops and starts
+    again that day with the first campaign alone: the trunk number's two calls by the
+    other campaign still count, so nothing dials; each campaign's rows are its own."""
+    records, first, second = store.records, str(store.first), str(store.second)
+    f = await CampaignsFloor.open(records, start=START)
+    try:
+        assert await (await f.campaign(second, (TRUNK_NUMBER,), 2)).step() == 2
+        assert await (await f.campaign(first, (TRUNK_NUMBER, SECOND), 2)).step() == 2
+        assert f.presented(first) == {SECOND: 2}
+    finally:
+        await f.close()  # each dialer writes what it counted
+
+    assert await records.caller_id_day(TODAY) == {TRUNK_NUMBER: 2, SECOND: 2}
+    async with store.sessions() as session:
+        rows = (await session.scalars(select(CallerIdDayRow))).all()
+        stored = sorted((str(r.campaign_id), r.day, r.caller_id, r.calls) for r in rows)
+    assert stored == sorted([(first, TODAY, SECOND, 2), (second, TODAY, TRUNK_NUMBER, 2)])
+
+    again = await CampaignsFloor.open(records, start=START + 2 * 3600.0)
+    try:
+        dialer = await again.campaign(first, (TRUNK_NUMBER, SECOND), 2)
+        now = again.base.clock.now()
+        assert dialer.caller_ids.today(now) == {TRUNK_NUMBER: 2, SECOND: 2}
+        assert dialer.caller_ids.own(now) == {SECOND: 2}
+        assert await dialer.step() == 0
+        assert dialer.not_dialled["caller-id-cap"] == 6
+        status = dialer.status().caller_ids
+        assert status["spent"] is True
+        assert "(2 of them by other campaigns)" in status["message"]["en"]
+    finally:
+        await again.close()
