@@ -447,7 +447,7 @@ class PredictiveConfig:
     # (they can still be given up); calls reaching it are kept while the abandons they
     # add stay within ``keep_factor`` x the planning rate. None: calls ring out.
     give_up_after: float | None = None
-    late_weight: float = 0.3
+    late_weight: float = 0.5
     keep_factor: float = 2.0
     refresh_interval: float = 5.0  # seconds between rebuilds of the model's tables
     ring_grid: int = 121  # seconds tabulated for ringing calls (then the last value)
