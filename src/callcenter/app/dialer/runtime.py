@@ -393,13 +393,13 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         if not due:
             return
         due.sort(key=lambda item: item[1].since)
-        others = self.stats(now)
+        deciding = {call_id for call_id, _ in due}
         others = replace(
-            others,
+            self.stats(now),
             calls=tuple(
                 CallInFlight(f.phase, f.since)
                 for call_id, f in self._flights.items()
-                if not f.given_up and all(call_id != d for d, _ in due)
+                if not f.given_up and call_id not in deciding
             ),
         )
         kept = pacer.keep(others, [now - flight.since for _, flight in due], now)
