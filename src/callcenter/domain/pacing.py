@@ -34,6 +34,15 @@ left (or overspent) in the campaign's binding compliance window, spread over the
 hundred live answers. When even no new call fits, it falls back to progressive
 dialing, which abandons nobody; it never dials fewer lines than progressive would.
 
+A campaign may let the dialer give up ringing calls once they have rung the legal
+minimum (``give_up_after`` seconds from the dial). Then :meth:`PredictivePacer.keep`
+decides, as calls reach that age, how many to keep: those whose answers (if they ring
+out) keep the same expected worst shortfall within ``keep_factor`` times the planning
+rate; the others are hung up, not answered. Since later answers can be taken back,
+lines are planned counting only ``late_weight`` of the answers young calls (and the
+stream of new ones) may give after that age: what a dial commits is its first 16
+seconds, and the rest is judged 16 seconds later, when the floor is better known.
+
 The model's distributions are tabulated on a one-second grid, rebuilt at most every
 few seconds; a decision is a few table look-ups per agent and call (numpy) and a few
 Clark folds over six checkpoints (plain floats).
