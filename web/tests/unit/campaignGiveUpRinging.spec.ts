@@ -3,21 +3,13 @@
 // text, kept while hidden, loaded on edit and sent with the settings.
 
 import { afterEach, describe, expect, it } from 'vitest'
-import { flushPromises, type VueWrapper } from '@vue/test-utils'
-import { ElSelect } from 'element-plus'
+import { flushPromises } from '@vue/test-utils'
 import CampaignForm from '@/views/campaigns/CampaignForm.vue'
-import type { Campaign, DialingMode } from '@/api/campaigns'
 import { fakeFetch, mountWith, person, setup } from './helpers'
+import { campaign, chooseMode, openTab } from './campaignFormHelpers'
 
 const SLOW = 20_000
 
-function campaign(id: number, settings: Partial<Campaign['settings']>): Campaign {
-  return {
-    id, name: '车险续保', description: '', state: 'draft', revision: 'none', version: 0, author_id: 1,
-    commands: ['submit'], created_at: '2026-11-26T02:00:00Z', updated_at: '2026-11-26T02:00:00Z',
-    settings: settings as Campaign['settings'],
-  }
-}
 
 function giveUp(): HTMLElement | null {
   return document.querySelector('[data-test="cf-give-up"]')
@@ -43,17 +35,7 @@ async function typeName(value: string): Promise<void> {
   await flushPromises()
 }
 
-async function openTab(name: string): Promise<void> {
-  ;(document.querySelector(`#tab-${name}`) as HTMLElement).click()
-  await flushPromises()
-}
 
-async function chooseMode(wrapper: VueWrapper, mode: DialingMode): Promise<void> {
-  const select = wrapper.findAllComponents(ElSelect).find((s) => s.attributes('data-test') === 'cf-mode')
-  expect(select).toBeDefined()
-  select!.vm.$emit('update:modelValue', mode)
-  await flushPromises()
-}
 
 async function click(element: HTMLElement | null): Promise<void> {
   expect(element).not.toBeNull()
@@ -77,7 +59,7 @@ afterEach(() => {
 
 describe('the give-up-ringing switch of the campaign form', () => {
   it('appears beside the ring time for the predictive mode only, off, and is sent when switched on', async () => {
-    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(9, {}) } })
+    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(9, '车险续保', {}) } })
     const env = await setup(person(['campaign.view', 'campaign.create']), 'zh-CN', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: null } })
     await flushPromises()
@@ -112,7 +94,7 @@ describe('the give-up-ringing switch of the campaign form', () => {
   }, SLOW)
 
   it('sends it off for a new campaign left alone', async () => {
-    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(8, {}) } })
+    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(8, '车险续保', {}) } })
     const env = await setup(person(['campaign.view', 'campaign.create']), 'zh-CN', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: null } })
     await flushPromises()
@@ -129,7 +111,7 @@ describe('the give-up-ringing switch of the campaign form', () => {
   }, SLOW)
 
   it("shows a predictive campaign's choice in English, keeps it while hidden, and sends it back switched off", async () => {
-    const own = campaign(5, { dialing_mode: 'predictive', ring_seconds: 30, give_up_ringing: true })
+    const own = campaign(5, '车险续保', { dialing_mode: 'predictive', ring_seconds: 30, give_up_ringing: true })
     const fetches = fakeFetch({ 'PATCH /campaigns/5': { body: own } })
     const env = await setup(person(['campaign.view', 'campaign.edit']), 'en', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: own } })

@@ -4,21 +4,13 @@
 // and sent with the settings.
 
 import { afterEach, describe, expect, it } from 'vitest'
-import { flushPromises, type VueWrapper } from '@vue/test-utils'
-import { ElSelect } from 'element-plus'
+import { flushPromises } from '@vue/test-utils'
 import CampaignForm from '@/views/campaigns/CampaignForm.vue'
-import type { Campaign, DialingMode } from '@/api/campaigns'
 import { fakeFetch, mountWith, person, setup } from './helpers'
+import { campaign, chooseMode, openTab } from './campaignFormHelpers'
 
 const SLOW = 20_000
 
-function campaign(id: number, settings: Partial<Campaign['settings']>): Campaign {
-  return {
-    id, name: '房贷预审', description: '', state: 'draft', revision: 'none', version: 0, author_id: 1,
-    commands: ['submit'], created_at: '2026-11-25T02:00:00Z', updated_at: '2026-11-25T02:00:00Z',
-    settings: settings as Campaign['settings'],
-  }
-}
 
 function field(testId: string): HTMLInputElement | null {
   // Element Plus puts the attributes of el-input-number on its outer <div>.
@@ -33,17 +25,7 @@ function help(): string {
   return document.querySelector('[data-test="cf-skip-delay-help"]')?.textContent ?? ''
 }
 
-async function openTab(name: string): Promise<void> {
-  ;(document.querySelector(`#tab-${name}`) as HTMLElement).click()
-  await flushPromises()
-}
 
-async function chooseMode(wrapper: VueWrapper, mode: DialingMode): Promise<void> {
-  const select = wrapper.findAllComponents(ElSelect).find((s) => s.attributes('data-test') === 'cf-mode')
-  expect(select).toBeDefined()
-  select!.vm.$emit('update:modelValue', mode)
-  await flushPromises()
-}
 
 async function type(testId: string, value: string): Promise<void> {
   const input = (field(testId) ?? document.querySelector(`[data-test="${testId}"]`)) as HTMLInputElement
@@ -64,7 +46,7 @@ afterEach(() => {
 
 describe('the preview timings of the campaign form', () => {
   it('appear for the preview mode only, empty meaning the platform default', async () => {
-    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(9, {}) } })
+    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(9, '房贷预审', {}) } })
     const env = await setup(person(['campaign.view', 'campaign.create']), 'zh-CN', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: null } })
     await flushPromises()
@@ -99,7 +81,7 @@ describe('the preview timings of the campaign form', () => {
   }, SLOW)
 
   it("shows a preview campaign's own timings and sends them back as edited", async () => {
-    const own = campaign(5, { dialing_mode: 'preview', preview_timeout_seconds: 60, preview_skip_delay_minutes: 30 })
+    const own = campaign(5, '房贷预审', { dialing_mode: 'preview', preview_timeout_seconds: 60, preview_skip_delay_minutes: 30 })
     const fetches = fakeFetch({ 'PATCH /campaigns/5': { body: own } })
     const env = await setup(person(['campaign.view', 'campaign.edit']), 'en', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: own } })
@@ -123,7 +105,7 @@ describe('the preview timings of the campaign form', () => {
   }, SLOW)
 
   it("shows a manual campaign's own skip delay, without the countdown, and sends it back", async () => {
-    const own = campaign(7, { dialing_mode: 'manual', preview_skip_delay_minutes: 45 })
+    const own = campaign(7, '房贷预审', { dialing_mode: 'manual', preview_skip_delay_minutes: 45 })
     const fetches = fakeFetch({ 'PATCH /campaigns/7': { body: own } })
     const env = await setup(person(['campaign.view', 'campaign.edit']), 'en', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: own } })
@@ -144,7 +126,7 @@ describe('the preview timings of the campaign form', () => {
   }, SLOW)
 
   it('sends the skip delay typed for a new manual campaign', async () => {
-    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(8, {}) } })
+    const fetches = fakeFetch({ 'POST /campaigns': { status: 201, body: campaign(8, '房贷预审', {}) } })
     const env = await setup(person(['campaign.view', 'campaign.create']), 'zh-CN', '/campaigns')
     const wrapper = mountWith(CampaignForm, env, { props: { campaign: null } })
     await flushPromises()
