@@ -739,41 +739,38 @@ class PredictivePacer:
         # passes the allowance, nothing fits; that bounds the candidates.
         if cfg.marginal_price is not None:
             lines = self._marginal_lines(abandons, stats.budget, q_last, cap, progressive)
-            return PacingPlan(
-                lines=lines,
-                free_agents=f.free_last,
-                answers=answers0 + lines * q_last,
-                abandons=abandons(lines),
-                allowed=allowed(lines),
-                fallback=lines == progressive and lines > 0,
-            )
-        bound = cap
-        for m, qk in zip(mu0, q, strict=True):
-            slope = qk - rate * q_last
-            if slope > 0.0:
-                bound = min(bound, max(0, math.floor((rate * answers0 + 1e-6 - m) / slope) + 1))
-        n = np.arange(bound + 1, dtype=np.float64)[:, None]
-        q_row = np.asarray(q)
-        worst = _normal_loss(
-            np.asarray(mu0) + n * q_row, cov.diagonal() + n * (q_row * (1.0 - q_row))
-        ).max(axis=1)
-        limit = rate * (answers0 + n[:, 0] * q_last) + 1e-6
-        top = _last_true(worst <= limit)
-        if rate <= 0.0 or top < 0:
-            lines, fallback = progressive, True
-        elif fits(top):
-            lines, fallback = top, False
+            fallback = lines == progressive and lines > 0
         else:
-            scale = abandons(top) / max(float(worst[top]), 1e-12)
-            guess = _last_true(scale * worst[:top] <= limit[:top])
-            if guess >= 0 and fits(guess):  # close enough: not worth more folds up
-                lines, fallback = guess, False
-            elif fits(0):
-                lines, fallback = largest_fitting(fits, 0, max(0, guess - 1), from_top=True), False
-            else:
+            bound = cap
+            for m, qk in zip(mu0, q, strict=True):
+                slope = qk - rate * q_last
+                if slope > 0.0:
+                    bound = min(bound, max(0, math.floor((rate * answers0 + 1e-6 - m) / slope) + 1))
+            n = np.arange(bound + 1, dtype=np.float64)[:, None]
+            q_row = np.asarray(q)
+            worst = _normal_loss(
+                np.asarray(mu0) + n * q_row, cov.diagonal() + n * (q_row * (1.0 - q_row))
+            ).max(axis=1)
+            limit = rate * (answers0 + n[:, 0] * q_last) + 1e-6
+            top = _last_true(worst <= limit)
+            if rate <= 0.0 or top < 0:
                 lines, fallback = progressive, True
-        if not fallback:
-            lines = max(lines, progressive)
+            elif fits(top):
+                lines, fallback = top, False
+            else:
+                scale = abandons(top) / max(float(worst[top]), 1e-12)
+                guess = _last_true(scale * worst[:top] <= limit[:top])
+                if guess >= 0 and fits(guess):  # close enough: not worth more folds up
+                    lines, fallback = guess, False
+                elif fits(0):
+                    lines, fallback = (
+                        largest_fitting(fits, 0, max(0, guess - 1), from_top=True),
+                        False,
+                    )
+                else:
+                    lines, fallback = progressive, True
+            if not fallback:
+                lines = max(lines, progressive)
         return PacingPlan(
             lines=lines,
             free_agents=f.free_last,
