@@ -81,8 +81,7 @@ class Flight:
     since: float
     trunk: str | None
     tried: tuple[str, ...] = ()
-    rang: bool = False  # the network answered the INVITE at all (ringing or progress)
-    rang_at: float | None = None  # when it began to ring (or progress)
+    rang_at: float | None = None  # when the network first answered the INVITE (ringing or progress)
     kept: bool = False  # reached the age it may be given up at, and kept ringing
     given_up: bool = False  # ended by the dialer after the legal ring time, unanswered
     timed_out: bool = False  # cancelled: the trunk did not answer in time
@@ -157,10 +156,8 @@ class Flights:
     def _on_event(self: _Dialer, event: OutboundEvent) -> None:
         if isinstance(event, DialRinging):
             flight = self._flights.get(event.call_id)
-            if flight is not None:
-                flight.rang = True
-                if flight.rang_at is None:
-                    flight.rang_at = event.at
+            if flight is not None and flight.rang_at is None:
+                flight.rang_at = event.at
         elif isinstance(event, DialAnswered):
             self._answered(event)
         elif isinstance(event, DialConnected):

@@ -420,7 +420,7 @@ class CampaignDialer(Placing, Flights, RecordKeeping, StatusView):
         if self.trunks is None:
             return
         for call_id, flight in list(self._flights.items()):
-            if flight.rang or flight.timed_out or flight.trunk is None:
+            if flight.rang_at is not None or flight.timed_out or flight.trunk is None:
                 continue
             if now - flight.since >= self.trunks.trunk(flight.trunk).setup_timeout:
                 flight.timed_out = True
